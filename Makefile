@@ -1,0 +1,28 @@
+# Set-up on a fresh machine needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m minifw demo
+
+test: $(STAMP)
+	$(PY) -m pytest tests minifw -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check minifw tests benchmarks examples
+
+bench: $(STAMP)
+	$(PY) -m pytest benchmarks --benchmark-only
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks build *.egg-info

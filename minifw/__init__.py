@@ -1,0 +1,36 @@
+"""minifw: a vectorized NumPy neural-network framework with a Keras-like Sequential API.
+
+    >>> import minifw as mf
+    >>> X, y = mf.datasets.salary()
+    >>> model = mf.Sequential([
+    ...     mf.layers.Dense(2, input_dim=2, kernel_initializer="ones"),
+    ...     mf.layers.Linear(),
+    ...     mf.layers.Dense(1, kernel_initializer="ones"),
+    ... ], dtype="float64")
+    >>> model.compile(optimizer=mf.optimizers.SGD(learning_rate=1e-5), loss="mse")
+    >>> float(model.predict(X[:1])[0, 0])   # ŷ = o_11 + o_12 = 63.5 + 63.5
+    127.0
+"""
+
+from __future__ import annotations
+
+from . import callbacks, datasets, errors, initializers, layers, losses, metrics, optimizers
+from .explain import explain
+from .gradcheck import gradcheck
+from .model import Sequential
+
+__all__ = [
+    "Sequential",
+    "callbacks",
+    "datasets",
+    "errors",
+    "explain",
+    "gradcheck",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "optimizers",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,252 @@
+"""Initial values for parameters: ``initializer(shape, rng, dtype) -> ndarray``.
+
+Every random initializer draws from the ``numpy.random.Generator`` it is
+given (the model's, seeded by ``Sequential(seed=...)``), never from NumPy's
+global state, so one seed makes a run bit-identical. Random values are drawn
+in float64 and then cast to the model dtype.
+
+For a kernel of shape (inputs, units), fan_in = inputs and fan_out = units.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .registry import resolve
+from .validation import positive_float
+
+__all__ = [
+    "Initializer",
+    "Zeros",
+    "Ones",
+    "Constant",
+    "RandomNormal",
+    "RandomUniform",
+    "VarianceScaling",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "get",
+]
+
+
+class Initializer:
+    """Base class: ``__call__(shape, rng, dtype)`` returns a new array."""
+
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """Constructor arguments as plain JSON-able values."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Constant(Initializer):
+    """Every entry equal to ``value``."""
+
+    def __init__(self, value: float = 0.0) -> None:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise ValueError(f"Constant: `value` must be a finite number. Received: value={value!r}")
+        self.value = float(value)
+
+    def __call__(self, shape, rng, dtype):
+        return np.full(shape, self.value, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return {"value": self.value}
+
+
+class Zeros(Constant):
+    """Every entry 0 (the default for biases)."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0)
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class Ones(Constant):
+    """Every entry 1 (the lecture's starting weights)."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0)
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class RandomNormal(Initializer):
+    """w ~ N(mean, stddev²)."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05) -> None:
+        self.mean = float(mean)
+        self.stddev = positive_float(stddev, "stddev", "RandomNormal")
+
+    def __call__(self, shape, rng, dtype):
+        return rng.normal(self.mean, self.stddev, size=shape).astype(dtype)
+
+    def get_config(self) -> dict:
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class RandomUniform(Initializer):
+    """w ~ U(minval, maxval)."""
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05) -> None:
+        if not minval < maxval:
+            raise ValueError(
+                f"RandomUniform: `minval` must be less than `maxval`. "
+                f"Received: minval={minval!r}, maxval={maxval!r}"
+            )
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape, rng, dtype):
+        return rng.uniform(self.minval, self.maxval, size=shape).astype(dtype)
+
+    def get_config(self) -> dict:
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+# Standard deviation of N(0, 1) truncated to [-2, 2]; dividing by it keeps the
+# variance at scale / fan after truncation (the Keras convention).
+_TRUNCATED_STDDEV = 0.87962566103423978
+
+
+class VarianceScaling(Initializer):
+    """Var(w) = scale / n, with n = fan_in, fan_out or their mean.
+
+    distribution "uniform": w ~ U(-a, a) with a = sqrt(3 · scale / n);
+    "truncated_normal": N(0, σ²) redrawn outside ±2σ, σ = sqrt(scale / n) / 0.8796;
+    "normal": N(0, scale / n).
+    """
+
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTRIBUTIONS = ("uniform", "truncated_normal", "normal")
+
+    def __init__(
+        self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal"
+    ) -> None:
+        self.scale = positive_float(scale, "scale", type(self).__name__)
+        if mode not in self._MODES:
+            raise ValueError(f"Unknown mode {mode!r}. Expected one of: {self._MODES}.")
+        if distribution not in self._DISTRIBUTIONS:
+            raise ValueError(
+                f"Unknown distribution {distribution!r}. Expected one of: {self._DISTRIBUTIONS}."
+            )
+        self.mode, self.distribution = mode, distribution
+
+    def __call__(self, shape, rng, dtype):
+        fan_in, fan_out = _fans(tuple(shape))
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, n)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * variance)
+            values = rng.uniform(-limit, limit, size=shape)
+        elif self.distribution == "normal":
+            values = rng.normal(0.0, math.sqrt(variance), size=shape)
+        else:
+            values = _truncated_normal(rng, shape) * (math.sqrt(variance) / _TRUNCATED_STDDEV)
+        return values.astype(dtype)
+
+    def get_config(self) -> dict:
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+
+
+def _truncated_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    """Standard normal samples, each redrawn until it lies in [-2, 2]."""
+    values = rng.standard_normal(size=shape)
+    outside = np.abs(values) > 2.0
+    while outside.any():
+        values[outside] = rng.standard_normal(size=int(outside.sum()))
+        outside = np.abs(values) > 2.0
+    return values
+
+
+class GlorotUniform(VarianceScaling):
+    """w ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)) (Xavier uniform; Dense's default)."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0, "fan_avg", "uniform")
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class GlorotNormal(VarianceScaling):
+    """Truncated normal with Var(w) = 2 / (fan_in + fan_out) (Xavier normal)."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0, "fan_avg", "truncated_normal")
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class HeUniform(VarianceScaling):
+    """w ~ U(-a, a), a = sqrt(6 / fan_in) (Kaiming uniform, for ReLU)."""
+
+    def __init__(self) -> None:
+        super().__init__(2.0, "fan_in", "uniform")
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class HeNormal(VarianceScaling):
+    """Truncated normal with Var(w) = 2 / fan_in (Kaiming normal, for ReLU)."""
+
+    def __init__(self) -> None:
+        super().__init__(2.0, "fan_in", "truncated_normal")
+
+    def get_config(self) -> dict:
+        return {}
+
+
+_NAMES = {
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_normal": RandomNormal,
+    "random_uniform": RandomUniform,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+}
+
+_CLASSES = {cls.__name__: cls for cls in [*_NAMES.values(), VarianceScaling]}
+
+
+def get(identifier: str | dict | Initializer) -> Initializer:
+    """An initializer from its name (``"ones"``, ``"he_normal"``, ...), an instance,
+    or a config dict written by :func:`serialize`."""
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown initializer class {identifier.get('class_name')!r}.")
+        return cls(**identifier.get("config", {}))
+    return resolve("initializer", identifier, _NAMES, Initializer)
+
+
+def serialize(initializer: Initializer) -> str | dict:
+    """The registered name when that rebuilds it exactly, else ``{"class_name", "config"}``."""
+    config = initializer.get_config()
+    for name, cls in _NAMES.items():
+        if type(initializer) is cls and not config:
+            return name
+    return {"class_name": type(initializer).__name__, "config": config}

@@ -1,0 +1,169 @@
+"""The Layer base class: build, forward, backward, params and grads."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import numpy as np
+
+from ..validation import float_dtype
+
+
+class Layer:
+    """One step of the network: ``forward`` maps inputs to outputs, ``backward`` maps
+    ∂L/∂output to ∂L/∂input and fills ``grads`` with ∂L/∂param.
+
+    Shapes include the batch axis first: a layer built with input shape
+    ``(None, 3)`` takes arrays of shape (n, 3) for any n.
+
+    Attributes
+    ----------
+    params, grads : dict[str, ndarray]
+        Trainable arrays and their gradients, with identical keys and shapes
+        (``{}`` for layers without weights). Both are updated in place, never
+        rebound by the layer: a built ``Sequential`` rebinds them once to views
+        into its flat buffers, so that an optimizer step is a few whole-buffer
+        operations.
+    needs_input_grad : bool
+        When False, ``backward`` may skip ∂L/∂input and return None (set by
+        ``Sequential`` on its first trainable layer, whose input is the data).
+    """
+
+    def __init__(self, *, name: str | None = None) -> None:
+        if name is not None and not (isinstance(name, str) and name):
+            raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
+        self.name = name
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self.input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+        self.dtype: np.dtype | None = None
+        self.needs_input_grad = True
+
+    # -- building -----------------------------------------------------------------
+
+    def build(self, input_shape: tuple, rng: np.random.Generator | None = None, dtype="float64"):
+        """Create the parameters for inputs of ``input_shape`` (batch axis first).
+
+        ``rng`` feeds the random initializers (a fresh unseeded Generator when
+        omitted); ``dtype`` is float32 or float64.
+        """
+        input_shape = _batch_shape(input_shape, type(self).__name__)
+        self.dtype = float_dtype(dtype)
+        rng = np.random.default_rng() if rng is None else rng
+        self.params = self._init_params(input_shape, rng, self.dtype)
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self.input_shape = input_shape
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.built = True
+
+    def _init_params(self, input_shape: tuple, rng: np.random.Generator, dtype) -> dict:
+        """New parameter arrays for this input shape; layers with weights override it."""
+        return {}
+
+    @property
+    def declared_input_shape(self) -> tuple | None:
+        """The input shape fixed at construction (e.g. Dense's ``input_dim``), if any;
+        a model whose first layer declares one can build itself."""
+        return None
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """Output shape for ``input_shape`` (batch axis first); same shape by default."""
+        return tuple(input_shape)
+
+    # -- computing ----------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Outputs for inputs ``x``, caching what ``backward`` needs."""
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        """∂L/∂input from ``grad_out`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
+        raise NotImplementedError
+
+    def __call__(self, x, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        if not self.built:
+            dtype = x.dtype if x.dtype.name in ("float32", "float64") else "float64"
+            self.build(x.shape, dtype=dtype)
+        return self.forward(x, training=training)
+
+    def _check_input(self, x: np.ndarray) -> None:
+        """Refuse inputs whose shape (after the batch axis) differs from the built one."""
+        if not self.built:
+            raise RuntimeError(
+                f"{self!r} is not built: call layer.build(input_shape) or call the layer "
+                "on data first."
+            )
+        if not isinstance(x, np.ndarray) or x.shape[1:] != self.input_shape[1:] or x.ndim < 2:
+            expected = ("n",) + self.input_shape[1:]
+            received = getattr(x, "shape", type(x).__name__)
+            raise ValueError(
+                f"{type(self).__name__} expected inputs of shape {_shape_text(expected)}, "
+                f"got {received}."
+            )
+
+    def _check_grad(self, grad_out: np.ndarray, output: np.ndarray | None) -> None:
+        """Refuse a backward call before forward, or with a gradient of the wrong shape."""
+        if output is None:
+            raise RuntimeError(f"{self!r}: call forward before backward.")
+        if getattr(grad_out, "shape", None) != output.shape:
+            raise ValueError(
+                f"{type(self).__name__}.backward expected grad_out of shape {output.shape} "
+                f"(the shape of its last output), got {getattr(grad_out, 'shape', grad_out)}."
+            )
+
+    # -- describing ---------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """Constructor arguments as plain JSON-able values; ``cls(**config)`` rebuilds it."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Layer:
+        return cls(**config)
+
+    @property
+    def count_params(self) -> int:
+        return sum(int(value.size) for value in self.params.values())
+
+    def __repr__(self) -> str:
+        defaults = {
+            name: parameter.default
+            for name, parameter in inspect.signature(type(self).__init__).parameters.items()
+        }
+        shown = [
+            f"{key}={value!r}"
+            for key, value in self.get_config().items()
+            if key != "name" and defaults.get(key, inspect.Parameter.empty) != value
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def default_name(layer: Layer) -> str:
+    """``Dense`` -> ``"dense"``, ``LeakyReLU`` -> ``"leaky_relu"``: the stem of auto names."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
+                  type(layer).__name__).lower()
+
+
+def _batch_shape(shape: object, owner: str) -> tuple:
+    """``(batch, d1, ...)`` with the batch entry replaced by None."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = ()
+    ok = len(dims) >= 2 and all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims[1:]
+    )
+    if not ok:
+        raise ValueError(
+            f"{owner}: input shape must be (batch, features, ...) with positive sizes, e.g. "
+            f"(None, 2). Received: {shape!r}"
+        )
+    return (None,) + tuple(int(d) for d in dims[1:])
+
+
+def _shape_text(shape: tuple) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"

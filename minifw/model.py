@@ -1,0 +1,530 @@
+"""Sequential: a stack of layers trained by backpropagation.
+
+One training step on a batch (X, Y), the lecture's algorithm in matrix form:
+
+    forward    O⁰ = X,  Oˡ = layerˡ(Oˡ⁻¹),  Ŷ = Oᴸ
+    loss       L = loss(Y, Ŷ)
+    backward   G = ∂L/∂Ŷ,  then G ← layerˡ.backward(G) for l = L … 1,
+               each layer writing its ∂L/∂w into ``grads``
+    update     w ← optimizer(w, ∂L/∂w)
+
+Every parameter of a built model lives in one flat vector and every gradient
+in another; each layer's ``params``/``grads`` entries are views into them, so
+the optimizer updates the whole model with a few whole-vector operations.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import layers as layers_module
+from . import losses, optimizers
+from . import metrics as metrics_module
+from .callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar
+from .data import batch_rows, n_batches, split_validation
+from .errors import NonFiniteError, NotBuiltError, NotCompiledError
+from .layers.base import Layer, default_name
+from .validation import as_features, as_numeric_array, as_targets, float_dtype, positive_int
+
+__all__ = ["Sequential"]
+
+# Rows per forward pass in predict/evaluate when no batch_size is given.
+_DEFAULT_INFERENCE_ROWS = 1024
+
+
+class Sequential:
+    """A linear stack of layers, with Keras's ``compile``/``fit``/``predict`` API.
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+        Added in order, as by ``add``.
+    dtype : "float32" or "float64"
+        Precision of parameters and computation (float32 by default, as Keras
+        and PyTorch; the lecture's exact numbers use float64).
+    seed : int, optional
+        Seeds initialization and shuffling; the same seed gives bit-identical
+        runs. minifw never touches NumPy's global random state.
+
+    Examples
+    --------
+    >>> import minifw as mf
+    >>> model = mf.Sequential([mf.layers.Dense(1, input_dim=2, kernel_initializer="ones")],
+    ...                       dtype="float64")
+    >>> model.predict([[1.0, 2.0]])
+    array([[3.]])
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Layer] | None = None,
+        *,
+        dtype: str = "float32",
+        seed: int | None = None,
+        name: str = "sequential",
+    ) -> None:
+        self.dtype = float_dtype(dtype)
+        if seed is not None:
+            seed = positive_int(seed, "seed", "Sequential", allow_zero=True)
+        self.seed = seed
+        self.name = name
+        init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
+        self._init_seed = init_seed
+        self._shuffle_rng = np.random.default_rng(shuffle_seed)
+        self.layers: list[Layer] = []
+        self.built = False
+        self.optimizer: optimizers.Optimizer | None = None
+        self.loss: losses.Loss | None = None
+        self.metrics: list = []
+        self.history: History | None = None
+        self.stop_training = False
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- structure ----------------------------------------------------------------
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer; it gets a unique name such as ``dense_2`` if it has none."""
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential.add expects a Layer instance (e.g. mf.layers.Dense(4)). "
+                f"Received: {layer!r} of type {type(layer).__name__}."
+            )
+        if self.built:
+            raise RuntimeError("Cannot add layers to a built model: create a new Sequential.")
+        if any(layer is existing for existing in self.layers):
+            raise ValueError(f"{layer!r} is already in this model; create a new layer instead.")
+        if layer.name is None:
+            stem = default_name(layer)
+            count = sum(default_name(existing) == stem for existing in self.layers)
+            layer.name = f"{stem}_{count + 1}"
+        if any(existing.name == layer.name for existing in self.layers):
+            raise ValueError(f"Layer names must be unique; {layer.name!r} is already taken.")
+        self.layers.append(layer)
+
+    def build(self, input_shape: Sequence[int | None] | None = None) -> None:
+        """Create every layer's parameters for inputs of ``input_shape``, e.g. ``(None, 2)``.
+
+        Called implicitly by ``fit``/``predict`` (from the data) and by any call that
+        needs weights when the first layer declares its input (``input_dim``).
+        """
+        if input_shape is None:
+            input_shape = self.layers[0].declared_input_shape if self.layers else None
+            if input_shape is None:
+                raise NotBuiltError(
+                    "The model's input shape is unknown: call model.build((None, features)), "
+                    "give the first layer input_dim=..., or call fit/predict on data."
+                )
+        if not self.layers:
+            raise ValueError("Cannot build a Sequential with no layers: add one first.")
+        if self.built:
+            if tuple(input_shape[1:]) != self.input_shape[1:]:
+                raise ValueError(
+                    f"The model is built for inputs of shape {self.input_shape}; "
+                    f"it cannot be rebuilt for {tuple(input_shape)}."
+                )
+            return
+        rng = np.random.default_rng(self._init_seed)
+        shape = input_shape
+        try:
+            for layer in self.layers:
+                layer.build(shape, rng, self.dtype)
+                shape = layer.output_shape
+        except Exception:
+            for layer in self.layers:
+                layer.built = False
+            raise
+        self._bind_flat_buffers()
+        self.built = True
+
+    def _bind_flat_buffers(self) -> None:
+        """Move every parameter and gradient into one flat vector each (views per layer)."""
+        slots = [(layer, key) for layer in self.layers for key in layer.params]
+        sizes = [layer.params[key].size for layer, key in slots]
+        self._params = np.empty(sum(sizes), dtype=self.dtype)
+        self._grads = np.zeros(sum(sizes), dtype=self.dtype)
+        self._slots = slots
+        self._slices = []
+        offset = 0
+        for (layer, key), size in zip(slots, sizes):
+            part = slice(offset, offset + size)
+            shape = layer.params[key].shape
+            self._params[part] = layer.params[key].ravel()
+            layer.params[key] = self._params[part].reshape(shape)
+            layer.grads[key] = self._grads[part].reshape(shape)
+            self._slices.append(part)
+            offset += size
+        trainable = [i for i, layer in enumerate(self.layers) if layer.params]
+        first = trainable[0] if trainable else len(self.layers)
+        for i, layer in enumerate(self.layers):
+            layer.needs_input_grad = i > first
+        # Layers before the first trainable one need no backward pass at all.
+        self._backward_layers = self.layers[first:][::-1]
+
+    def _ensure_built(self) -> None:
+        if not self.built:
+            self.build()
+
+    @property
+    def input_shape(self) -> tuple:
+        self._ensure_built()
+        return self.layers[0].input_shape
+
+    @property
+    def output_shape(self) -> tuple:
+        self._ensure_built()
+        return self.layers[-1].output_shape
+
+    def count_params(self) -> int:
+        self._ensure_built()
+        return int(self._params.size)
+
+    # -- compiling ----------------------------------------------------------------
+
+    def compile(
+        self,
+        optimizer: str | optimizers.Optimizer,
+        loss: str | losses.Loss,
+        metrics: Sequence | None = None,
+    ) -> None:
+        """Choose the optimizer, the loss and the metrics to report.
+
+        Each accepts an instance or a name (``"sgd"``, ``"mse"``, ``"mae"``).
+        Compiling again starts a fresh optimizer state.
+        """
+        optimizer = optimizers.get(optimizer)
+        loss = losses.get(loss)
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, Sequence):
+            raise TypeError(f"`metrics` must be a list, e.g. ['mae']. Received: {metrics!r}")
+        resolved = [metrics_module.get(metric) for metric in metrics]
+        self.optimizer, self.loss = optimizer, loss
+        self.metrics = list(zip([_metric_name(m, f) for m, f in zip(metrics, resolved)], resolved))
+
+    def _require_compiled(self, caller: str) -> None:
+        if self.optimizer is None or self.loss is None:
+            raise NotCompiledError(f"Call model.compile(optimizer, loss) before model.{caller}().")
+
+    # -- data at the boundary -----------------------------------------------------
+
+    def _features(self, X: ArrayLike) -> np.ndarray:
+        """Validated inputs; builds the model from their shape on first use."""
+        return self._conform(as_features(X))
+
+    def _conform(self, X: np.ndarray) -> np.ndarray:
+        """Checked inputs against the model's input shape (building it on first use)."""
+        if not self.built:
+            declared = self.layers[0].declared_input_shape if self.layers else None
+            self.build(declared or (None,) + X.shape[1:])
+        if X.shape[1:] != self.input_shape[1:]:
+            expected = ("n",) + self.input_shape[1:]
+            raise ValueError(
+                f"The model expects X of shape ({', '.join(map(str, expected))}), "
+                f"got {X.shape}."
+                + (
+                    " Reshape it, e.g. X.reshape(len(X), -1)."
+                    if math.prod(X.shape[1:]) == math.prod(self.input_shape[1:])
+                    else ""
+                )
+            )
+        if X.dtype.name not in ("float32", "float64"):  # bool/int data: convert once
+            X = X.astype(self.dtype)
+        return X
+
+    def _data(self, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Validated (X, Y), Y shaped like the predictions; nothing changes on error."""
+        X = as_features(X)
+        y = as_targets(y, len(X))
+        X = self._conform(X)
+        return X, self.loss.targets(y, self.output_shape[1], self.dtype)
+
+    def _batch(self, X: np.ndarray, rows) -> np.ndarray:
+        """Rows of X in the model dtype (float64 data is cast batch by batch)."""
+        batch = X[rows]
+        return batch if batch.dtype == self.dtype else batch.astype(self.dtype)
+
+    # -- computing ----------------------------------------------------------------
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def _backward(self, grad: np.ndarray) -> None:
+        for layer in self._backward_layers:
+            grad = layer.backward(grad)
+
+    def _loss_and_gradients(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Forward, loss and backward on one batch; gradients land in the flat vector."""
+        y_pred = self._forward(x, training=True)
+        loss = self.loss.forward(y, y_pred)
+        self._backward(self.loss.backward(y, y_pred))
+        return loss, y_pred
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray, where: str) -> tuple[float, np.ndarray]:
+        """One SGD step on a batch; refuses to apply a non-finite update."""
+        loss, y_pred = self._loss_and_gradients(x, y)
+        if not math.isfinite(loss):
+            raise NonFiniteError(
+                f"The loss became {loss} {where}; the weights were left as they were before "
+                "this step. Lower the learning rate, standardize the inputs, or clip "
+                "gradients (clipnorm=...)."
+            )
+        self.optimizer.apply_gradients(self._params, self._grads, self._slices)
+        return loss, y_pred
+
+    # -- training -----------------------------------------------------------------
+
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        validation_data: tuple | None = None,
+        validation_split: float = 0.0,
+        callbacks: Sequence[Callback] | None = None,
+        verbose: int | str = 1,
+        initial_epoch: int = 0,
+    ) -> History:
+        """Train for ``epochs`` passes over (X, y) in minibatches; returns a ``History``.
+
+        ``batch_size=1, shuffle=False`` is the lecture's per-row SGD. Each epoch's
+        ``loss`` is the batch-size-weighted mean of its batch losses (each taken
+        before its update). ``validation_split`` takes the last rows, before
+        shuffling. ``verbose``: 0 silent, 1 progress bar, 2 one line per epoch,
+        ``"auto"`` 1 on a terminal and 2 otherwise. Calling ``fit`` again
+        continues from the current weights and optimizer state.
+        """
+        self._require_compiled("fit")
+        epochs = positive_int(epochs, "epochs", "fit", allow_zero=True)
+        batch_size = positive_int(batch_size, "batch_size", "fit")
+        initial_epoch = positive_int(initial_epoch, "initial_epoch", "fit", allow_zero=True)
+        verbose = _verbosity(verbose)
+        if not isinstance(shuffle, bool):
+            raise TypeError(f"fit: `shuffle` must be True or False. Received: {shuffle!r}")
+        X, Y = self._data(X, y)
+        validation = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("fit: `validation_data` must be a tuple (X_val, y_val).")
+            validation = self._data(*validation_data)
+        elif validation_split:
+            X, Y, *validation = split_validation(X, Y, validation_split)
+        user_callbacks = list(callbacks or [])
+        history = History()
+        progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
+        params = {"epochs": epochs, "steps": n_batches(len(X), batch_size), "verbose": verbose}
+        callback_list = CallbackList([history, *progress, *user_callbacks], self, params)
+
+        self.history = history
+        self.stop_training = False
+        callback_list.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            callback_list.on_epoch_begin(epoch)
+            logs = self._train_epoch(X, Y, batch_size, shuffle, epoch, callback_list)
+            if validation is not None:
+                val_logs = self._evaluate_arrays(*validation, _DEFAULT_INFERENCE_ROWS)
+                logs.update({f"val_{key}": value for key, value in val_logs.items()})
+            callback_list.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end()
+        return history
+
+    def _train_epoch(self, X, Y, batch_size, shuffle, epoch, callback_list) -> dict:
+        """One pass over the data; returns the epoch's logs (mean loss and metrics)."""
+        order = self._shuffle_rng.permutation(len(X)) if shuffle else None
+        totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
+        seen = 0
+        batch_logs = callback_list.wants_batch_logs
+        for batch, rows in enumerate(batch_rows(len(X), batch_size, order)):
+            x, y = self._batch(X, rows), Y[rows]
+            callback_list.on_train_batch_begin(batch)
+            loss, y_pred = self._train_step(x, y, f"in epoch {epoch + 1}, batch {batch + 1}")
+            n = len(x)
+            seen += n
+            totals["loss"] += loss * n
+            for name, metric in self.metrics:
+                totals[name] += metric(y, y_pred) * n
+            if batch_logs:
+                callback_list.on_train_batch_end(
+                    batch, {key: total / seen for key, total in totals.items()}
+                )
+            if self.stop_training:
+                break
+        return {key: total / seen for key, total in totals.items()}
+
+    def train_on_batch(self, X: ArrayLike, y: ArrayLike) -> float:
+        """One update on the whole of (X, y) as a single batch; returns the loss before it."""
+        self._require_compiled("train_on_batch")
+        X, Y = self._data(X, y)
+        loss, _ = self._train_step(self._batch(X, slice(None)), Y, "in train_on_batch")
+        return loss
+
+    def gradients(self, X: ArrayLike, y: ArrayLike) -> tuple[float, list[np.ndarray]]:
+        """``(loss, grads)`` for (X, y) as one batch, without updating anything.
+
+        ``grads`` are copies, in the order of ``get_weights()``: ∂L/∂W¹, ∂L/∂b¹, ...
+        """
+        if self.loss is None:
+            raise NotCompiledError("Call model.compile(optimizer, loss) before model.gradients().")
+        X, Y = self._data(X, y)
+        loss, _ = self._loss_and_gradients(self._batch(X, slice(None)), Y)
+        return loss, [layer.grads[key].copy() for layer, key in self._slots]
+
+    # -- inference ----------------------------------------------------------------
+
+    def predict(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
+        """Outputs Ŷ of shape (n, outputs), computed in chunks of ``batch_size`` rows."""
+        X = self._features(X)
+        rows = _inference_rows(batch_size, "predict")
+        out = np.empty((len(X),) + self.output_shape[1:], dtype=self.dtype)
+        for part in batch_rows(len(X), rows):
+            out[part] = self._forward(self._batch(X, part), training=False)
+        return out
+
+    def evaluate(
+        self, X: ArrayLike, y: ArrayLike, batch_size: int | None = None
+    ) -> float | dict[str, float]:
+        """The loss on (X, y), or ``{"loss": ..., metric: ...}`` when metrics were compiled."""
+        self._require_compiled("evaluate")
+        X, Y = self._data(X, y)
+        logs = self._evaluate_arrays(X, Y, _inference_rows(batch_size, "evaluate"))
+        return logs if self.metrics else logs["loss"]
+
+    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray, rows: int) -> dict[str, float]:
+        """Loss as the row-weighted mean over chunks; metrics on all predictions at once."""
+        y_pred = np.empty(Y.shape, dtype=self.dtype)
+        loss = 0.0
+        for part in batch_rows(len(X), rows):
+            y_pred[part] = self._forward(self._batch(X, part), training=False)
+            loss += self.loss.forward(Y[part], y_pred[part]) * len(y_pred[part])
+        logs = {"loss": loss / len(X)}
+        logs.update((name, metric(Y, y_pred)) for name, metric in self.metrics)
+        return logs
+
+    # -- weights ------------------------------------------------------------------
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters: [W¹, b¹, W², b², ...] in layer order (Keras order)."""
+        self._ensure_built()
+        return [layer.params[key].copy() for layer, key in self._slots]
+
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
+        """Replace every parameter; all arrays are checked before any is written."""
+        self._ensure_built()
+        if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence):
+            raise TypeError("set_weights expects a list of arrays, as returned by get_weights().")
+        if len(weights) != len(self._slots):
+            raise ValueError(
+                f"set_weights expects {len(self._slots)} arrays (one per parameter, as "
+                f"get_weights() returns them), got {len(weights)}."
+            )
+        checked = []
+        for index, ((layer, key), value) in enumerate(zip(self._slots, weights)):
+            label = f"weight {index} ({layer.name}/{key})"
+            array = as_numeric_array(value, label)
+            expected = layer.params[key].shape
+            if array.shape != expected:
+                raise ValueError(
+                    f"set_weights: {label} must have shape {expected}, got {array.shape}."
+                )
+            if not np.isfinite(array).all():
+                raise ValueError(f"set_weights: {label} contains NaN or infinity.")
+            checked.append(array)
+        for (layer, key), array in zip(self._slots, checked):
+            layer.params[key][...] = array
+
+    @property
+    def weight_names(self) -> list[str]:
+        """``"layer_name/param"`` for each array of ``get_weights()``, e.g. ``"dense_1/W"``."""
+        self._ensure_built()
+        return [f"{layer.name}/{key}" for layer, key in self._slots]
+
+    # -- describing ---------------------------------------------------------------
+
+    def summary(self) -> str:
+        """Print and return a table of layers, output shapes and parameter counts."""
+        self._ensure_built()
+        rows = [
+            (f"{layer.name} ({type(layer).__name__})", str(layer.output_shape),
+             str(layer.count_params))
+            for layer in self.layers
+        ]
+        header = ("Layer (type)", "Output Shape", "Param #")
+        widths = [max(len(row[i]) for row in [header, *rows]) + 2 for i in range(3)]
+
+        def line(row):
+            return "".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+
+        rule = "=" * sum(widths)
+        total = self.count_params()
+        text = "\n".join(
+            [
+                f'Model: "{self.name}" ({self.dtype.name})',
+                rule,
+                line(header),
+                rule,
+                *(line(row) for row in rows),
+                rule,
+                f"Total params: {total}",
+                f"Trainable params: {total}",
+                "Non-trainable params: 0",
+            ]
+        )
+        print(text)
+        return text
+
+    def get_config(self) -> dict:
+        """Plain JSON-able description: ``Sequential.from_config(config)`` rebuilds the model."""
+        return {
+            "name": self.name,
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+            "input_shape": list(self.input_shape[1:]) if self.built else None,
+            "layers": [layers_module.serialize(layer) for layer in self.layers],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, *, dtype: str | None = None) -> Sequential:
+        """A new, uncompiled model from ``get_config()`` output (``dtype`` overrides it)."""
+        model = cls(
+            [layers_module.deserialize(layer) for layer in config["layers"]],
+            dtype=dtype or config["dtype"],
+            seed=config["seed"],
+            name=config["name"],
+        )
+        if config.get("input_shape") is not None:
+            model.build((None, *config["input_shape"]))
+        return model
+
+    def __repr__(self) -> str:
+        return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name!r})"
+
+
+def _metric_name(identifier, metric) -> str:
+    return identifier if isinstance(identifier, str) else getattr(metric, "__name__", "metric")
+
+
+def _verbosity(verbose: int | str) -> int:
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    if isinstance(verbose, numbers.Integral) and not isinstance(verbose, bool) and verbose in (0, 1, 2):
+        return int(verbose)
+    raise ValueError(f"fit: `verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+
+
+def _inference_rows(batch_size: int | None, caller: str) -> int:
+    if batch_size is None:
+        return _DEFAULT_INFERENCE_ROWS
+    return positive_int(batch_size, "batch_size", caller)

@@ -1,0 +1,138 @@
+"""Checks for user input, shared by every public entry point.
+
+Each check either returns a clean value or raises ``ValueError``/``TypeError``
+with a message that names the argument, what was expected, what was received
+and, where it is obvious, the fix. Checks never modify the caller's data.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+FLOAT_DTYPES = ("float32", "float64")
+
+# Rows checked per slice when scanning for NaN/inf, so the check never
+# allocates a mask the size of the whole data set.
+_FINITE_CHUNK_ROWS = 4096
+
+
+def positive_int(value: object, name: str, owner: str, *, allow_zero: bool = False) -> int:
+    """Return ``value`` as an int if it is a whole number > 0 (or >= 0)."""
+    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not is_int or value < (0 if allow_zero else 1):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{owner}: `{name}` must be a {kind} integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def positive_float(value: object, name: str, owner: str, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number > 0 (or >= 0)."""
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not is_real or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(
+            f"{owner}: `{name}` must be a {kind} finite number. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def float_dtype(dtype: object) -> np.dtype:
+    """The model dtype: float32 or float64, given by name or as a NumPy dtype."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in FLOAT_DTYPES:
+        raise ValueError(f"`dtype` must be 'float32' or 'float64'. Received: dtype={dtype!r}")
+    return resolved
+
+
+def as_numeric_array(data: ArrayLike, name: str) -> np.ndarray:
+    """``np.asarray`` for user data: numbers only (bool, int, float), at least one value.
+
+    Lists, object arrays of numbers and pandas DataFrames (anything with
+    ``to_numpy``) are accepted. Floating arrays come back without a copy.
+    """
+    if hasattr(data, "to_numpy") and not isinstance(data, np.ndarray):
+        data = data.to_numpy()
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"`{name}` must be a rectangular array of numbers: {error}") from None
+    if array.dtype.kind == "O":
+        try:
+            array = array.astype(np.float64)
+        except (ValueError, TypeError):
+            raise TypeError(
+                f"`{name}` must hold numbers only; its object array holds a value that is "
+                "not a number."
+            ) from None
+    if array.dtype.kind not in "biuf":
+        what = {"U": "strings", "S": "bytes", "c": "complex numbers"}.get(
+            array.dtype.kind, f"values of dtype {array.dtype}"
+        )
+        raise TypeError(
+            f"`{name}` must hold real numbers (bool, int or float); got {what} "
+            f"(dtype {array.dtype})."
+        )
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise ValueError if ``array`` holds NaN or inf, naming the first bad row."""
+    if array.dtype.kind != "f":
+        return
+    rows = array.reshape(len(array), -1) if array.ndim > 1 else array.reshape(-1, 1)
+    for start in range(0, len(rows), _FINITE_CHUNK_ROWS):
+        chunk = rows[start : start + _FINITE_CHUNK_ROWS]
+        finite = np.isfinite(chunk)
+        if not finite.all():
+            row = start + int(np.argmin(finite.all(axis=1)))
+            raise ValueError(
+                f"`{name}` contains NaN or infinity (first at row {row}). "
+                "Remove or impute those values before training."
+            )
+
+
+def as_features(X: ArrayLike, name: str = "X") -> np.ndarray:
+    """Samples along axis 0, features after: at least 2-D, non-empty, finite numbers."""
+    array = as_numeric_array(X, name)
+    if array.ndim < 2:
+        if array.ndim == 0:
+            hint = f"wrap it: {name} = [[value]]"
+        else:
+            hint = (
+                f"use {name}.reshape(-1, 1) if it holds one feature, "
+                f"or {name}.reshape(1, -1) if it is one sample"
+            )
+        raise ValueError(
+            f"`{name}` must be a 2-D array of shape (samples, features). "
+            f"Received shape {array.shape}: {hint}."
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"`{name}` has 0 samples (shape {array.shape}); at least 1 is needed.")
+    if 0 in array.shape[1:]:
+        raise ValueError(f"`{name}` has 0 features (shape {array.shape}); at least 1 is needed.")
+    check_finite(array, name)
+    return array
+
+
+def as_targets(y: ArrayLike, n_samples: int, name: str = "y") -> np.ndarray:
+    """Targets with one entry per sample: shape (n,) or (n, k), finite numbers."""
+    array = as_numeric_array(y, name)
+    if array.ndim == 0 or array.ndim > 2:
+        raise ValueError(
+            f"`{name}` must have shape (samples,) or (samples, outputs). "
+            f"Received shape {array.shape}."
+        )
+    if len(array) != n_samples:
+        raise ValueError(
+            f"X and `{name}` must have the same number of samples. "
+            f"Received {n_samples} and {len(array)}."
+        )
+    check_finite(array, name)
+    return array
