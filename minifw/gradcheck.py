@@ -120,7 +120,7 @@ def _check_model(model, X, y, loss, eps) -> dict[str, float]:
 def _check_layer(layer, X, y, loss, eps) -> dict[str, float]:
     X = np.array(X, dtype=np.float64)  # a copy, perturbed in place below
     copy = type(layer).from_config(layer.get_config())
-    copy.build(X.shape, np.random.default_rng(0), "float64")
+    copy.build(layer.input_shape if layer.built else X.shape, np.random.default_rng(0), "float64")
     if layer.built:
         for key, value in layer.params.items():
             copy.params[key][...] = value

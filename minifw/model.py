@@ -329,15 +329,17 @@ class Sequential:
         self.history = history
         self.stop_training = False
         callback_list.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            callback_list.on_epoch_begin(epoch)
-            logs = self._train_epoch(X, Y, batch_size, shuffle, epoch, callback_list)
-            if validation is not None:
-                val_logs = self._evaluate_arrays(*validation, _DEFAULT_INFERENCE_ROWS)
-                logs.update({f"val_{key}": value for key, value in val_logs.items()})
-            callback_list.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+        # Overflow shows up as a non-finite loss, reported by NonFiniteError, not as warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(initial_epoch, epochs):
+                callback_list.on_epoch_begin(epoch)
+                logs = self._train_epoch(X, Y, batch_size, shuffle, epoch, callback_list)
+                if validation is not None:
+                    val_logs = self._evaluate_arrays(*validation, _DEFAULT_INFERENCE_ROWS)
+                    logs.update({f"val_{key}": value for key, value in val_logs.items()})
+                callback_list.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
         callback_list.on_train_end()
         return history
 

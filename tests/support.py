@@ -1,0 +1,28 @@
+"""Helpers shared by the tests (importable as ``support``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import minifw as mf
+
+
+def lecture_model(learning_rate: float = 1e-5, dtype: str = "float64") -> mf.Sequential:
+    """The lecture's 2-2-1 network through the public API: weights 1, biases 0, MSE, SGD."""
+    model = mf.Sequential(
+        [
+            mf.layers.Dense(2, input_dim=2, kernel_initializer="ones", bias_initializer="zeros"),
+            mf.layers.Linear(),
+            mf.layers.Dense(1, kernel_initializer="ones"),
+        ],
+        dtype=dtype,
+        seed=0,
+    )
+    model.compile(optimizer=mf.optimizers.SGD(learning_rate=learning_rate), loss=mf.losses.MSELoss())
+    return model
+
+
+def small_regression(rng: np.random.Generator, n: int = 32, features: int = 3, outputs: int = 1):
+    X = rng.normal(size=(n, features))
+    y = np.tanh(X @ rng.normal(size=(features, outputs))) + 0.1 * rng.normal(size=(n, outputs))
+    return X, y

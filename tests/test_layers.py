@@ -1,0 +1,140 @@
+"""Layers: numeric gradient checks, shapes, errors, configs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minifw as mf
+from minifw.gradcheck import numeric_gradient
+from minifw.layers import Dense, Linear, ReLU, Sigmoid, Tanh
+
+LAYER_FACTORIES = [
+    lambda: Dense(3),
+    lambda: Dense(3, use_bias=False),
+    lambda: Dense(3, activation="sigmoid"),
+    lambda: Dense(3, activation="relu", kernel_initializer="he_normal"),
+    Linear,
+    ReLU,
+    Sigmoid,
+    Tanh,
+]
+# Each test gets fresh layers: a built layer keeps its input shape.
+LAYERS = [pytest.param(factory, id=repr(factory())) for factory in LAYER_FACTORIES]
+
+
+@pytest.mark.parametrize("make_layer", LAYERS)
+def test_backward_matches_numeric_gradient_for_input_and_params(make_layer, rng):
+    layer = make_layer()
+    x = rng.normal(size=(4, 5))
+    x[np.abs(x) < 0.05] = 0.3  # keep ReLU inputs away from the kink at 0
+    layer.build(x.shape, rng, "float64")
+    G = rng.normal(size=layer.forward(x).shape)
+    dx = layer.backward(G)  # analytic first, then numeric
+
+    def probe() -> float:
+        return float(np.sum(layer.forward(x) * G))
+
+    np.testing.assert_allclose(dx, numeric_gradient(probe, x), rtol=1e-6, atol=1e-8)
+    for name, param in layer.params.items():
+        analytic = layer.grads[name].copy()
+        np.testing.assert_allclose(analytic, numeric_gradient(probe, param), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("make_layer", LAYERS)
+def test_gradcheck_passes_for_every_layer(make_layer, rng):
+    errors = mf.gradcheck(make_layer(), rng.normal(size=(6, 4)) + 0.1)
+    assert "input" in errors
+    assert max(errors.values()) < 1e-6
+
+
+def test_dense_computes_x_at_w_plus_b():
+    layer = Dense(1, kernel_initializer=mf.initializers.Constant(0.5), bias_initializer="ones")
+    assert layer(np.array([[1.0, 2.0]])).tolist() == [[2.5]]
+    assert layer.params["W"].shape == (2, 1) and layer.params["b"].shape == (1,)
+
+
+def test_dense_gradients_are_overwritten_not_accumulated(rng):
+    layer = Dense(2)
+    x = rng.normal(size=(3, 4))
+    G = rng.normal(size=(3, 2))
+    layer(x)
+    layer.backward(G)
+    first = layer.grads["W"].copy()
+    layer.forward(x)
+    layer.backward(G)
+    np.testing.assert_array_equal(layer.grads["W"], first)
+    np.testing.assert_allclose(first, x.T @ G)
+
+
+def test_relu_gradient_at_exactly_zero_is_zero():
+    relu = ReLU()
+    relu(np.array([[0.0, -1.0, 2.0]]))
+    assert relu.backward(np.ones((1, 3))).tolist() == [[0.0, 0.0, 1.0]]
+
+
+def test_sigmoid_and_tanh_stay_finite_at_large_inputs():
+    x = np.array([[-1000.0, 1000.0]])
+    for layer in (Sigmoid(), Tanh()):
+        out = layer(x)
+        grad = layer.backward(np.ones_like(x))
+        assert np.isfinite(out).all() and np.isfinite(grad).all()
+    assert Sigmoid()(x).tolist() == [[0.0, 1.0]]
+
+
+def test_activations_keep_float32():
+    x = np.ones((2, 3), dtype=np.float32)
+    for layer in (Linear(), ReLU(), Sigmoid(), Tanh(), Dense(2)):
+        out = layer(x)
+        assert out.dtype == np.float32
+        assert layer.backward(np.ones_like(out)).dtype == np.float32
+
+
+@pytest.mark.parametrize("units", [0, -1, 2.5, "3", True, None])
+def test_dense_refuses_units_that_are_not_positive_integers(units):
+    with pytest.raises(ValueError, match="`units` must be a positive integer"):
+        Dense(units)
+
+
+def test_dense_refuses_inputs_with_the_wrong_feature_count():
+    layer = Dense(2)
+    layer.build((None, 3))
+    with pytest.raises(ValueError, match=r"Dense expected inputs of shape \(n, 3\), got \(4, 2\)"):
+        layer.forward(np.ones((4, 2)))
+
+
+def test_backward_before_forward_and_wrong_gradient_shape_are_refused():
+    layer = Dense(2)
+    layer.build((None, 3))
+    with pytest.raises(RuntimeError, match="forward before backward"):
+        layer.backward(np.ones((4, 2)))
+    layer.forward(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"grad_out of shape \(4, 2\)"):
+        layer.backward(np.ones((4, 1)))
+
+
+def test_unknown_activation_and_initializer_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match="Unknown activation 'rellu'. Expected one of: .*'relu'"):
+        Dense(2, activation="rellu")
+    with pytest.raises(ValueError, match="Unknown initializer 'one'. Expected one of: .*'ones'"):
+        Dense(2, kernel_initializer="one")
+
+
+def test_repr_reads_like_the_constructor_call():
+    assert repr(Dense(2)) == "Dense(units=2)"
+    assert repr(Dense(2, activation="relu", input_dim=3)) == (
+        "Dense(units=2, activation='relu', input_dim=3)"
+    )
+    assert repr(ReLU()) == "ReLU()"
+
+
+@pytest.mark.parametrize("make_layer", LAYERS)
+def test_config_rebuilds_an_equal_layer(make_layer):
+    layer = make_layer()
+    rebuilt = mf.layers.deserialize(mf.layers.serialize(layer))
+    assert type(rebuilt) is type(layer) and rebuilt.get_config() == layer.get_config()
+
+
+def test_deserialize_refuses_unknown_layer_types():
+    with pytest.raises(ValueError, match="Unknown layer type 'Lambda'"):
+        mf.layers.deserialize({"class_name": "Lambda", "config": {}})

@@ -1,0 +1,380 @@
+"""Sequential: building, training, inference, weights, and refusing bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support import lecture_model, small_regression
+
+import minifw as mf
+from minifw.errors import NonFiniteError, NotBuiltError, NotCompiledError
+
+
+def regression_model(seed: int = 0, dtype: str = "float64", features: int = 3) -> mf.Sequential:
+    model = mf.Sequential(
+        [mf.layers.Dense(8, activation="tanh"), mf.layers.Dense(4, activation="relu"),
+         mf.layers.Dense(1)],
+        dtype=dtype,
+        seed=seed,
+    )
+    model.compile(mf.optimizers.SGD(learning_rate=0.05), "mse")
+    return model
+
+
+# -- building and describing ------------------------------------------------------
+
+
+def test_a_model_builds_from_input_dim_or_from_the_first_data(rng):
+    declared = lecture_model()
+    assert declared.count_params() == 9  # built on first need, from input_dim
+    from_data = regression_model()
+    assert not from_data.built
+    from_data.predict(rng.normal(size=(2, 3)))
+    assert from_data.input_shape == (None, 3) and from_data.output_shape == (None, 1)
+
+
+def test_an_unbuilt_model_without_input_dim_says_how_to_build_it():
+    model = regression_model()
+    with pytest.raises(NotBuiltError, match=r"model.build\(\(None, features\)\)"):
+        model.get_weights()
+    model.build((None, 5))
+    assert [w.shape for w in model.get_weights()] == [(5, 8), (8,), (8, 4), (4,), (4, 1), (1,)]
+
+
+def test_layers_get_unique_default_names_in_keras_style():
+    model = mf.Sequential([mf.layers.Dense(2, input_dim=2), mf.layers.ReLU(),
+                           mf.layers.Dense(1), mf.layers.Dense(1)])
+    assert [layer.name for layer in model.layers] == ["dense_1", "relu_1", "dense_2", "dense_3"]
+    assert model.weight_names[:2] == ["dense_1/W", "dense_1/b"]
+
+
+def test_adding_the_wrong_things_is_refused():
+    model = lecture_model()
+    with pytest.raises(TypeError, match="expects a Layer instance"):
+        model.add("dense")
+    dense = mf.layers.Dense(1)
+    other = mf.Sequential([dense])
+    with pytest.raises(ValueError, match="already in this model"):
+        other.add(dense)
+    model.build()
+    with pytest.raises(RuntimeError, match="Cannot add layers to a built model"):
+        model.add(mf.layers.Dense(1))
+
+
+def test_summary_lists_layers_shapes_and_parameter_counts(capsys):
+    text = lecture_model().summary()
+    assert capsys.readouterr().out.strip() == text
+    assert "dense_1 (Dense)" in text and "(None, 2)" in text
+    assert "Total params: 9" in text and "Trainable params: 9" in text
+
+
+def test_parameters_and_gradients_are_views_into_two_flat_buffers():
+    model = lecture_model()
+    model.build()
+    for layer, key in model._slots:
+        assert np.shares_memory(layer.params[key], model._params)
+        assert np.shares_memory(layer.grads[key], model._grads)
+
+
+# -- training ---------------------------------------------------------------------
+
+
+def test_fit_returns_history_with_loss_per_epoch_that_goes_down(rng):
+    X, y = small_regression(rng, n=64)
+    model = regression_model()
+    history = model.fit(X, y, epochs=20, batch_size=8, verbose=0)
+    assert history is model.history and history.epoch == list(range(20))
+    losses = history.history["loss"]
+    assert len(losses) == 20 and losses[-1] < 0.5 * losses[0]
+
+
+def test_the_last_partial_batch_is_used_not_dropped(rng):
+    X, y = small_regression(rng, n=10)
+    model = regression_model()
+    model.fit(X, y, epochs=3, batch_size=4, verbose=0)
+    assert model.optimizer.iterations == 3 * 3  # batches of 4, 4 and 2
+
+
+def test_fit_with_one_batch_equals_train_on_batch(rng):
+    X, y = small_regression(rng, n=12)
+    a, b = regression_model(), regression_model()
+    a.fit(X, y, epochs=1, batch_size=12, shuffle=False, verbose=0)
+    b.train_on_batch(X, y)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_fit_again_continues_from_the_current_weights(rng):
+    X, y = small_regression(rng)
+    once, twice = regression_model(seed=3), regression_model(seed=3)
+    once.fit(X, y, epochs=4, batch_size=8, verbose=0)
+    twice.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    twice.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(once.get_weights(), twice.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_y_as_a_vector_and_as_one_column_train_identically(rng):
+    X, y = small_regression(rng)
+    a, b = regression_model(), regression_model()
+    a.fit(X, y[:, 0], epochs=2, batch_size=8, verbose=0)
+    b.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_two_runs_with_the_same_seed_are_bit_identical(rng):
+    X, y = small_regression(rng)
+    runs = []
+    for _ in range(2):
+        model = regression_model(seed=42, dtype="float32")
+        model.fit(X, y, epochs=3, batch_size=5, shuffle=True, verbose=0)
+        runs.append(model.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    other = regression_model(seed=43, dtype="float32")
+    other.build((None, 3))
+    assert not np.array_equal(other.get_weights()[0], runs[0][0])
+
+
+def test_fit_does_not_touch_numpys_global_random_state(rng):
+    X, y = small_regression(rng)
+    np.random.seed(5)
+    expected = np.random.random()
+    np.random.seed(5)
+    regression_model(seed=None).fit(X, y, epochs=2, batch_size=4, verbose=0)
+    assert np.random.random() == expected
+
+
+def test_float32_and_float64_agree_within_float32_round_off(rng):
+    """Documented tolerance: after 5 epochs, weights agree to 1e-4 relative (float32 eps ≈ 1.2e-7)."""
+    X, y = small_regression(rng)
+    single, double = regression_model(dtype="float32"), regression_model(dtype="float64")
+    for model in (single, double):
+        model.fit(X, y, epochs=5, batch_size=8, verbose=0)
+    for a, b in zip(single.get_weights(), double.get_weights()):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert single.predict(X).dtype == np.float32
+
+
+def test_validation_data_and_split_report_val_loss(rng):
+    X, y = small_regression(rng, n=40)
+    model = regression_model()
+    history = model.fit(X, y, epochs=2, batch_size=8, validation_data=(X[:5], y[:5]), verbose=0)
+    assert len(history.history["val_loss"]) == 2
+    assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(X[:5], y[:5]))
+    split = regression_model()
+    history = split.fit(X, y, epochs=1, batch_size=8, validation_split=0.25, verbose=0)
+    assert split.optimizer.iterations == 4  # 30 training rows in batches of 8
+    assert history.history["val_loss"][0] == pytest.approx(split.evaluate(X[30:], y[30:]))
+
+
+def test_verbose_2_prints_one_line_per_epoch_and_verbose_0_prints_nothing(rng, capsys):
+    X, y = small_regression(rng)
+    regression_model().fit(X, y, epochs=3, verbose=2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("Epoch 1/3") and "loss:" in lines[0]
+    regression_model().fit(X, y, epochs=3, verbose=0)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_verbose_1_shows_a_progress_bar(rng, capsys):
+    X, y = small_regression(rng)
+    regression_model().fit(X, y, epochs=1, batch_size=8, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/1" in out and "4/4" in out
+
+
+def test_a_callback_sees_every_batch_and_can_stop_training(rng):
+    class StopAfterFive(mf.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches.append((batch, logs["loss"]))
+            if len(self.batches) == 5:
+                self.model.stop_training = True
+
+    X, y = small_regression(rng, n=16)
+    model = regression_model()
+    callback = StopAfterFive()
+    history = model.fit(X, y, epochs=10, batch_size=4, callbacks=[callback], verbose=0)
+    assert [b for b, _ in callback.batches] == [0, 1, 2, 3, 0]
+    assert model.optimizer.iterations == 5 and len(history.history["loss"]) == 2
+
+
+def test_evaluate_returns_the_loss_or_a_dict_with_metrics(rng):
+    X, y = small_regression(rng)
+    model = regression_model()
+    model.fit(X, y, epochs=1, verbose=0)
+    y_pred = model.predict(X)
+    assert model.evaluate(X, y) == pytest.approx(np.mean((y_pred - y) ** 2), rel=1e-12)
+    model.compile(mf.optimizers.SGD(learning_rate=0.05), "mse", metrics=["mae"])
+    result = model.evaluate(X, y, batch_size=7)
+    assert set(result) == {"loss", "mae"}
+    assert result["mae"] == pytest.approx(np.mean(np.abs(y_pred - y)), rel=1e-12)
+    history = model.fit(X, y, epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "mae"}
+
+
+def test_predict_in_chunks_equals_predict_at_once(rng):
+    X, _ = small_regression(rng, n=50)
+    model = regression_model()
+    np.testing.assert_allclose(model.predict(X, batch_size=7), model.predict(X), rtol=1e-15)
+
+
+def test_accepted_inputs_lists_ints_bools_fortran_and_read_only(rng):
+    model = lecture_model()
+    expected = model.predict(np.array([[1.0, 0.0], [2.0, 1.0]]))
+    read_only = np.array([[1.0, 0.0], [2.0, 1.0]])
+    read_only.flags.writeable = False
+    for X in ([[1, 0], [2, 1]], np.array([[1, 0], [2, 1]], dtype=np.int8),
+              np.array([[True, False], [2, 1]], dtype=object),
+              np.asfortranarray([[1.0, 0.0], [2.0, 1.0]]), read_only):
+        np.testing.assert_array_equal(model.predict(X), expected)
+    model.fit(read_only, [1, 2], epochs=1, batch_size=1, verbose=0)
+
+
+def test_the_callers_arrays_are_never_modified(rng):
+    X, y = small_regression(rng)
+    X32 = X.astype(np.float32)
+    copies = X.copy(), y.copy(), X32.copy()
+    model = regression_model(dtype="float32")
+    model.fit(X, y, epochs=2, batch_size=4, verbose=0)
+    model.fit(X32, y, epochs=1, batch_size=4, verbose=0)
+    model.predict(X)
+    for original, copy in zip((X, y, X32), copies):
+        np.testing.assert_array_equal(original, copy)
+
+
+# -- weights ----------------------------------------------------------------------
+
+
+def test_get_weights_returns_copies_in_keras_order():
+    model = lecture_model()
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [(2, 2), (2,), (2, 1), (1,)]
+    weights[0][...] = 5.0
+    assert (model.get_weights()[0] == 1.0).all()
+
+
+def test_set_weights_round_trips_and_checks_count_and_shapes_before_writing():
+    model = lecture_model()
+    new = [np.full((2, 2), 0.5), np.zeros(2), np.full((2, 1), 2.0), np.ones(1)]
+    model.set_weights(new)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), new))
+    with pytest.raises(ValueError, match="expects 4 arrays .* got 3"):
+        model.set_weights(new[:3])
+    bad = [np.zeros((2, 2)), np.zeros(2), np.zeros((1, 2)), np.zeros(1)]
+    with pytest.raises(ValueError, match=r"weight 2 \(dense_2/W\) must have shape \(2, 1\), got \(1, 2\)"):
+        model.set_weights(bad)
+    with pytest.raises(ValueError, match="contains NaN"):
+        model.set_weights([np.zeros((2, 2)), np.zeros(2), np.full((2, 1), np.nan), np.zeros(1)])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), new))
+
+
+# -- refusing bad input, before anything changes ----------------------------------
+
+
+def assert_unchanged(model: mf.Sequential, before: list[np.ndarray]) -> None:
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert model.optimizer.iterations == 0
+
+
+BAD_FIT_INPUTS = [
+    (np.ones((4, 3)), np.ones(4), ValueError, r"expects X of shape \(n, 2\), got \(4, 3\)"),
+    (np.ones((4, 2)), np.ones(3), ValueError, "same number of samples. Received 4 and 3"),
+    (np.ones(4), np.ones(4), ValueError, r"2-D array .*X.reshape\(-1, 1\) if it holds one feature"),
+    (5.0, 1.0, ValueError, r"Received shape \(\): wrap it"),
+    (np.ones((4, 2, 1)), np.ones(4), ValueError, r"expects X of shape \(n, 2\), got \(4, 2, 1\)"),
+    (np.ones((0, 2)), np.ones(0), ValueError, "0 samples"),
+    (np.ones((4, 0)), np.ones(4), ValueError, "0 features"),
+    ([[1, "a"], [2, 3]], [1, 2], TypeError, "real numbers .* strings"),
+    (np.ones((2, 2), dtype=complex), [1, 2], TypeError, "complex"),
+    (np.array([[1.0, np.nan], [2, 3]]), [1, 2], ValueError, r"`X` contains NaN or infinity \(first at row 0\)"),
+    (np.ones((2, 2)), [1.0, np.inf], ValueError, r"`y` contains NaN or infinity \(first at row 1\)"),
+    (np.ones((2, 2)), np.ones((2, 2)), ValueError, r"y has 2 columns .* model has 1 output"),
+    ([[1, 2], [3]], [1, 2], ValueError, "rectangular array of numbers"),
+    (np.array([[1, None], [2, 3]], dtype=object), [1, 2], ValueError, "`X` contains NaN"),
+    (np.array([[1, "x"], [2, 3]], dtype=object), [1, 2], TypeError, "not a number"),
+]
+
+
+@pytest.mark.parametrize(("X", "y", "error", "message"), BAD_FIT_INPUTS)
+def test_bad_data_is_refused_with_a_clear_message_before_any_update(X, y, error, message):
+    model = lecture_model()
+    before = model.get_weights()
+    with pytest.raises(error, match=message):
+        model.fit(X, y, epochs=1, batch_size=1, verbose=0)
+    with pytest.raises(error, match=message):
+        model.train_on_batch(X, y)
+    assert_unchanged(model, before)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [("epochs", -1, "`epochs` must be a non-negative integer"),
+     ("epochs", 1.5, "`epochs` must be a non-negative integer"),
+     ("batch_size", 0, "`batch_size` must be a positive integer"),
+     ("batch_size", "32", "`batch_size` must be a positive integer"),
+     ("verbose", 3, "`verbose` must be 0, 1, 2 or 'auto'"),
+     ("validation_split", 1.0, "`validation_split` must be between 0 and 1"),
+     ("validation_split", 0.9, "leaves 0 for training and 4 for validation"),
+     ("validation_data", [np.ones((2, 2))], "`validation_data` must be a tuple")],
+)
+def test_bad_fit_arguments_are_refused_before_any_update(argument, value, message, salary):
+    model = lecture_model()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=message):
+        model.fit(*salary, **{"verbose": 0, argument: value})
+    assert_unchanged(model, before)
+
+
+def test_calls_in_the_wrong_order_raise_runtime_errors(salary):
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=2)])
+    with pytest.raises(NotCompiledError, match=r"compile\(optimizer, loss\) before model.fit\(\)"):
+        model.fit(*salary)
+    with pytest.raises(NotCompiledError, match="before model.evaluate"):
+        model.evaluate(*salary)
+    with pytest.raises(NotCompiledError, match="before model.gradients"):
+        model.gradients(*salary)
+    assert isinstance(NotCompiledError("x"), RuntimeError)
+    with pytest.raises(NotBuiltError):
+        mf.Sequential([mf.layers.Dense(1)]).summary()
+
+
+def test_predict_refuses_a_different_feature_count_than_the_model_was_built_for(rng):
+    model = regression_model()
+    model.predict(rng.normal(size=(2, 3)))
+    with pytest.raises(ValueError, match=r"expects X of shape \(n, 3\), got \(2, 4\)"):
+        model.predict(rng.normal(size=(2, 4)))
+
+
+def test_unknown_names_in_compile_are_refused_and_nothing_is_set():
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=2)])
+    with pytest.raises(ValueError, match="Unknown optimizer 'sgdd'"):
+        model.compile("sgdd", "mse")
+    with pytest.raises(ValueError, match="Unknown loss 'mes'"):
+        model.compile("sgd", "mes")
+    with pytest.raises(ValueError, match="Unknown metric 'acc_uracy'"):
+        model.compile("sgd", "mse", metrics=["acc_uracy"])
+    assert model.optimizer is None and model.loss is None
+
+
+@pytest.mark.parametrize(("argument", "value"), [("dtype", "float16"), ("dtype", "int32"),
+                                                 ("seed", -1), ("seed", 1.5)])
+def test_sequential_refuses_bad_dtype_and_seed(argument, value):
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        mf.Sequential(**{argument: value})
+
+
+def test_a_diverging_run_stops_with_nonfinite_error_and_keeps_the_last_finite_weights(salary):
+    model = lecture_model(learning_rate=1.0)  # far too large for raw IQ values
+    X, y = salary
+    with pytest.raises(NonFiniteError, match=r"in epoch \d+, batch \d+.*learning rate") as error:
+        model.fit(X, y, epochs=50, batch_size=1, shuffle=False, verbose=0)
+    assert isinstance(error.value, FloatingPointError)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
