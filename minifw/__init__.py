@@ -1,15 +1,15 @@
 """minifw: a vectorized NumPy neural-network framework with a Keras-like Sequential API.
 
-    >>> import minifw as mf
-    >>> X, y = mf.datasets.salary()
-    >>> model = mf.Sequential([
-    ...     mf.layers.Dense(2, input_dim=2, kernel_initializer="ones"),
-    ...     mf.layers.Linear(),
-    ...     mf.layers.Dense(1, kernel_initializer="ones"),
-    ... ], dtype="float64")
-    >>> model.compile(optimizer=mf.optimizers.SGD(learning_rate=1e-5), loss="mse")
-    >>> float(model.predict(X[:1])[0, 0])   # ŷ = o_11 + o_12 = 63.5 + 63.5
-    127.0
+>>> import minifw as mf
+>>> X, y = mf.datasets.salary()
+>>> model = mf.Sequential([
+...     mf.layers.Dense(2, input_dim=2, kernel_initializer="ones"),
+...     mf.layers.Linear(),
+...     mf.layers.Dense(1, kernel_initializer="ones"),
+... ], dtype="float64")
+>>> model.compile(optimizer=mf.optimizers.SGD(learning_rate=1e-5), loss="mse")
+>>> float(model.predict(X[:1])[0, 0])   # ŷ = o_11 + o_12 = 63.5 + 63.5
+127.0
 """
 
 from __future__ import annotations

@@ -68,8 +68,10 @@ def demo(epochs: int = 1000, plot: str | None = None) -> None:
     # least-squares plane is the lowest loss any choice of weights can reach.
     design = np.column_stack([X, np.ones(len(X))])
     residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
-    print(f"\nLowest mean loss any 2-2-1 linear network can reach (least squares): "
-          f"{np.mean(residual**2):.6g};\nper-row SGD with a fixed η settles near it, not on it.")
+    print(
+        f"\nLowest mean loss any 2-2-1 linear network can reach (least squares): "
+        f"{np.mean(residual**2):.6g};\nper-row SGD with a fixed η settles near it, not on it."
+    )
     if plot:
         _plot({"raw, η = 1e-5": raw, "standardized, η = 1e-3": scaled}, plot)
 
@@ -91,8 +93,13 @@ def _plot(histories: dict, path: str) -> None:
     for label, history in histories.items():
         losses = history.history["loss"]
         axes.plot(range(1, len(losses) + 1), losses, label=label)
-    axes.set(xlabel="epoch", ylabel="mean loss (MSE)", xscale="log", yscale="log",
-             title="2-2-1 network on the lecture's table")
+    axes.set(
+        xlabel="epoch",
+        ylabel="mean loss (MSE)",
+        xscale="log",
+        yscale="log",
+        title="2-2-1 network on the lecture's table",
+    )
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -36,9 +36,7 @@ def split_validation(
     """
     fraction = positive_float(fraction, "validation_split", "fit")
     if fraction >= 1:
-        raise ValueError(
-            f"fit: `validation_split` must be between 0 and 1. Received: {fraction!r}"
-        )
+        raise ValueError(f"fit: `validation_split` must be between 0 and 1. Received: {fraction!r}")
     split_at = int(len(X) * (1.0 - fraction))
     if split_at == 0 or split_at == len(X):
         raise ValueError(

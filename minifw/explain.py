@@ -249,22 +249,20 @@ class _Writer:
                 o = activated
             self.derivative_of_activation[l] = slope
             for j in range(unit.dense.units):
-                terms = [f"{self.weight(l, i + 1, j + 1)}·{self.out(l - 1, i + 1)}"
-                         for i in range(W.shape[0])]
+                terms = [
+                    f"{self.weight(l, i + 1, j + 1)}·{self.out(l - 1, i + 1)}"
+                    for i in range(W.shape[0])
+                ]
                 numbers = [f"{_num(W[i, j])}·{_num(previous[:, i])}" for i in range(W.shape[0])]
                 if b is not None:
                     terms.append(self.bias(l, j + 1))
                     numbers.append(_num(b[j]))
                 target = self.out(l, j + 1) if unit.is_identity else self.net(l, j + 1)
                 expansion = f" = {' + '.join(numbers)}" if self.single and len(terms) <= 8 else ""
-                lines.append(
-                    f"  {target} = {' + '.join(terms)}{expansion} = {_num(net[:, j])}"
-                )
+                lines.append(f"  {target} = {' + '.join(terms)}{expansion} = {_num(net[:, j])}")
                 if not unit.is_identity:
                     names = " ∘ ".join(type(a).__name__.lower() for a in unit.activations)
-                    lines.append(
-                        f"  {self.out(l, j + 1)} = {names}({target}) = {_num(o[:, j])}"
-                    )
+                    lines.append(f"  {self.out(l, j + 1)} = {names}({target}) = {_num(o[:, j])}")
                     self.result.values[target] = net[:, j]
                 self.result.values[self.out(l, j + 1)] = o[:, j]
             outputs.append(o)
@@ -319,7 +317,7 @@ class _Writer:
         return [Factor(f"∂{o}/∂{net}", slope), Factor(f"∂{net}/∂{wrt}", value)]
 
     def _layer_gradients(self, unit, chains, previous) -> list[np.ndarray]:
-        result, l, dense = self.result, unit.index, unit.dense
+        l, dense = unit.index, unit.dense
         rows = len(previous)
         dW = np.empty(dense.params["W"].shape)
         db = np.empty(dense.units)

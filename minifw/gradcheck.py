@@ -15,6 +15,7 @@ below mean the analytic gradient is right.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -101,8 +102,7 @@ def _check_model(model, X, y, loss, eps) -> dict[str, float]:
         raise ValueError("gradcheck on a model needs targets y.")
     X = np.asarray(X)
     model._features(X)  # builds the model from X if needed
-    copy = Sequential.from_config(model.get_config(), dtype="float64")
-    copy.set_weights(model.get_weights())
+    copy = model.copy(dtype="float64")
     copy.loss = loss or model.loss or MSELoss()
     X, Y = copy._data(X, y)
     copy._loss_and_gradients(X, Y)
@@ -119,11 +119,13 @@ def _check_model(model, X, y, loss, eps) -> dict[str, float]:
 
 def _check_layer(layer, X, y, loss, eps) -> dict[str, float]:
     X = np.array(X, dtype=np.float64)  # a copy, perturbed in place below
-    copy = type(layer).from_config(layer.get_config())
-    copy.build(layer.input_shape if layer.built else X.shape, np.random.default_rng(0), "float64")
+    copy = deepcopy(layer)
     if layer.built:
-        for key, value in layer.params.items():
-            copy.params[key][...] = value
+        copy.params = {key: value.astype(np.float64) for key, value in copy.params.items()}
+        copy.grads = {key: np.zeros_like(value) for key, value in copy.params.items()}
+    else:
+        copy.build(X.shape, np.random.default_rng(0), "float64")
+    copy.needs_input_grad = True
     out = copy.forward(X, training=True)
     if y is None:
         y = np.random.default_rng(1).normal(size=out.shape)

@@ -52,8 +52,14 @@ class Constant(Initializer):
     """Every entry equal to ``value``."""
 
     def __init__(self, value: float = 0.0) -> None:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-            raise ValueError(f"Constant: `value` must be a finite number. Received: value={value!r}")
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            raise ValueError(
+                f"Constant: `value` must be a finite number. Received: value={value!r}"
+            )
         self.value = float(value)
 
     def __call__(self, shape, rng, dtype):

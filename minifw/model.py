@@ -19,6 +19,7 @@ import math
 import numbers
 import sys
 from collections.abc import Sequence
+from copy import deepcopy
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -459,8 +460,11 @@ class Sequential:
         """Print and return a table of layers, output shapes and parameter counts."""
         self._ensure_built()
         rows = [
-            (f"{layer.name} ({type(layer).__name__})", str(layer.output_shape),
-             str(layer.count_params))
+            (
+                f"{layer.name} ({type(layer).__name__})",
+                str(layer.output_shape),
+                str(layer.count_params),
+            )
             for layer in self.layers
         ]
         header = ("Layer (type)", "Output Shape", "Param #")
@@ -486,6 +490,21 @@ class Sequential:
         )
         print(text)
         return text
+
+    def copy(self, dtype: str | None = None) -> Sequential:
+        """An independent deep copy (weights, optimizer state, everything), optionally in
+        another ``dtype``: ``model.copy(dtype="float64")`` for exact checks of a float32 model."""
+        clone = deepcopy(self)
+        if dtype is not None:
+            clone.dtype = float_dtype(dtype)
+            for layer in clone.layers:
+                layer.dtype = clone.dtype
+            if clone.optimizer is not None:
+                state = clone.optimizer.state
+                clone.optimizer.state = {k: v.astype(clone.dtype) for k, v in state.items()}
+        if clone.built:
+            clone._bind_flat_buffers()
+        return clone
 
     def get_config(self) -> dict:
         """Plain JSON-able description: ``Sequential.from_config(config)`` rebuilds the model."""
@@ -521,7 +540,11 @@ def _metric_name(identifier, metric) -> str:
 def _verbosity(verbose: int | str) -> int:
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
-    if isinstance(verbose, numbers.Integral) and not isinstance(verbose, bool) and verbose in (0, 1, 2):
+    if (
+        isinstance(verbose, numbers.Integral)
+        and not isinstance(verbose, bool)
+        and verbose in (0, 1, 2)
+    ):
         return int(verbose)
     raise ValueError(f"fit: `verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
 

@@ -40,7 +40,9 @@ class Optimizer:
         owner = type(self).__name__
         self.learning_rate = positive_float(learning_rate, "learning_rate", owner)
         self.clipnorm = None if clipnorm is None else positive_float(clipnorm, "clipnorm", owner)
-        self.clipvalue = None if clipvalue is None else positive_float(clipvalue, "clipvalue", owner)
+        self.clipvalue = (
+            None if clipvalue is None else positive_float(clipvalue, "clipvalue", owner)
+        )
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
 

@@ -18,7 +18,9 @@ def lecture_model(learning_rate: float = 1e-5, dtype: str = "float64") -> mf.Seq
         dtype=dtype,
         seed=0,
     )
-    model.compile(optimizer=mf.optimizers.SGD(learning_rate=learning_rate), loss=mf.losses.MSELoss())
+    model.compile(
+        optimizer=mf.optimizers.SGD(learning_rate=learning_rate), loss=mf.losses.MSELoss()
+    )
     return model
 
 

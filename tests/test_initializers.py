@@ -8,9 +8,7 @@ import pytest
 from minifw import initializers
 
 
-@pytest.mark.parametrize(
-    ("name", "value"), [("zeros", 0.0), ("ones", 1.0)]
-)
+@pytest.mark.parametrize(("name", "value"), [("zeros", 0.0), ("ones", 1.0)])
 def test_constant_initializers_fill_every_entry(name, value, rng):
     array = initializers.get(name)((3, 2), rng, "float32")
     assert array.dtype == np.float32 and array.shape == (3, 2) and (array == value).all()
@@ -69,8 +67,13 @@ def test_unknown_names_and_bad_arguments_are_refused():
 
 @pytest.mark.parametrize(
     "initializer",
-    [initializers.Ones(), initializers.Constant(0.5), initializers.HeNormal(),
-     initializers.RandomUniform(-1.0, 2.0), initializers.VarianceScaling(2.0, "fan_out", "normal")],
+    [
+        initializers.Ones(),
+        initializers.Constant(0.5),
+        initializers.HeNormal(),
+        initializers.RandomUniform(-1.0, 2.0),
+        initializers.VarianceScaling(2.0, "fan_out", "normal"),
+    ],
     ids=repr,
 )
 def test_serialize_round_trips(initializer, rng):

@@ -36,7 +36,9 @@ def test_mse_gradient_matches_numeric(reduction, rng):
 
 
 def test_mse_never_broadcasts_n_against_n_by_1():
-    with pytest.raises(ValueError, match=r"same shape. Received: \(4,\) and \(4, 1\). Try y.reshape"):
+    with pytest.raises(
+        ValueError, match=r"same shape. Received: \(4,\) and \(4, 1\). Try y.reshape"
+    ):
         losses.MSELoss()(np.zeros(4), np.zeros((4, 1)))
     with pytest.raises(ValueError, match="same shape"):
         losses.MSELoss().backward(np.zeros((4, 1)), np.zeros((1, 4)))
@@ -54,7 +56,9 @@ def test_targets_turn_a_vector_into_one_column_and_refuse_other_widths():
 def test_loss_names_resolve_and_unknown_ones_list_the_valid_names():
     assert isinstance(losses.get("mse"), losses.MSELoss)
     assert isinstance(losses.get("Mean_Squared_Error"), losses.MSELoss)
-    with pytest.raises(ValueError, match="Unknown loss 'msee'. Expected one of: 'mean_squared_error', 'mse'"):
+    with pytest.raises(
+        ValueError, match="Unknown loss 'msee'. Expected one of: 'mean_squared_error', 'mse'"
+    ):
         losses.get("msee")
     with pytest.raises(ValueError, match="reduction"):
         losses.MSELoss(reduction="none")

@@ -12,8 +12,11 @@ from minifw.errors import NonFiniteError, NotBuiltError, NotCompiledError
 
 def regression_model(seed: int = 0, dtype: str = "float64", features: int = 3) -> mf.Sequential:
     model = mf.Sequential(
-        [mf.layers.Dense(8, activation="tanh"), mf.layers.Dense(4, activation="relu"),
-         mf.layers.Dense(1)],
+        [
+            mf.layers.Dense(8, activation="tanh"),
+            mf.layers.Dense(4, activation="relu"),
+            mf.layers.Dense(1),
+        ],
         dtype=dtype,
         seed=seed,
     )
@@ -42,8 +45,9 @@ def test_an_unbuilt_model_without_input_dim_says_how_to_build_it():
 
 
 def test_layers_get_unique_default_names_in_keras_style():
-    model = mf.Sequential([mf.layers.Dense(2, input_dim=2), mf.layers.ReLU(),
-                           mf.layers.Dense(1), mf.layers.Dense(1)])
+    model = mf.Sequential(
+        [mf.layers.Dense(2, input_dim=2), mf.layers.ReLU(), mf.layers.Dense(1), mf.layers.Dense(1)]
+    )
     assert [layer.name for layer in model.layers] == ["dense_1", "relu_1", "dense_2", "dense_3"]
     assert model.weight_names[:2] == ["dense_1/W", "dense_1/b"]
 
@@ -147,7 +151,10 @@ def test_fit_does_not_touch_numpys_global_random_state(rng):
 
 
 def test_float32_and_float64_agree_within_float32_round_off(rng):
-    """Documented tolerance: after 5 epochs, weights agree to 1e-4 relative (float32 eps ≈ 1.2e-7)."""
+    """Documented tolerance: after 5 epochs, weights agree to 1e-4 relative.
+
+    float32 carries about 7 digits (eps ≈ 1.2e-7); 5 epochs of SGD amplify round-off a little.
+    """
     X, y = small_regression(rng)
     single, double = regression_model(dtype="float32"), regression_model(dtype="float64")
     for model in (single, double):
@@ -230,9 +237,13 @@ def test_accepted_inputs_lists_ints_bools_fortran_and_read_only(rng):
     expected = model.predict(np.array([[1.0, 0.0], [2.0, 1.0]]))
     read_only = np.array([[1.0, 0.0], [2.0, 1.0]])
     read_only.flags.writeable = False
-    for X in ([[1, 0], [2, 1]], np.array([[1, 0], [2, 1]], dtype=np.int8),
-              np.array([[True, False], [2, 1]], dtype=object),
-              np.asfortranarray([[1.0, 0.0], [2.0, 1.0]]), read_only):
+    for X in (
+        [[1, 0], [2, 1]],
+        np.array([[1, 0], [2, 1]], dtype=np.int8),
+        np.array([[True, False], [2, 1]], dtype=object),
+        np.asfortranarray([[1.0, 0.0], [2.0, 1.0]]),
+        read_only,
+    ):
         np.testing.assert_array_equal(model.predict(X), expected)
     model.fit(read_only, [1, 2], epochs=1, batch_size=1, verbose=0)
 
@@ -268,11 +279,26 @@ def test_set_weights_round_trips_and_checks_count_and_shapes_before_writing():
     with pytest.raises(ValueError, match="expects 4 arrays .* got 3"):
         model.set_weights(new[:3])
     bad = [np.zeros((2, 2)), np.zeros(2), np.zeros((1, 2)), np.zeros(1)]
-    with pytest.raises(ValueError, match=r"weight 2 \(dense_2/W\) must have shape \(2, 1\), got \(1, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"weight 2 \(dense_2/W\) must have shape \(2, 1\), got \(1, 2\)"
+    ):
         model.set_weights(bad)
     with pytest.raises(ValueError, match="contains NaN"):
         model.set_weights([np.zeros((2, 2)), np.zeros(2), np.full((2, 1), np.nan), np.zeros(1)])
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), new))
+
+
+def test_copy_is_independent_and_can_change_dtype(rng):
+    X, y = small_regression(rng)
+    model = regression_model(dtype="float32")
+    model.fit(X, y, epochs=1, verbose=0)
+    double = model.copy(dtype="float64")
+    assert double.dtype == np.float64 and double.get_weights()[0].dtype == np.float64
+    for a, b in zip(model.get_weights(), double.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    double.fit(X, y, epochs=1, verbose=0)
+    assert not np.array_equal(model.get_weights()[0], double.get_weights()[0])
+    assert not np.shares_memory(model._params, double._params)
 
 
 # -- refusing bad input, before anything changes ----------------------------------
@@ -294,8 +320,18 @@ BAD_FIT_INPUTS = [
     (np.ones((4, 0)), np.ones(4), ValueError, "0 features"),
     ([[1, "a"], [2, 3]], [1, 2], TypeError, "real numbers .* strings"),
     (np.ones((2, 2), dtype=complex), [1, 2], TypeError, "complex"),
-    (np.array([[1.0, np.nan], [2, 3]]), [1, 2], ValueError, r"`X` contains NaN or infinity \(first at row 0\)"),
-    (np.ones((2, 2)), [1.0, np.inf], ValueError, r"`y` contains NaN or infinity \(first at row 1\)"),
+    (
+        np.array([[1.0, np.nan], [2, 3]]),
+        [1, 2],
+        ValueError,
+        r"`X` contains NaN or infinity \(first at row 0\)",
+    ),
+    (
+        np.ones((2, 2)),
+        [1.0, np.inf],
+        ValueError,
+        r"`y` contains NaN or infinity \(first at row 1\)",
+    ),
     (np.ones((2, 2)), np.ones((2, 2)), ValueError, r"y has 2 columns .* model has 1 output"),
     ([[1, 2], [3]], [1, 2], ValueError, "rectangular array of numbers"),
     (np.array([[1, None], [2, 3]], dtype=object), [1, 2], ValueError, "`X` contains NaN"),
@@ -316,14 +352,16 @@ def test_bad_data_is_refused_with_a_clear_message_before_any_update(X, y, error,
 
 @pytest.mark.parametrize(
     ("argument", "value", "message"),
-    [("epochs", -1, "`epochs` must be a non-negative integer"),
-     ("epochs", 1.5, "`epochs` must be a non-negative integer"),
-     ("batch_size", 0, "`batch_size` must be a positive integer"),
-     ("batch_size", "32", "`batch_size` must be a positive integer"),
-     ("verbose", 3, "`verbose` must be 0, 1, 2 or 'auto'"),
-     ("validation_split", 1.0, "`validation_split` must be between 0 and 1"),
-     ("validation_split", 0.9, "leaves 0 for training and 4 for validation"),
-     ("validation_data", [np.ones((2, 2))], "`validation_data` must be a tuple")],
+    [
+        ("epochs", -1, "`epochs` must be a non-negative integer"),
+        ("epochs", 1.5, "`epochs` must be a non-negative integer"),
+        ("batch_size", 0, "`batch_size` must be a positive integer"),
+        ("batch_size", "32", "`batch_size` must be a positive integer"),
+        ("verbose", 3, "`verbose` must be 0, 1, 2 or 'auto'"),
+        ("validation_split", 1.0, "`validation_split` must be between 0 and 1"),
+        ("validation_split", 0.9, "leaves 0 for training and 4 for validation"),
+        ("validation_data", [np.ones((2, 2))], "`validation_data` must be a tuple"),
+    ],
 )
 def test_bad_fit_arguments_are_refused_before_any_update(argument, value, message, salary):
     model = lecture_model()
@@ -364,8 +402,9 @@ def test_unknown_names_in_compile_are_refused_and_nothing_is_set():
     assert model.optimizer is None and model.loss is None
 
 
-@pytest.mark.parametrize(("argument", "value"), [("dtype", "float16"), ("dtype", "int32"),
-                                                 ("seed", -1), ("seed", 1.5)])
+@pytest.mark.parametrize(
+    ("argument", "value"), [("dtype", "float16"), ("dtype", "int32"), ("seed", -1), ("seed", 1.5)]
+)
 def test_sequential_refuses_bad_dtype_and_seed(argument, value):
     with pytest.raises(ValueError, match=f"`{argument}`"):
         mf.Sequential(**{argument: value})

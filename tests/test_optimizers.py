@@ -16,8 +16,11 @@ def test_sgd_moves_by_minus_eta_times_gradient():
 
 
 def test_sgd_through_train_on_batch_matches_the_formula_for_three_steps(rng):
-    model = mf.Sequential([mf.layers.Dense(2, input_dim=3, activation="tanh"),
-                           mf.layers.Dense(1)], dtype="float64", seed=1)
+    model = mf.Sequential(
+        [mf.layers.Dense(2, input_dim=3, activation="tanh"), mf.layers.Dense(1)],
+        dtype="float64",
+        seed=1,
+    )
     model.compile(optimizers.SGD(learning_rate=0.25), "mse")
     X, y = rng.normal(size=(5, 3)), rng.normal(size=5)
     for _ in range(3):

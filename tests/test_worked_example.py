@@ -39,15 +39,22 @@ def test_explain_on_row_1_holds_every_value_and_factor(worked_221):
     assert step.loss == 7569.0
     expected = {
         "∂L/∂ŷ": 174.0,
-        "∂L/∂w^2_11": 11049.0, "∂L/∂w^2_21": 11049.0, "∂L/∂b_21": 174.0,
-        "∂L/∂w^1_11": 10440.0, "∂L/∂w^1_12": 10440.0,
-        "∂L/∂w^1_21": 609.0, "∂L/∂w^1_22": 609.0,
-        "∂L/∂b_11": 174.0, "∂L/∂b_12": 174.0,
+        "∂L/∂w^2_11": 11049.0,
+        "∂L/∂w^2_21": 11049.0,
+        "∂L/∂b_21": 174.0,
+        "∂L/∂w^1_11": 10440.0,
+        "∂L/∂w^1_12": 10440.0,
+        "∂L/∂w^1_21": 609.0,
+        "∂L/∂w^1_22": 609.0,
+        "∂L/∂b_11": 174.0,
+        "∂L/∂b_12": 174.0,
     }
     assert {key: step.derivatives[key].value for key in expected} == expected
     chain = step.derivatives["∂L/∂w^1_21"].factors
     assert [(f.symbol, f.value.tolist()) for f in chain] == [
-        ("∂L/∂ŷ", [174.0]), ("∂ŷ/∂o_11", [1.0]), ("∂o_11/∂w^1_21", [3.5])
+        ("∂L/∂ŷ", [174.0]),
+        ("∂ŷ/∂o_11", [1.0]),
+        ("∂o_11/∂w^1_21", [3.5]),
     ]
     text = str(step)
     assert "o_11 = w^1_11·x_i1 + w^1_21·x_i2 + b_11 = 1·60 + 1·3.5 + 0 = 63.5" in text
@@ -96,10 +103,15 @@ def scalar_lecture(epochs: int, eta: float = 1e-5) -> list[float]:
             y_hat = w2_11 * o_11 + w2_21 * o_12 + b_21
             dL_dy = -2 * (y - y_hat)
             grads = [
-                dL_dy * w2_11 * x_i1, dL_dy * w2_21 * x_i1,  # ∂L/∂w^1_11, ∂L/∂w^1_12
-                dL_dy * w2_11 * x_i2, dL_dy * w2_21 * x_i2,  # ∂L/∂w^1_21, ∂L/∂w^1_22
-                dL_dy * w2_11, dL_dy * w2_21,  # ∂L/∂b_11, ∂L/∂b_12
-                dL_dy * o_11, dL_dy * o_12, dL_dy,  # ∂L/∂w^2_11, ∂L/∂w^2_21, ∂L/∂b_21
+                dL_dy * w2_11 * x_i1,
+                dL_dy * w2_21 * x_i1,  # ∂L/∂w^1_11, ∂L/∂w^1_12
+                dL_dy * w2_11 * x_i2,
+                dL_dy * w2_21 * x_i2,  # ∂L/∂w^1_21, ∂L/∂w^1_22
+                dL_dy * w2_11,
+                dL_dy * w2_21,  # ∂L/∂b_11, ∂L/∂b_12
+                dL_dy * o_11,
+                dL_dy * o_12,
+                dL_dy,  # ∂L/∂w^2_11, ∂L/∂w^2_21, ∂L/∂b_21
             ]
             old = [w1_11, w1_12, w1_21, w1_22, b_11, b_12, w2_11, w2_21, b_21]
             (w1_11, w1_12, w1_21, w1_22, b_11, b_12, w2_11, w2_21, b_21) = [

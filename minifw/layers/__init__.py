@@ -6,7 +6,17 @@ from .activations import Activation, Linear, ReLU, Sigmoid, Tanh
 from .base import Layer
 from .dense import Dense
 
-__all__ = ["Layer", "Dense", "Activation", "Linear", "ReLU", "Sigmoid", "Tanh", "serialize", "deserialize"]
+__all__ = [
+    "Layer",
+    "Dense",
+    "Activation",
+    "Linear",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "serialize",
+    "deserialize",
+]
 
 # The allow-list of classes a config may name: nothing else is ever instantiated.
 _CLASSES = {cls.__name__: cls for cls in (Dense, Linear, ReLU, Sigmoid, Tanh)}

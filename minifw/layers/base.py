@@ -144,8 +144,9 @@ class Layer:
 
 def default_name(layer: Layer) -> str:
     """``Dense`` -> ``"dense"``, ``LeakyReLU`` -> ``"leaky_relu"``: the stem of auto names."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
-                  type(layer).__name__).lower()
+    return re.sub(
+        r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", type(layer).__name__
+    ).lower()
 
 
 def _batch_shape(shape: object, owner: str) -> tuple:

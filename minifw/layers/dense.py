@@ -59,7 +59,9 @@ class Dense(Layer):
     ) -> None:
         super().__init__(name=name)
         self.units = positive_int(units, "units", "Dense")
-        self.input_dim = None if input_dim is None else positive_int(input_dim, "input_dim", "Dense")
+        self.input_dim = (
+            None if input_dim is None else positive_int(input_dim, "input_dim", "Dense")
+        )
         self.activation = activations.get(activation)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

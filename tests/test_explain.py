@@ -1,0 +1,96 @@
+"""explain on networks other than 2-2-1: its chain rule must equal the model's backward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support import small_regression
+
+import minifw as mf
+
+
+def model_with(*layers, outputs_loss="mse") -> mf.Sequential:
+    model = mf.Sequential(list(layers), dtype="float64", seed=3)
+    model.compile(mf.optimizers.SGD(learning_rate=0.5), outputs_loss)
+    return model
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+@pytest.mark.parametrize(
+    "make_layers",
+    [
+        lambda: [mf.layers.Dense(3, input_dim=2, activation="tanh"), mf.layers.Dense(1)],
+        lambda: [
+            mf.layers.Dense(3, input_dim=2),
+            mf.layers.ReLU(),
+            mf.layers.Dense(2),
+            mf.layers.Sigmoid(),
+            mf.layers.Dense(2, use_bias=False),
+        ],
+        lambda: [mf.layers.Dense(2, input_dim=2), mf.layers.Dense(1), mf.layers.Dense(1)],
+    ],
+    ids=["2-3-1 tanh", "2-3-2-2 relu sigmoid", "2-2-1-1 linear"],
+)
+def test_explained_gradients_and_update_equal_the_models(make_layers, rows, rng):
+    model = model_with(*make_layers())
+    outputs = model.output_shape[1]
+    X, y = small_regression(rng, n=rows, features=2, outputs=outputs)
+    step = mf.explain(model, X, y)
+    loss, grads = model.gradients(X, y)
+    assert step.loss == pytest.approx(loss, rel=1e-12)
+    for explained, computed in zip(step.grads, grads):
+        np.testing.assert_allclose(explained, computed, rtol=1e-10, atol=1e-14)
+    for new, old, grad in zip(step.new_weights, model.get_weights(), grads):
+        np.testing.assert_allclose(new, old - 0.5 * grad, rtol=1e-10, atol=1e-14)
+
+
+def test_a_non_identity_unit_shows_its_net_and_activation_factors(rng):
+    model = model_with(mf.layers.Dense(2, input_dim=2, activation="tanh"), mf.layers.Dense(1))
+    step = mf.explain(model, [0.5, -0.25], [1.0])
+    symbols = [f.symbol for f in step.derivatives["∂L/∂w^1_21"].factors]
+    assert symbols == ["∂L/∂ŷ", "∂ŷ/∂o_11", "∂o_11/∂net^1_1", "∂net^1_1/∂w^1_21"]
+    net = step.values["net^1_1"][0]
+    assert step.derivatives["∂L/∂w^1_21"].factors[2].value[0] == pytest.approx(
+        1 - np.tanh(net) ** 2
+    )
+    assert "o_11 = tanh(net^1_1)" in str(step)
+
+
+def test_a_hidden_unit_feeding_several_units_gets_a_sum_line(rng):
+    model = model_with(mf.layers.Dense(2, input_dim=2), mf.layers.Dense(2), mf.layers.Dense(1))
+    step = mf.explain(model, [1.0, 2.0], [0.5])
+    total = step.derivatives["∂L/∂o_11"]
+    assert len(total.terms) == 2
+    assert str(total).startswith("∂L/∂o_11 = ∂L/∂ŷ · ∂ŷ/∂o_21 · ∂o_21/∂o_11 + ∂L/∂ŷ · ∂ŷ/∂o_22")
+    assert [f.symbol for f in step.derivatives["∂L/∂w^1_11"].factors] == [
+        "∂L/∂o_11",
+        "∂o_11/∂w^1_11",
+    ]
+
+
+def test_a_batch_sums_the_chain_over_rows():
+    model = model_with(mf.layers.Dense(1, input_dim=1, kernel_initializer="ones"))
+    step = mf.explain(model, [[1.0], [2.0]], [0.0, 0.0])
+    # ŷ = x; L = mean(ŷ²); ∂L/∂ŷ = ŷ per row (2ŷ/2); ∂L/∂w = Σ ŷ·x = 1 + 4
+    assert step.derivatives["∂L/∂w^1_11"].value == 5.0
+    assert "∂L/∂w^1_11 = Σ_rows ∂L/∂ŷ · ∂ŷ/∂w^1_11 = Σ [1, 2] · [1, 2] = 5" in str(step)
+
+
+def test_explain_refuses_other_layers_and_uncompiled_models():
+    class Custom(mf.layers.Layer):
+        def forward(self, x, training=False):
+            return x
+
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=2), Custom()])
+    with pytest.raises(mf.errors.NotCompiledError):
+        mf.explain(model, [1.0, 2.0], [1.0])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="custom_1 \\(Custom\\) is not supported"):
+        mf.explain(model, [1.0, 2.0], [1.0])
+
+
+def test_explain_uses_the_given_learning_rate():
+    model = model_with(mf.layers.Dense(1, input_dim=1, kernel_initializer="ones"))
+    step = mf.explain(model, [2.0], [0.0], learning_rate=0.25)
+    # ∂L/∂w = −2(y − ŷ)·x = 2·2·2 = 8 ; w = 1 − 0.25·8
+    assert step.updated["w^1_11"] == -1.0 and step.learning_rate == 0.25

@@ -1,0 +1,63 @@
+"""gradcheck must fail on a wrong gradient, not only pass on right ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minifw as mf
+from minifw.gradcheck import numeric_gradient, relative_error
+from minifw.layers import Tanh
+
+
+class WrongTanh(Tanh):
+    """tanh with the derivative of the wrong sign: a bug gradcheck must catch."""
+
+    def derivative(self, x, out):
+        return out * out - 1
+
+
+class WrongWeightGradient(mf.layers.Dense):
+    """Dense whose ∂L/∂W is off by a factor of 2."""
+
+    def backward(self, grad_out):
+        grad_in = super().backward(grad_out)
+        self.grads["W"] *= 2
+        return grad_in
+
+
+def test_gradcheck_catches_a_wrong_activation_derivative(rng):
+    errors = mf.gradcheck(WrongTanh(), rng.normal(size=(4, 3)))
+    assert errors["input"] > 0.5
+
+
+def test_gradcheck_catches_a_wrong_weight_gradient_inside_a_model(rng):
+    model = mf.Sequential(
+        [WrongWeightGradient(3, input_dim=2), mf.layers.Dense(1)], dtype="float64", seed=0
+    )
+    model.compile("sgd", "mse")
+    errors = mf.gradcheck(model, rng.normal(size=(5, 2)), rng.normal(size=5))
+    assert errors["wrong_weight_gradient_1/W"] > 0.3
+    assert errors["dense_1/W"] < 1e-7
+
+
+def test_numeric_gradient_of_a_quadratic_is_exact_enough_and_restores_the_input():
+    x = np.array([1.0, -2.0, 3.0])
+    before = x.copy()
+    grad = numeric_gradient(lambda: float(np.sum(x**2)), x)
+    np.testing.assert_allclose(grad, 2 * before, rtol=1e-9)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_relative_error_is_zero_for_equal_arrays_and_large_for_opposite_ones():
+    assert relative_error([1.0, 0.0], [1.0, 0.0]) == 0.0
+    assert relative_error([1.0, 2.0], [-1.0, 2.0]) == 2.0
+    assert relative_error([1e-20, 5.0], [0.0, 5.0]) < 1e-12  # round-off next to large entries
+
+
+def test_gradcheck_refuses_other_objects_and_models_without_targets(rng):
+    with pytest.raises(TypeError, match="expects a Sequential or a Layer"):
+        mf.gradcheck("dense", np.ones((2, 2)))
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=2)])
+    with pytest.raises(ValueError, match="needs targets y"):
+        mf.gradcheck(model, np.ones((2, 2)))
