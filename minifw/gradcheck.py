@@ -68,8 +68,9 @@ def gradcheck(
 ) -> dict[str, float]:
     """Check every analytic gradient against central differences, in float64.
 
-    For a model, the loss is ``loss``, else the compiled loss, else MSE, and the
-    result has one entry per parameter array (``"dense_1/W"``, ...). For a
+    For a model, the loss is ``loss``, else the compiled loss, else MSE (plus any
+    weight penalties), and the result has one entry per trainable parameter
+    array (``"dense_1/W"``, ...). For a
     single layer, L = MSE(y, layer(X)) with ``y`` a fixed random target when
     omitted, and the result also has ``"input"`` for ∂L/∂X.
 
@@ -103,17 +104,23 @@ def _check_model(model, X, y, loss, eps) -> dict[str, float]:
     X = np.asarray(X)
     model._features(X)  # builds the model from X if needed
     copy = model.copy(dtype="float64")
-    copy.loss = loss or model.loss or MSELoss()
+    copy.compile("sgd", loss or model.loss or MSELoss())
     X, Y = copy._data(X, y)
-    copy._loss_and_gradients(X, Y)
-    analytic = [layer.grads[key].copy() for layer, key in copy._slots]
+    plan = copy._plan
+    plan.loss_and_gradients(X, Y)
+    trainable = [
+        (name, layer, key)
+        for name, (layer, kind, key) in zip(copy.weight_names, copy._slots)
+        if kind == "params"
+    ]
+    analytic = [layer.grads[key].copy() for _, layer, key in trainable]
 
     def f() -> float:
-        return copy.loss.forward(Y, copy._forward(X, training=True))
+        return plan.loss._forward(Y, plan.outputs(X, True)) + plan.penalty()
 
     return {
         name: relative_error(grad, numeric_gradient(f, layer.params[key], eps))
-        for name, (layer, key), grad in zip(copy.weight_names, copy._slots, analytic)
+        for (name, layer, key), grad in zip(trainable, analytic)
     }
 
 

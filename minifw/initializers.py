@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from . import registry
 from .registry import resolve
 from .validation import positive_float
 
@@ -235,24 +236,15 @@ _NAMES = {
     "he_normal": HeNormal,
 }
 
-_CLASSES = {cls.__name__: cls for cls in [*_NAMES.values(), VarianceScaling]}
+_NAMES_AND_CLASSES = {**_NAMES, "variance_scaling": VarianceScaling}
 
 
 def get(identifier: str | dict | Initializer) -> Initializer:
     """An initializer from its name (``"ones"``, ``"he_normal"``, ...), an instance,
     or a config dict written by :func:`serialize`."""
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown initializer class {identifier.get('class_name')!r}.")
-        return cls(**identifier.get("config", {}))
-    return resolve("initializer", identifier, _NAMES, Initializer)
+    return resolve("initializer", identifier, _NAMES_AND_CLASSES, Initializer)
 
 
 def serialize(initializer: Initializer) -> str | dict:
     """The registered name when that rebuilds it exactly, else ``{"class_name", "config"}``."""
-    config = initializer.get_config()
-    for name, cls in _NAMES.items():
-        if type(initializer) is cls and not config:
-            return name
-    return {"class_name": type(initializer).__name__, "config": config}
+    return registry.serialize(initializer, _NAMES)

@@ -1,25 +1,64 @@
 """Losses: L(y_true, y_pred) -> float and ∂L/∂y_pred.
 
 Arguments come in Keras order, ``(y_true, y_pred)``, for ``forward`` (also
-``loss(y_true, y_pred)``) and ``backward``. Both arrays have shape
-(n, k): n samples, k outputs. Shapes must match exactly: a (n,) target is never
+``loss(y_true, y_pred)``) and ``backward``. Predictions have shape (n, k): n
+samples, k outputs. Shapes must match exactly: a (n,) target is never
 broadcast against (n, 1) predictions.
+
+Reductions: ``"mean"`` (the default) averages over samples, and for the
+regression losses and binary cross-entropy also over the k outputs; the
+categorical cross-entropies sum over classes and average over samples, as
+Keras and PyTorch do. ``"sum"`` drops the averaging.
+
+Probabilities given to a cross-entropy (``from_logits=False``) are clipped to
+[ε, 1 − ε] with ε = 1e-7 (Keras's epsilon) before the logarithm, so 0 and 1
+give a finite loss; where the clip is active the gradient is 0, as the
+derivative of the clipped formula. The ``from_logits=True`` forms use
+log-sum-exp and log-sigmoid and are finite for logits of any size.
+
+Fusion: when a model's last layer is ``Sigmoid`` (with ``BinaryCrossEntropy``)
+or ``Softmax`` (with the categorical cross-entropies) and ``from_logits`` is
+False, the model trains on the logits with the ``from_logits=True`` form
+instead (gradient ŷ − y with respect to the logits): the same loss away from
+the clip, and no vanishing gradient when the output saturates.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.special import expit, log_expit, log_softmax, softmax
 
+from .layers.activations import Activation, Sigmoid, Softmax
 from .registry import resolve
+from .validation import positive_float
 
-__all__ = ["Loss", "MSELoss", "get"]
+__all__ = [
+    "Loss",
+    "MSELoss",
+    "MAELoss",
+    "HuberLoss",
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "SparseCategoricalCrossEntropy",
+    "get",
+]
 
 _REDUCTIONS = ("mean", "sum")
+EPSILON = 1e-7
 
 
 class Loss:
-    """Base class. ``reduction="mean"`` divides the summed loss by n·k, ``"sum"`` does not."""
+    """Base class.
+
+    Subclasses implement ``_forward`` and ``_backward`` on arrays already
+    checked; the public ``forward``/``backward`` check shapes and target
+    values first. A model validates its data once per ``fit`` (``targets``)
+    and then calls the unchecked forms.
+    """
+
+    #: The activation whose outputs this loss may take as logits instead (see the module doc).
+    fuses_with: type[Activation] | None = None
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:
@@ -34,11 +73,23 @@ class Loss:
 
     def forward(self, y_true: ArrayLike, y_pred: ArrayLike) -> float:
         """The loss L, a Python float."""
-        raise NotImplementedError
+        y_true, y_pred = self._pair(y_true, y_pred)
+        return self._forward(y_true, y_pred)
 
     def backward(self, y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
         """∂L/∂y_pred, with the shape of ``y_pred``."""
+        y_true, y_pred = self._pair(y_true, y_pred)
+        return self._backward(y_true, y_pred)
+
+    def _forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         raise NotImplementedError
+
+    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _value_and_grad(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
+        """L and ∂L/∂y_pred together, on checked arrays (one training step's need)."""
+        return self._forward(y_true, y_pred), self._backward(y_true, y_pred)
 
     def targets(self, y: np.ndarray, n_outputs: int, dtype) -> np.ndarray:
         """Targets shaped like the model's predictions (n, n_outputs), in ``dtype``.
@@ -58,7 +109,11 @@ class Loss:
                 f"y has {y.shape[1]} columns (shape {y.shape}) but the model has {n_outputs} "
                 f"output{'s' if n_outputs > 1 else ''}: y must have shape ({len(y)}, {n_outputs})."
             )
+        self._check_target_values(y)
         return y.astype(dtype, copy=False)
+
+    def _check_target_values(self, y_true: np.ndarray) -> None:
+        """Refuse targets this loss cannot take (e.g. outside [0, 1]); none by default."""
 
     def _pair(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -68,6 +123,7 @@ class Loss:
                 f"{type(self).__name__}: y_true and y_pred must have the same shape. "
                 f"Received: {y_true.shape} and {y_pred.shape}.{hint}"
             )
+        self._check_target_values(y_true)
         return y_true, y_pred
 
     def _scale(self, y_pred: np.ndarray) -> float:
@@ -78,8 +134,12 @@ class Loss:
         return {"reduction": self.reduction}
 
     def __repr__(self) -> str:
-        extra = "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
-        return f"{type(self).__name__}({extra})"
+        args = ", ".join(
+            f"{key}={value!r}"
+            for key, value in self.get_config().items()
+            if value != type(self)().get_config()[key]
+        )
+        return f"{type(self).__name__}({args})"
 
 
 class MSELoss(Loss):
@@ -90,19 +150,244 @@ class MSELoss(Loss):
     drops the 1/(n·k).
     """
 
-    def forward(self, y_true, y_pred):
-        y_true, y_pred = self._pair(y_true, y_pred)
-        error = y_pred - y_true
-        return float(np.sum(error * error)) * self._scale(y_pred)
+    def _forward(self, y_true, y_pred):
+        error = (y_pred - y_true).ravel()
+        return float(np.dot(error, error)) * self._scale(y_pred)
 
-    def backward(self, y_true, y_pred):
-        y_true, y_pred = self._pair(y_true, y_pred)
+    def _backward(self, y_true, y_pred):
         return (y_pred - y_true) * (2.0 * self._scale(y_pred))
 
+    def _value_and_grad(self, y_true, y_pred):
+        error = y_pred - y_true
+        flat = error.ravel()
+        scale = self._scale(y_pred)
+        value = float(np.dot(flat, flat)) * scale
+        error *= 2.0 * scale
+        return value, error
 
-_NAMES = {"mse": MSELoss, "mean_squared_error": MSELoss}
+
+class MAELoss(Loss):
+    """L = (1/(n·k)) Σ |y − ŷ| ;  ∂L/∂ŷ = sign(ŷ − y) / (n·k), 0 where ŷ = y."""
+
+    def _forward(self, y_true, y_pred):
+        return float(np.abs(y_pred - y_true).sum()) * self._scale(y_pred)
+
+    def _backward(self, y_true, y_pred):
+        return np.sign(y_pred - y_true) * self._scale(y_pred)
+
+
+class HuberLoss(Loss):
+    """L = (1/(n·k)) Σ h(ŷ − y), h(e) = ½ e² for |e| ≤ δ, δ (|e| − ½ δ) otherwise.
+
+    ∂L/∂ŷ = clip(ŷ − y, −δ, δ) / (n·k). As Keras's Huber and PyTorch's HuberLoss.
+    """
+
+    def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.delta = positive_float(delta, "delta", "HuberLoss")
+
+    def _forward(self, y_true, y_pred):
+        error = np.abs(y_pred - y_true)
+        quadratic = np.minimum(error, self.delta)
+        linear = error - quadratic
+        return float(np.sum(0.5 * quadratic * quadratic + self.delta * linear)) * self._scale(
+            y_pred
+        )
+
+    def _backward(self, y_true, y_pred):
+        return np.clip(y_pred - y_true, -self.delta, self.delta) * self._scale(y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+def _check_probabilities(owner: str, y_true: np.ndarray) -> None:
+    if y_true.size and (np.min(y_true) < 0 or np.max(y_true) > 1):
+        raise ValueError(
+            f"{owner} expects targets between 0 and 1 (labels or probabilities). "
+            f"Received values from {np.min(y_true):g} to {np.max(y_true):g}."
+        )
+
+
+class _CrossEntropy(Loss):
+    """Shared ``from_logits`` handling of the cross-entropies."""
+
+    def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if not isinstance(from_logits, bool):
+            raise TypeError(
+                f"{type(self).__name__}: `from_logits` must be True or False. "
+                f"Received: {from_logits!r}"
+            )
+        self.from_logits = from_logits
+
+    def with_logits(self) -> _CrossEntropy:
+        """The same loss taking logits: what a fusing model trains on."""
+        return type(self)(from_logits=True, reduction=self.reduction)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+    def _row_scale(self, y_pred: np.ndarray) -> float:
+        """1 / n for the mean over samples, 1 for the sum."""
+        return 1.0 / len(y_pred) if self.reduction == "mean" else 1.0
+
+
+def _clipped(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """p clipped to [ε, 1 − ε], and where the clip let p through (its derivative 1, else 0)."""
+    inside = (p >= EPSILON) & (p <= 1 - EPSILON)
+    return np.clip(p, EPSILON, 1 - EPSILON), inside
+
+
+class BinaryCrossEntropy(_CrossEntropy):
+    """L = −(1/(n·k)) Σ [y log p + (1 − y) log(1 − p)], targets y in [0, 1].
+
+    From probabilities: p = clip(ŷ, ε, 1 − ε), ∂L/∂ŷ = (p − y) / (p (1 − p) n k).
+    From logits z: p = σ(z) and L = (1/(n·k)) Σ [max(z, 0) − z y + log(1 + e^(−|z|))],
+    ∂L/∂z = (σ(z) − y) / (n·k).
+    """
+
+    fuses_with = Sigmoid
+
+    def _check_target_values(self, y_true):
+        _check_probabilities(type(self).__name__, y_true)
+
+    def _forward(self, y_true, y_pred):
+        if self.from_logits:
+            # −[y log σ(z) + (1 − y) log σ(−z)], with log σ stable for any z
+            losses = -(y_true * log_expit(y_pred) + (1 - y_true) * log_expit(-y_pred))
+        else:
+            p, _ = _clipped(y_pred)
+            losses = -(y_true * np.log(p) + (1 - y_true) * np.log1p(-p))
+        return float(np.sum(losses)) * self._scale(y_pred)
+
+    def _backward(self, y_true, y_pred):
+        if self.from_logits:
+            return (expit(y_pred) - y_true) * self._scale(y_pred)
+        p, inside = _clipped(y_pred)
+        return (p - y_true) / (p * (1 - p)) * inside * self._scale(y_pred)
+
+
+class CategoricalCrossEntropy(_CrossEntropy):
+    """L = −(1/n) Σ_rows Σ_k y_k log p_k, with one-hot or probability targets y.
+
+    From probabilities: p = clip(ŷ, ε, 1 − ε) as given (not renormalized),
+    ∂L/∂ŷ_k = −y_k / (p_k n). From logits z: log p = z − logsumexp(z), and
+    ∂L/∂z = (softmax(z) Σ_k y_k − y) / n, i.e. (p − y) / n for targets summing to 1.
+    """
+
+    fuses_with = Softmax
+
+    def targets(self, y, n_outputs, dtype):
+        if y.ndim == 1 and n_outputs > 1:
+            raise ValueError(
+                f"y has shape {y.shape}: one class label per sample. "
+                "Use SparseCategoricalCrossEntropy for integer labels, or one-hot encode y "
+                f"to shape ({len(y)}, {n_outputs})."
+            )
+        return super().targets(y, n_outputs, dtype)
+
+    def _check_target_values(self, y_true):
+        _check_probabilities(type(self).__name__, y_true)
+
+    def _forward(self, y_true, y_pred):
+        if self.from_logits:
+            log_p = log_softmax(y_pred, axis=-1)
+        else:
+            log_p = np.log(_clipped(y_pred)[0])
+        return -float(np.sum(y_true * log_p)) * self._row_scale(y_pred)
+
+    def _backward(self, y_true, y_pred):
+        scale = self._row_scale(y_pred)
+        if self.from_logits:
+            total = y_true.sum(axis=-1, keepdims=True)
+            return (softmax(y_pred, axis=-1) * total - y_true) * scale
+        p, inside = _clipped(y_pred)
+        return -(y_true / p) * inside * scale
+
+
+class SparseCategoricalCrossEntropy(_CrossEntropy):
+    """L = −(1/n) Σ_rows log p_label, with integer labels in [0, classes).
+
+    ``y_true`` has shape (n,) or (n, 1); ``y_pred`` (n, classes). From
+    probabilities: p = clip(ŷ, ε, 1 − ε), ∂L/∂ŷ = −onehot / (p n). From logits
+    z: ∂L/∂z = (softmax(z) − onehot) / n.
+    """
+
+    fuses_with = Softmax
+
+    def targets(self, y, n_outputs, dtype):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(
+                f"SparseCategoricalCrossEntropy expects one integer label per sample, "
+                f"shape ({len(y)},) or ({len(y)}, 1). Received shape {y.shape}; for one-hot "
+                "targets use CategoricalCrossEntropy."
+            )
+        return self._labels(y, n_outputs)
+
+    def _labels(self, y: np.ndarray, classes: int) -> np.ndarray:
+        if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+            raise ValueError(
+                "SparseCategoricalCrossEntropy expects integer class labels; y holds "
+                "fractional values."
+            )
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(
+                f"Class labels must lie in [0, {classes}) for a model with {classes} outputs. "
+                f"Received labels from {y.min():g} to {y.max():g}."
+            )
+        return y.astype(np.intp)
+
+    def _pair(self, y_true, y_pred):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if y_pred.ndim != 2 or y_true.shape not in ((len(y_pred),), (len(y_pred), 1)):
+            raise ValueError(
+                "SparseCategoricalCrossEntropy expects y_pred of shape (n, classes) and "
+                f"y_true of shape (n,) or (n, 1). Received: {y_true.shape} and {y_pred.shape}."
+            )
+        return self._labels(y_true.reshape(-1), y_pred.shape[1]), y_pred
+
+    def _picked(self, values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return values[np.arange(len(labels)), labels]
+
+    def _forward(self, y_true, y_pred):
+        if self.from_logits:
+            log_p = self._picked(log_softmax(y_pred, axis=-1), y_true)
+        else:
+            log_p = np.log(_clipped(self._picked(y_pred, y_true))[0])
+        return -float(np.sum(log_p)) * self._row_scale(y_pred)
+
+    def _backward(self, y_true, y_pred):
+        scale = self._row_scale(y_pred)
+        rows = np.arange(len(y_true))
+        if self.from_logits:
+            grad = softmax(y_pred, axis=-1)
+            grad[rows, y_true] -= 1
+            grad *= scale
+            return grad
+        p, inside = _clipped(self._picked(y_pred, y_true))
+        grad = np.zeros_like(y_pred)
+        grad[rows, y_true] = -(inside / p) * scale
+        return grad
+
+
+_NAMES = {
+    "mse": MSELoss,
+    "mean_squared_error": MSELoss,
+    "mae": MAELoss,
+    "mean_absolute_error": MAELoss,
+    "huber": HuberLoss,
+    "binary_crossentropy": BinaryCrossEntropy,
+    "bce": BinaryCrossEntropy,
+    "categorical_crossentropy": CategoricalCrossEntropy,
+    "cce": CategoricalCrossEntropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossEntropy,
+    "scce": SparseCategoricalCrossEntropy,
+}
 
 
 def get(identifier: str | Loss) -> Loss:
-    """A loss from its name (``"mse"``, ...) or an instance."""
+    """A loss from its name (``"mse"``, ``"binary_crossentropy"``, ...) or an instance."""
     return resolve("loss", identifier, _NAMES, Loss)

@@ -1,8 +1,14 @@
-"""Metrics: plain functions ``metric(y_true, y_pred) -> float`` on (n, k) arrays.
+"""Metrics: plain functions ``metric(y_true, y_pred) -> float``, reported, not optimized.
 
-They are reported, not optimized. ``compile(metrics=["mae"])`` looks them up
-by name; in ``fit`` each epoch's value is the batch-size-weighted mean of the
-per-batch values, in ``evaluate`` the value over all rows at once.
+``y_pred`` has shape (n, k). ``y_true`` has the same shape, or holds integer
+class labels of shape (n,) when the loss is sparse categorical
+cross-entropy. ``compile(metrics=["mae", "accuracy"])`` looks them up by
+name; in ``fit`` an epoch's metric is computed on all of that epoch's
+predictions at once, in ``evaluate`` on all rows.
+
+``"accuracy"`` picks its kind as Keras does: binary (ŷ > 0.5) for one output
+or binary cross-entropy, sparse (argmax ŷ = label) for integer labels,
+categorical (argmax ŷ = argmax y) otherwise.
 """
 
 from __future__ import annotations
@@ -11,9 +17,20 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import losses
 from .registry import resolve
 
-__all__ = ["mse", "mae", "get"]
+__all__ = [
+    "mse",
+    "mae",
+    "rmse",
+    "r2",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_accuracy",
+    "get",
+]
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -28,17 +45,94 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(np.abs(y_pred - y_true)))
 
 
+def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Root mean squared error: √mse."""
+    return float(np.sqrt(mse(y_true, y_pred)))
+
+
+def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination 1 − Σ(y − ŷ)² / Σ(y − ȳ)², per output, averaged.
+
+    An output with constant targets scores 1 if predicted exactly, else 0
+    (scikit-learn's convention).
+    """
+    residual = np.sum(np.square(y_true - y_pred), axis=0)
+    total = np.sum(np.square(y_true - np.mean(y_true, axis=0)), axis=0)
+    safe = np.where(total > 0, total, 1.0)
+    scores = np.where(total > 0, 1 - residual / safe, np.where(residual == 0, 1.0, 0.0))
+    return float(np.mean(scores))
+
+
+def binary_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Fraction of entries where (ŷ > 0.5) equals (y > 0.5)."""
+    return float(np.mean((y_pred > 0.5) == (y_true > 0.5)))
+
+
+def categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Fraction of rows where argmax ŷ equals argmax y (one-hot or probability targets)."""
+    return float(np.mean(np.argmax(y_pred, axis=-1) == np.argmax(y_true, axis=-1)))
+
+
+def sparse_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Fraction of rows where argmax ŷ equals the integer label y."""
+    return float(np.mean(np.argmax(y_pred, axis=-1) == np.reshape(y_true, -1)))
+
+
+def top_k_accuracy(y_true: np.ndarray, y_pred: np.ndarray, k: int = 5) -> float:
+    """Fraction of rows whose true class (label, or argmax of one-hot y) is among the
+    k largest ŷ. Ties count in the row's favour."""
+    labels = (
+        np.reshape(y_true, -1)
+        if y_true.ndim == 1 or y_true.shape[1] == 1
+        else (np.argmax(y_true, axis=-1))
+    )
+    labels = labels.astype(np.intp)
+    true_scores = y_pred[np.arange(len(y_pred)), labels]
+    better = np.sum(y_pred > true_scores[:, None], axis=-1)
+    return float(np.mean(better < k))
+
+
 _NAMES: dict[str, Metric] = {
     "mse": mse,
     "mean_squared_error": mse,
     "mae": mae,
     "mean_absolute_error": mae,
+    "rmse": rmse,
+    "root_mean_squared_error": rmse,
+    "r2": r2,
+    "r2_score": r2,
+    "binary_accuracy": binary_accuracy,
+    "categorical_accuracy": categorical_accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+    "top_k_accuracy": top_k_accuracy,
+    "accuracy": binary_accuracy,  # replaced by the fitting kind in get(..., loss=...)
+    "acc": binary_accuracy,
 }
 
 
-def get(identifier: str | Metric) -> Metric:
-    """A metric function from its name, or a callable given by the user."""
+def _accuracy_for(loss: losses.Loss | None, outputs: int | None) -> Metric:
+    if isinstance(loss, losses.SparseCategoricalCrossEntropy):
+        return sparse_categorical_accuracy
+    if isinstance(loss, losses.BinaryCrossEntropy) or outputs == 1:
+        return binary_accuracy
+    return categorical_accuracy
+
+
+def get(
+    identifier: str | Metric, *, loss: losses.Loss | None = None, outputs: int | None = None
+) -> Metric:
+    """A metric function from its name, or a callable given by the user.
+
+    ``loss`` and ``outputs`` (the model's) decide what ``"accuracy"`` means.
+    """
     if callable(identifier):
         return identifier
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        return _accuracy_for(loss, outputs)
     factories = {name: (lambda metric=metric: metric) for name, metric in _NAMES.items()}
     return resolve("metric", identifier, factories, None)
+
+
+def name_of(identifier: str | Metric, metric: Metric) -> str:
+    """The key a metric is reported under: its name as given, or the function's name."""
+    return identifier if isinstance(identifier, str) else getattr(metric, "__name__", "metric")

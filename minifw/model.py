@@ -8,9 +8,12 @@ One training step on a batch (X, Y), the lecture's algorithm in matrix form:
                each layer writing its ∂L/∂w into ``grads``
     update     w ← optimizer(w, ∂L/∂w)
 
-Every parameter of a built model lives in one flat vector and every gradient
-in another; each layer's ``params``/``grads`` entries are views into them, so
-the optimizer updates the whole model with a few whole-vector operations.
+(``minifw.engine`` runs it; ``minifw.training`` loops it over epochs.)
+
+Every trainable parameter of a built model lives in one flat vector, every
+gradient in another and every non-trainable array (moving statistics) in a
+third; each layer's ``params``/``grads``/``state`` entries are views into them,
+so the optimizer updates the whole model with a few whole-vector operations.
 """
 
 from __future__ import annotations
@@ -25,18 +28,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import layers as layers_module
-from . import losses, optimizers
+from . import losses, optimizers, training
 from . import metrics as metrics_module
 from .callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar
 from .data import batch_rows, n_batches, split_validation
+from .engine import Plan
 from .errors import NonFiniteError, NotBuiltError, NotCompiledError
 from .layers.base import Layer, default_name
 from .validation import as_features, as_numeric_array, as_targets, float_dtype, positive_int
 
 __all__ = ["Sequential"]
-
-# Rows per forward pass in predict/evaluate when no batch_size is given.
-_DEFAULT_INFERENCE_ROWS = 1024
 
 
 class Sequential:
@@ -85,6 +86,7 @@ class Sequential:
         self.metrics: list = []
         self.history: History | None = None
         self.stop_training = False
+        self._compiled_plan: Plan | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -139,34 +141,42 @@ class Sequential:
                 shape = layer.output_shape
         except Exception:
             for layer in self.layers:
-                layer.built = False
+                layer._forget_build()
             raise
         self._bind_flat_buffers()
         self.built = True
 
     def _bind_flat_buffers(self) -> None:
-        """Move every parameter and gradient into one flat vector each (views per layer)."""
-        slots = [(layer, key) for layer in self.layers for key in layer.params]
-        sizes = [layer.params[key].size for layer, key in slots]
-        self._params = np.empty(sum(sizes), dtype=self.dtype)
-        self._grads = np.zeros(sum(sizes), dtype=self.dtype)
-        self._slots = slots
-        self._slices = []
-        offset = 0
-        for (layer, key), size in zip(slots, sizes):
-            part = slice(offset, offset + size)
-            shape = layer.params[key].shape
-            self._params[part] = layer.params[key].ravel()
-            layer.params[key] = self._params[part].reshape(shape)
-            layer.grads[key] = self._grads[part].reshape(shape)
-            self._slices.append(part)
-            offset += size
-        trainable = [i for i, layer in enumerate(self.layers) if layer.params]
-        first = trainable[0] if trainable else len(self.layers)
-        for i, layer in enumerate(self.layers):
-            layer.needs_input_grad = i > first
-        # Layers before the first trainable one need no backward pass at all.
-        self._backward_layers = self.layers[first:][::-1]
+        """Move every array into the flat vectors (views per layer, values kept).
+
+        ``_slots`` lists (layer, kind, key) in ``get_weights`` order: each layer's
+        params, then its state (Keras's order, e.g. gamma, beta, moving_mean, ...).
+        """
+        self._slots = [
+            (layer, kind, key)
+            for layer in self.layers
+            for kind in ("params", "state")
+            for key in getattr(layer, kind)
+        ]
+        trainable = [(layer, key) for layer, kind, key in self._slots if kind == "params"]
+        self._params, self._slices = self._flatten(trainable, "params")
+        self._grads, _ = self._flatten(trainable, "grads")
+        state = [(layer, key) for layer, kind, key in self._slots if kind == "state"]
+        self._state, _ = self._flatten(state, "state")
+        self._compiled_plan = None
+
+    def _flatten(self, entries, kind: str) -> tuple[np.ndarray, list[slice]]:
+        """One vector holding ``getattr(layer, kind)[key]`` for each entry, rebound as views."""
+        arrays = [getattr(layer, kind)[key] for layer, key in entries]
+        vector = np.empty(sum(array.size for array in arrays), dtype=self.dtype)
+        slices, offset = [], 0
+        for (layer, key), array in zip(entries, arrays):
+            part = slice(offset, offset + array.size)
+            vector[part] = array.ravel()
+            getattr(layer, kind)[key] = vector[part].reshape(array.shape)
+            slices.append(part)
+            offset += array.size
+        return vector, slices
 
     def _ensure_built(self) -> None:
         if not self.built:
@@ -183,8 +193,9 @@ class Sequential:
         return self.layers[-1].output_shape
 
     def count_params(self) -> int:
+        """Trainable and non-trainable entries, as Keras counts them."""
         self._ensure_built()
-        return int(self._params.size)
+        return int(self._params.size + self._state.size)
 
     # -- compiling ----------------------------------------------------------------
 
@@ -205,13 +216,22 @@ class Sequential:
             metrics = []
         elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, Sequence):
             raise TypeError(f"`metrics` must be a list, e.g. ['mae']. Received: {metrics!r}")
-        resolved = [metrics_module.get(metric) for metric in metrics]
+        outputs = self.output_shape[1] if self.built else None
+        resolved = [metrics_module.get(metric, loss=loss, outputs=outputs) for metric in metrics]
         self.optimizer, self.loss = optimizer, loss
-        self.metrics = list(zip([_metric_name(m, f) for m, f in zip(metrics, resolved)], resolved))
+        self.metrics = [(metrics_module.name_of(m, f), f) for m, f in zip(metrics, resolved)]
+        self._compiled_plan = None
 
     def _require_compiled(self, caller: str) -> None:
         if self.optimizer is None or self.loss is None:
             raise NotCompiledError(f"Call model.compile(optimizer, loss) before model.{caller}().")
+
+    @property
+    def _plan(self) -> Plan:
+        """The training step for the current layers and loss (see ``minifw.engine``)."""
+        if self._compiled_plan is None:
+            self._compiled_plan = Plan.compile(self.layers, self.loss)
+        return self._compiled_plan
 
     # -- data at the boundary -----------------------------------------------------
 
@@ -253,33 +273,28 @@ class Sequential:
 
     # -- computing ----------------------------------------------------------------
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x, training)
-        return x
-
-    def _backward(self, grad: np.ndarray) -> None:
-        for layer in self._backward_layers:
-            grad = layer.backward(grad)
-
-    def _loss_and_gradients(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Forward, loss and backward on one batch; gradients land in the flat vector."""
-        y_pred = self._forward(x, training=True)
-        loss = self.loss.forward(y, y_pred)
-        self._backward(self.loss.backward(y, y_pred))
-        return loss, y_pred
-
-    def _train_step(self, x: np.ndarray, y: np.ndarray, where: str) -> tuple[float, np.ndarray]:
-        """One SGD step on a batch; refuses to apply a non-finite update."""
-        loss, y_pred = self._loss_and_gradients(x, y)
-        if not math.isfinite(loss):
-            raise NonFiniteError(
-                f"The loss became {loss} {where}; the weights were left as they were before "
-                "this step. Lower the learning rate, standardize the inputs, or clip "
-                "gradients (clipnorm=...)."
+    def _train_step(
+        self, x: np.ndarray, y: np.ndarray, epoch: int | None = None, batch: int | None = None
+    ) -> tuple[float, np.ndarray]:
+        """One optimizer step on a batch; refuses to apply a non-finite update."""
+        loss, outputs = self._plan.loss_and_gradients(x, y)
+        grads = self._grads
+        if not (math.isfinite(loss) and math.isfinite(np.dot(grads, grads))):
+            where = (
+                "in train_on_batch" if epoch is None else f"in epoch {epoch + 1}, batch {batch + 1}"
             )
-        self.optimizer.apply_gradients(self._params, self._grads, self._slices)
-        return loss, y_pred
+            what = (
+                f"The loss became {loss}"
+                if not math.isfinite(loss)
+                else ("The gradient became infinite or NaN")
+            )
+            raise NonFiniteError(
+                f"{what} {where}; the weights were left as they were before this step. "
+                "Lower the learning rate, standardize the inputs, or clip gradients "
+                "(clipnorm=...)."
+            )
+        self.optimizer.apply_gradients(self._params, grads, self._slices)
+        return loss, outputs
 
     # -- training -----------------------------------------------------------------
 
@@ -321,69 +336,53 @@ class Sequential:
             validation = self._data(*validation_data)
         elif validation_split:
             X, Y, *validation = split_validation(X, Y, validation_split)
-        user_callbacks = list(callbacks or [])
+        full_batch = getattr(self.optimizer, "full_batch", False)
+        steps = 1 if full_batch else n_batches(len(X), batch_size)
         history = History()
         progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
-        params = {"epochs": epochs, "steps": n_batches(len(X), batch_size), "verbose": verbose}
-        callback_list = CallbackList([history, *progress, *user_callbacks], self, params)
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        callback_list = CallbackList([history, *progress, *(callbacks or [])], self, params)
 
         self.history = history
         self.stop_training = False
         callback_list.on_train_begin()
         # Overflow shows up as a non-finite loss, reported by NonFiniteError, not as warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(initial_epoch, epochs):
-                callback_list.on_epoch_begin(epoch)
-                logs = self._train_epoch(X, Y, batch_size, shuffle, epoch, callback_list)
-                if validation is not None:
-                    val_logs = self._evaluate_arrays(*validation, _DEFAULT_INFERENCE_ROWS)
-                    logs.update({f"val_{key}": value for key, value in val_logs.items()})
-                callback_list.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
+            loop = dict(
+                epochs=range(initial_epoch, epochs), validation=validation, callbacks=callback_list
+            )
+            if full_batch:
+                training.fit_full_batch(self, X, Y, **loop)
+            else:
+                training.fit_minibatches(self, X, Y, batch_size=batch_size, shuffle=shuffle, **loop)
         callback_list.on_train_end()
         return history
-
-    def _train_epoch(self, X, Y, batch_size, shuffle, epoch, callback_list) -> dict:
-        """One pass over the data; returns the epoch's logs (mean loss and metrics)."""
-        order = self._shuffle_rng.permutation(len(X)) if shuffle else None
-        totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
-        seen = 0
-        batch_logs = callback_list.wants_batch_logs
-        for batch, rows in enumerate(batch_rows(len(X), batch_size, order)):
-            x, y = self._batch(X, rows), Y[rows]
-            callback_list.on_train_batch_begin(batch)
-            loss, y_pred = self._train_step(x, y, f"in epoch {epoch + 1}, batch {batch + 1}")
-            n = len(x)
-            seen += n
-            totals["loss"] += loss * n
-            for name, metric in self.metrics:
-                totals[name] += metric(y, y_pred) * n
-            if batch_logs:
-                callback_list.on_train_batch_end(
-                    batch, {key: total / seen for key, total in totals.items()}
-                )
-            if self.stop_training:
-                break
-        return {key: total / seen for key, total in totals.items()}
 
     def train_on_batch(self, X: ArrayLike, y: ArrayLike) -> float:
         """One update on the whole of (X, y) as a single batch; returns the loss before it."""
         self._require_compiled("train_on_batch")
         X, Y = self._data(X, y)
-        loss, _ = self._train_step(self._batch(X, slice(None)), Y, "in train_on_batch")
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, _ = self._train_step(self._batch(X, slice(None)), Y)
         return loss
 
     def gradients(self, X: ArrayLike, y: ArrayLike) -> tuple[float, list[np.ndarray]]:
-        """``(loss, grads)`` for (X, y) as one batch, without updating anything.
+        """``(loss, grads)`` for (X, y) as one batch, in training mode, without changing the model.
 
-        ``grads`` are copies, in the order of ``get_weights()``: ∂L/∂W¹, ∂L/∂b¹, ...
+        ``grads`` are copies, in the order of ``get_weights()``: ∂L/∂W¹, ∂L/∂b¹, ...;
+        non-trainable arrays (moving statistics) get zeros. The loss includes
+        weight penalties. Moving statistics touched by the pass are restored.
         """
         if self.loss is None:
             raise NotCompiledError("Call model.compile(optimizer, loss) before model.gradients().")
         X, Y = self._data(X, y)
-        loss, _ = self._loss_and_gradients(self._batch(X, slice(None)), Y)
-        return loss, [layer.grads[key].copy() for layer, key in self._slots]
+        state = self._state.copy()
+        loss, _ = self._plan.loss_and_gradients(self._batch(X, slice(None)), Y)
+        self._state[...] = state
+        return loss, [
+            layer.grads[key].copy() if kind == "params" else np.zeros_like(layer.state[key])
+            for layer, kind, key in self._slots
+        ]
 
     # -- inference ----------------------------------------------------------------
 
@@ -393,7 +392,10 @@ class Sequential:
         rows = _inference_rows(batch_size, "predict")
         out = np.empty((len(X),) + self.output_shape[1:], dtype=self.dtype)
         for part in batch_rows(len(X), rows):
-            out[part] = self._forward(self._batch(X, part), training=False)
+            x = self._batch(X, part)
+            for layer in self.layers:
+                x = layer.forward(x, False)
+            out[part] = x
         return out
 
     def evaluate(
@@ -402,26 +404,16 @@ class Sequential:
         """The loss on (X, y), or ``{"loss": ..., metric: ...}`` when metrics were compiled."""
         self._require_compiled("evaluate")
         X, Y = self._data(X, y)
-        logs = self._evaluate_arrays(X, Y, _inference_rows(batch_size, "evaluate"))
+        logs = training.evaluate_arrays(self, X, Y, _inference_rows(batch_size, "evaluate"))
         return logs if self.metrics else logs["loss"]
-
-    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray, rows: int) -> dict[str, float]:
-        """Loss as the row-weighted mean over chunks; metrics on all predictions at once."""
-        y_pred = np.empty(Y.shape, dtype=self.dtype)
-        loss = 0.0
-        for part in batch_rows(len(X), rows):
-            y_pred[part] = self._forward(self._batch(X, part), training=False)
-            loss += self.loss.forward(Y[part], y_pred[part]) * len(y_pred[part])
-        logs = {"loss": loss / len(X)}
-        logs.update((name, metric(Y, y_pred)) for name, metric in self.metrics)
-        return logs
 
     # -- weights ------------------------------------------------------------------
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of the parameters: [W¹, b¹, W², b², ...] in layer order (Keras order)."""
+        """Copies of every array: [W¹, b¹, W², b², ...] in layer order (Keras order),
+        each layer's trainable parameters first, then its non-trainable state."""
         self._ensure_built()
-        return [layer.params[key].copy() for layer, key in self._slots]
+        return [getattr(layer, kind)[key].copy() for layer, kind, key in self._slots]
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Replace every parameter; all arrays are checked before any is written."""
@@ -434,10 +426,10 @@ class Sequential:
                 f"get_weights() returns them), got {len(weights)}."
             )
         checked = []
-        for index, ((layer, key), value) in enumerate(zip(self._slots, weights)):
+        for index, ((layer, kind, key), value) in enumerate(zip(self._slots, weights)):
             label = f"weight {index} ({layer.name}/{key})"
             array = as_numeric_array(value, label)
-            expected = layer.params[key].shape
+            expected = getattr(layer, kind)[key].shape
             if array.shape != expected:
                 raise ValueError(
                     f"set_weights: {label} must have shape {expected}, got {array.shape}."
@@ -445,14 +437,14 @@ class Sequential:
             if not np.isfinite(array).all():
                 raise ValueError(f"set_weights: {label} contains NaN or infinity.")
             checked.append(array)
-        for (layer, key), array in zip(self._slots, checked):
-            layer.params[key][...] = array
+        for (layer, kind, key), array in zip(self._slots, checked):
+            getattr(layer, kind)[key][...] = array
 
     @property
     def weight_names(self) -> list[str]:
         """``"layer_name/param"`` for each array of ``get_weights()``, e.g. ``"dense_1/W"``."""
         self._ensure_built()
-        return [f"{layer.name}/{key}" for layer, key in self._slots]
+        return [f"{layer.name}/{key}" for layer, _, key in self._slots]
 
     # -- describing ---------------------------------------------------------------
 
@@ -474,7 +466,7 @@ class Sequential:
             return "".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
 
         rule = "=" * sum(widths)
-        total = self.count_params()
+        total, trainable = self.count_params(), int(self._params.size)
         text = "\n".join(
             [
                 f'Model: "{self.name}" ({self.dtype.name})',
@@ -484,8 +476,8 @@ class Sequential:
                 *(line(row) for row in rows),
                 rule,
                 f"Total params: {total}",
-                f"Trainable params: {total}",
-                "Non-trainable params: 0",
+                f"Trainable params: {trainable}",
+                f"Non-trainable params: {total - trainable}",
             ]
         )
         print(text)
@@ -533,10 +525,6 @@ class Sequential:
         return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name!r})"
 
 
-def _metric_name(identifier, metric) -> str:
-    return identifier if isinstance(identifier, str) else getattr(metric, "__name__", "metric")
-
-
 def _verbosity(verbose: int | str) -> int:
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
@@ -551,5 +539,5 @@ def _verbosity(verbose: int | str) -> int:
 
 def _inference_rows(batch_size: int | None, caller: str) -> int:
     if batch_size is None:
-        return _DEFAULT_INFERENCE_ROWS
+        return training.INFERENCE_ROWS
     return positive_int(batch_size, "batch_size", caller)

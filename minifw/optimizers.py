@@ -1,32 +1,40 @@
 """Optimizers: update a model's parameters from their gradients, in place.
 
-A built model keeps every parameter in one flat vector and every gradient in
-another, so an optimizer updates the whole model with a few whole-vector
-operations. Its per-parameter state (velocity, moments, ...) is held as
-vectors of the same length, created on the first step. Clipping works per
-parameter array (Keras's convention), through the array boundaries the model
-passes along.
+A built model keeps every trainable parameter in one flat vector and every
+gradient in another, so an optimizer updates the whole model with a few
+whole-vector operations. Its per-parameter state (velocity, moments, ...)
+is held as vectors of the same length, created on the first step. Update
+rules are the ones PyTorch documents (ε added after the square root, the
+Adagrad accumulator starting at 0, SGD's weight decay added to the gradient
+before momentum, AdamW's decay decoupled); names follow Keras. Clipping is
+per parameter array (Keras's convention) and happens before the update rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 
 from .registry import resolve
-from .validation import positive_float
+from .schedules import LearningRateSchedule
+from .validation import positive_float, positive_int
 
-__all__ = ["Optimizer", "SGD", "get"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "get"]
+
+LearningRate = float | LearningRateSchedule | Callable[[int], float]
 
 
 class Optimizer:
-    """Base class: clipping, step counting and lazily created state.
+    """Base class: learning rate (or schedule), clipping, step counting and state.
 
     Parameters
     ----------
-    learning_rate : float
-        η, a positive finite number.
+    learning_rate : float, LearningRateSchedule or callable
+        η, a positive finite number, or a function of the step count t
+        (``optimizer.iterations`` before the update).
     clipnorm : float, optional
         Each parameter array's gradient g is rescaled to g · clipnorm / ‖g‖
         when ‖g‖ > clipnorm.
@@ -35,10 +43,14 @@ class Optimizer:
     """
 
     def __init__(
-        self, learning_rate: float, *, clipnorm: float | None = None, clipvalue: float | None = None
+        self,
+        learning_rate: LearningRate,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
     ) -> None:
         owner = type(self).__name__
-        self.learning_rate = positive_float(learning_rate, "learning_rate", owner)
+        self.learning_rate = learning_rate
         self.clipnorm = None if clipnorm is None else positive_float(clipnorm, "clipnorm", owner)
         self.clipvalue = (
             None if clipvalue is None else positive_float(clipvalue, "clipvalue", owner)
@@ -46,20 +58,38 @@ class Optimizer:
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
 
+    @property
+    def learning_rate(self) -> LearningRate:
+        """η as given: a number, a schedule or a callable (settable, e.g. by callbacks)."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: LearningRate) -> None:
+        if not callable(value):
+            value = positive_float(value, "learning_rate", type(self).__name__)
+        self._learning_rate = value
+
+    def current_learning_rate(self) -> float:
+        """η for the next update: the number, or the schedule at t = ``iterations``."""
+        if not callable(self._learning_rate):
+            return self._learning_rate
+        value = self._learning_rate(self.iterations)
+        return positive_float(value, f"learning_rate({self.iterations})", type(self).__name__)
+
     def apply_gradients(
         self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice] = ()
     ) -> None:
         """One step: ``params`` ← update(``params``, ``grads``), both flat vectors.
 
         ``arrays`` are the slices of the individual parameter arrays inside the
-        vectors, used by ``clipnorm``. ``grads`` may be clipped in place.
+        vectors, used by ``clipnorm``. ``grads`` may be modified in place.
         """
-        if params.shape != grads.shape:
+        if params.shape != grads.shape or params.ndim != 1:
             raise ValueError(
-                f"{type(self).__name__}: params and grads must have the same shape. "
-                f"Received: {params.shape} and {grads.shape}."
+                f"{type(self).__name__}: params and grads must be flat vectors of the same "
+                f"length. Received shapes {params.shape} and {grads.shape}."
             )
-        if self.iterations == 0:
+        if not self.state or self.iterations == 0:
             self.state = self.init_state(params)
         elif any(value.shape != params.shape for value in self.state.values()):
             raise ValueError(
@@ -67,11 +97,11 @@ class Optimizer:
                 f"cannot update {params.size}: use a new optimizer for each model."
             )
         self._clip(grads, arrays)
-        self.update(params, grads, self.learning_rate)
+        self.update(params, grads, self.current_learning_rate())
         self.iterations += 1
 
     def init_state(self, params: np.ndarray) -> dict[str, np.ndarray]:
-        """Per-parameter state vectors (velocity, moments); none by default."""
+        """Per-parameter state vectors (velocity, moments), all zero; none by default."""
         return {}
 
     def update(self, params: np.ndarray, grads: np.ndarray, learning_rate: float) -> None:
@@ -88,18 +118,29 @@ class Optimizer:
                     grads[part] *= self.clipnorm / norm
 
     def get_config(self) -> dict:
-        return {
-            "learning_rate": self.learning_rate,
-            "clipnorm": self.clipnorm,
-            "clipvalue": self.clipvalue,
-        }
+        return {"clipnorm": self.clipnorm, "clipvalue": self.clipvalue}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
 
 
+def _step(params: np.ndarray, direction: np.ndarray, scale: float) -> None:
+    """params ← params − scale · direction, in place, as one BLAS axpy."""
+    axpy = get_blas_funcs("axpy", (params,))
+    result = axpy(direction, params, a=-scale)
+    if result is not params:  # BLAS could not work in place (not contiguous): copy back
+        params[...] = result
+
+
 class SGD(Optimizer):
-    """Plain stochastic gradient descent: w ← w − η · ∂L/∂w (the lecture's rule).
+    """Stochastic gradient descent, as PyTorch documents it.
+
+        g ← ∂L/∂w + λ w                        (weight_decay λ)
+        b ← μ b + g                             (momentum μ; b starts at 0)
+        g ← g + μ b  if nesterov,  else  g ← b  (when μ > 0)
+        w ← w − η g
+
+    With μ = λ = 0 this is the lecture's rule, w ← w − η ∂L/∂w.
 
     Examples
     --------
@@ -112,20 +153,283 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.01,
+        learning_rate: LearningRate = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
         *,
         clipnorm: float | None = None,
         clipvalue: float | None = None,
     ) -> None:
         super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
+        self.momentum = positive_float(momentum, "momentum", "SGD", allow_zero=True)
+        self.weight_decay = positive_float(weight_decay, "weight_decay", "SGD", allow_zero=True)
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"SGD: `nesterov` must be True or False. Received: {nesterov!r}")
+        if nesterov and self.momentum == 0:
+            raise ValueError("SGD: nesterov=True needs a momentum above 0.")
+        self.nesterov = nesterov
+
+    def init_state(self, params):
+        return {"velocity": np.zeros_like(params)} if self.momentum else {}
 
     def update(self, params, grads, learning_rate):
-        params -= learning_rate * grads
+        if self.weight_decay:
+            grads += self.weight_decay * params
+        direction = grads
+        if self.momentum:
+            velocity = self.state["velocity"]
+            velocity *= self.momentum
+            velocity += grads
+            if self.nesterov:
+                grads += self.momentum * velocity
+            else:
+                direction = velocity
+        _step(params, direction, learning_rate)
+
+    def get_config(self):
+        return {
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+            **super().get_config(),
+        }
 
 
-_NAMES = {"sgd": SGD}
+class Adam(Optimizer):
+    """Adam, as PyTorch documents it (t counts updates from 1):
+
+        m ← β₁ m + (1 − β₁) g
+        v ← β₂ v + (1 − β₂) g²
+        m̂ = m / (1 − β₁ᵗ)
+        v̂ = v / (1 − β₂ᵗ)
+        w ← w − η m̂ / (√v̂ + ε)
+
+    ε is added after the square root (Keras adds its ε to √v̂ too, but with
+    a default of 1e-7; here it is PyTorch's 1e-8).
+    """
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
+        owner = type(self).__name__
+        for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if positive_float(value, name, owner, allow_zero=True) >= 1:
+                raise ValueError(f"{owner}: `{name}` must be in [0, 1). Received: {value!r}")
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = positive_float(epsilon, "epsilon", owner)
+
+    def init_state(self, params):
+        return {"m": np.zeros_like(params), "v": np.zeros_like(params)}
+
+    def update(self, params, grads, learning_rate):
+        t = self.iterations + 1
+        m, v = self.state["m"], self.state["v"]
+        m *= self.beta_1
+        m += (1 - self.beta_1) * grads
+        v *= self.beta_2
+        v += (1 - self.beta_2) * (grads * grads)
+        # PyTorch's order of operations: denom = √v / √(1 − β₂ᵗ) + ε
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1 - self.beta_2**t)
+        denom += self.epsilon
+        _step(params, m / denom, learning_rate / (1 - self.beta_1**t))
+
+    def get_config(self):
+        return {
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            **super().get_config(),
+        }
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (PyTorch's AdamW): first w ← w − η λ w, then Adam."""
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.01,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+    ) -> None:
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, clipnorm=clipnorm, clipvalue=clipvalue
+        )
+        self.weight_decay = positive_float(weight_decay, "weight_decay", "AdamW", allow_zero=True)
+
+    def update(self, params, grads, learning_rate):
+        params *= 1 - learning_rate * self.weight_decay
+        super().update(params, grads, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as PyTorch documents it (ρ is PyTorch's α):
+
+    v ← ρ v + (1 − ρ) g²
+    w ← w − η g / (√v + ε)                         (momentum μ = 0)
+    b ← μ b + g / (√v + ε),  w ← w − η b           (μ > 0)
+    """
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        rho: float = 0.9,
+        epsilon: float = 1e-8,
+        momentum: float = 0.0,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
+        if positive_float(rho, "rho", "RMSprop", allow_zero=True) >= 1:
+            raise ValueError(f"RMSprop: `rho` must be in [0, 1). Received: {rho!r}")
+        self.rho = float(rho)
+        self.epsilon = positive_float(epsilon, "epsilon", "RMSprop")
+        self.momentum = positive_float(momentum, "momentum", "RMSprop", allow_zero=True)
+
+    def init_state(self, params):
+        state = {"v": np.zeros_like(params)}
+        if self.momentum:
+            state["velocity"] = np.zeros_like(params)
+        return state
+
+    def update(self, params, grads, learning_rate):
+        v = self.state["v"]
+        v *= self.rho
+        v += (1 - self.rho) * (grads * grads)
+        direction = grads / (np.sqrt(v) + self.epsilon)
+        if self.momentum:
+            velocity = self.state["velocity"]
+            velocity *= self.momentum
+            velocity += direction
+            direction = velocity
+        _step(params, direction, learning_rate)
+
+    def get_config(self):
+        return {
+            "rho": self.rho,
+            "epsilon": self.epsilon,
+            "momentum": self.momentum,
+            **super().get_config(),
+        }
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as PyTorch documents it: s ← s + g² (s starts at 0), w ← w − η g / (√s + ε)."""
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.01,
+        epsilon: float = 1e-10,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
+        self.epsilon = positive_float(epsilon, "epsilon", "Adagrad")
+
+    def init_state(self, params):
+        return {"sum": np.zeros_like(params)}
+
+    def update(self, params, grads, learning_rate):
+        accumulator = self.state["sum"]
+        accumulator += grads * grads
+        _step(params, grads / (np.sqrt(accumulator) + self.epsilon), learning_rate)
+
+    def get_config(self):
+        return {"epsilon": self.epsilon, **super().get_config()}
+
+
+class LBFGS(Optimizer):
+    """Full-batch L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
+
+    Like scikit-learn's ``lbfgs`` solver: each ``fit`` epoch is one L-BFGS
+    iteration on the whole training set (``batch_size`` is ignored), with the
+    step length found by line search (so there is no learning rate). Training
+    stops early when scipy reports convergence: the projected gradient below
+    ``tolerance_grad`` or the relative loss change below ``tolerance_change``.
+
+    Parameters
+    ----------
+    history_size : int
+        Correction pairs kept (scipy's ``maxcor``).
+    tolerance_grad, tolerance_change : float
+        scipy's ``gtol`` and ``ftol``.
+    max_evaluations : int, optional
+        Limit on loss-and-gradient evaluations per ``fit`` (scipy's ``maxfun``).
+    """
+
+    full_batch = True
+
+    def __init__(
+        self,
+        history_size: int = 10,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        max_evaluations: int = 15000,
+    ) -> None:
+        super().__init__(1.0)
+        self.history_size = positive_int(history_size, "history_size", "LBFGS")
+        self.tolerance_grad = positive_float(tolerance_grad, "tolerance_grad", "LBFGS")
+        self.tolerance_change = positive_float(tolerance_change, "tolerance_change", "LBFGS")
+        self.max_evaluations = positive_int(max_evaluations, "max_evaluations", "LBFGS")
+        self.evaluations = 0
+
+    def apply_gradients(self, params, grads, arrays=()):
+        raise RuntimeError(
+            "LBFGS trains on the whole data set at once: use model.fit(X, y, epochs=...) "
+            "(one epoch per L-BFGS iteration), not train_on_batch."
+        )
+
+    def options(self, max_iterations: int) -> dict:
+        """scipy.optimize.minimize options for at most ``max_iterations`` iterations."""
+        return {
+            "maxiter": max_iterations,
+            "maxcor": self.history_size,
+            "gtol": self.tolerance_grad,
+            "ftol": self.tolerance_change,
+            "maxfun": self.max_evaluations,
+        }
+
+    def get_config(self):
+        return {
+            "history_size": self.history_size,
+            "tolerance_grad": self.tolerance_grad,
+            "tolerance_change": self.tolerance_change,
+            "max_evaluations": self.max_evaluations,
+        }
+
+    def __repr__(self) -> str:
+        return f"LBFGS(history_size={self.history_size})"
+
+
+_NAMES = {
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+    "adagrad": Adagrad,
+    "lbfgs": LBFGS,
+}
 
 
 def get(identifier: str | Optimizer) -> Optimizer:
-    """An optimizer from its name (``"sgd"``, ...) or an instance."""
+    """An optimizer from its name (``"sgd"``, ``"adam"``, ``"lbfgs"``, ...) or an instance."""
     return resolve("optimizer", identifier, _NAMES, Optimizer)

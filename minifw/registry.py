@@ -1,8 +1,10 @@
-"""Name lookup shared by every catalogue (layers, initializers, losses, ...).
+"""Name lookup shared by every catalogue (activations, initializers, losses, ...).
 
 Each catalogue module keeps a dict of names and calls :func:`resolve` from its
 own ``get``, so a string such as ``"sgd"`` is turned into an object in exactly
-one place per kind, with one wording for unknown names.
+one place per kind, with one wording for unknown names. Objects are stored in
+configs by :func:`serialize`: their name when that rebuilds them exactly, else
+``{"class_name": ..., "config": ...}``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from typing import Any
 
 
 def resolve(
-    kind: str, identifier: Any, names: Mapping[str, Callable[[], Any]], base: type | None
+    kind: str,
+    identifier: Any,
+    names: Mapping[str, Callable[..., Any]],
+    base: type | None,
 ) -> Any:
-    """Return ``identifier`` if it is already a ``base``, else build it from its name.
+    """Return ``identifier`` if it is already a ``base``, else build it from its name or config.
 
-    Names are matched case-insensitively; an unknown name raises ValueError
-    listing the valid ones, any other type raises TypeError.
+    Names are matched case-insensitively; a config dict must name one of the
+    classes in ``names``. An unknown name raises ValueError listing the valid
+    ones, any other type raises TypeError.
     """
     if base is not None and isinstance(identifier, base):
         return identifier
@@ -27,8 +33,31 @@ def resolve(
             valid = ", ".join(repr(name) for name in sorted(names))
             raise ValueError(f"Unknown {kind} {identifier!r}. Expected one of: {valid}.")
         return factory()
+    if isinstance(identifier, dict) and base is not None:
+        classes = {cls.__name__: cls for cls in names.values() if isinstance(cls, type)}
+        cls = classes.get(identifier.get("class_name"))
+        if cls is None:
+            valid = ", ".join(repr(name) for name in sorted(classes))
+            raise ValueError(
+                f"Unknown {kind} class {identifier.get('class_name')!r}. Expected one of: {valid}."
+            )
+        config = identifier.get("config", {})
+        if not isinstance(config, dict):
+            raise ValueError(f"The config of a {kind} must be a dict. Received: {config!r}")
+        return cls(**config)
     expected = "a callable" if base is None else f"a {base.__name__} instance"
     raise TypeError(
         f"Expected a {kind} name (str) or {expected}. "
         f"Received: {identifier!r} of type {type(identifier).__name__}."
     )
+
+
+def serialize(obj: Any, names: Mapping[str, type]) -> str | dict | None:
+    """The registered name of ``obj`` when that rebuilds it exactly, else a config dict."""
+    if obj is None:
+        return None
+    config = obj.get_config()
+    for name, cls in names.items():
+        if type(obj) is cls and config == cls().get_config():
+            return name
+    return {"class_name": type(obj).__name__, "config": config}

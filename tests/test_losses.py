@@ -56,9 +56,7 @@ def test_targets_turn_a_vector_into_one_column_and_refuse_other_widths():
 def test_loss_names_resolve_and_unknown_ones_list_the_valid_names():
     assert isinstance(losses.get("mse"), losses.MSELoss)
     assert isinstance(losses.get("Mean_Squared_Error"), losses.MSELoss)
-    with pytest.raises(
-        ValueError, match="Unknown loss 'msee'. Expected one of: 'mean_squared_error', 'mse'"
-    ):
+    with pytest.raises(ValueError, match="Unknown loss 'msee'. Expected one of: .*'mse'"):
         losses.get("msee")
     with pytest.raises(ValueError, match="reduction"):
         losses.MSELoss(reduction="none")

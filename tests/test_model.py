@@ -72,12 +72,18 @@ def test_summary_lists_layers_shapes_and_parameter_counts(capsys):
     assert "Total params: 9" in text and "Trainable params: 9" in text
 
 
-def test_parameters_and_gradients_are_views_into_two_flat_buffers():
-    model = lecture_model()
+def test_parameters_gradients_and_state_are_views_into_flat_buffers():
+    model = mf.Sequential(
+        [mf.layers.Dense(3, input_dim=2), mf.layers.BatchNormalization(), mf.layers.Dense(1)]
+    )
     model.build()
-    for layer, key in model._slots:
-        assert np.shares_memory(layer.params[key], model._params)
-        assert np.shares_memory(layer.grads[key], model._grads)
+    for layer, kind, key in model._slots:
+        if kind == "params":
+            assert np.shares_memory(layer.params[key], model._params)
+            assert np.shares_memory(layer.grads[key], model._grads)
+        else:
+            assert np.shares_memory(layer.state[key], model._state)
+    assert model._params.size == 6 + 3 + 3 + 3 + 3 + 1 and model._state.size == 6
 
 
 # -- training ---------------------------------------------------------------------

@@ -58,13 +58,13 @@ def test_an_optimizer_refuses_a_second_model_of_another_size():
     sgd.apply_gradients(np.zeros(3), np.zeros(3))
     assert sgd.iterations == 1
     # plain SGD keeps no state, so a size change is harmless; mismatched arrays are not
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match="flat vectors of the same length"):
         sgd.apply_gradients(np.zeros(3), np.zeros(2))
 
 
 def test_optimizer_names_resolve_and_unknown_ones_list_the_valid_names():
     assert isinstance(optimizers.get("SGD"), optimizers.SGD)
-    with pytest.raises(ValueError, match="Unknown optimizer 'sgdd'. Expected one of: 'sgd'"):
+    with pytest.raises(ValueError, match="Unknown optimizer 'sgdd'. Expected one of: .*'sgd'"):
         optimizers.get("sgdd")
     with pytest.raises(TypeError, match="optimizer name"):
         optimizers.get(0.1)

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from .activations import Activation, Linear, ReLU, Sigmoid, Tanh
+from .activations import (
+    ELU,
+    GELU,
+    Activation,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    SiLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .base import Layer
 from .dense import Dense
+from .dropout import Dropout
+from .normalization import BatchNormalization, LayerNormalization, Normalization
+from .reshaping import Flatten
 
 __all__ = [
     "Layer",
@@ -12,14 +27,31 @@ __all__ = [
     "Activation",
     "Linear",
     "ReLU",
+    "LeakyReLU",
     "Sigmoid",
     "Tanh",
+    "Softmax",
+    "ELU",
+    "GELU",
+    "Softplus",
+    "SiLU",
+    "Dropout",
+    "BatchNormalization",
+    "LayerNormalization",
+    "Normalization",
+    "Flatten",
     "serialize",
     "deserialize",
 ]
 
 # The allow-list of classes a config may name: nothing else is ever instantiated.
-_CLASSES = {cls.__name__: cls for cls in (Dense, Linear, ReLU, Sigmoid, Tanh)}
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        Dense, Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, ELU, GELU, Softplus, SiLU,
+        Dropout, BatchNormalization, LayerNormalization, Normalization, Flatten,
+    )
+}  # fmt: skip
 
 
 def serialize(layer: Layer) -> dict:

@@ -1,24 +1,46 @@
-"""Activation layers: o = f(net), applied elementwise, without parameters.
+"""Activation layers: o = f(net), without parameters.
 
-Each activation states f and f'. ``backward`` is the chain rule
-∂L/∂net = ∂L/∂o · f'(net), so a new activation is two one-line methods:
-``activate(x)`` and ``derivative(x, out)`` (f' given the input and the output,
-whichever is cheaper).
+Each elementwise activation states f and f'. ``backward`` is the chain rule
+∂L/∂net = ∂L/∂o · f'(net), so a new activation is two short methods:
+``activate(x)`` and ``derivative(x, out)`` (f' given the input and the
+output, whichever is cheaper). Every form here is stable for inputs of any
+size: no overflow at ±1000.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.special import expit
+import math
 
+import numpy as np
+from scipy.special import erf, expit
+
+from .. import registry
 from ..registry import resolve
+from ..validation import positive_float
 from .base import Layer
 
-__all__ = ["Activation", "Linear", "ReLU", "Sigmoid", "Tanh", "get"]
+__all__ = [
+    "Activation",
+    "Linear",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "ELU",
+    "GELU",
+    "Softplus",
+    "SiLU",
+    "get",
+    "serialize",
+]
 
 
 class Activation(Layer):
-    """Base class of elementwise activations: o = f(net), ∂L/∂net = ∂L/∂o · f'(net)."""
+    """Base class of activations: o = f(net), ∂L/∂net = ∂L/∂o · f'(net) elementwise."""
+
+    #: True when o_j depends on net_j alone, so that f' is one number per unit.
+    elementwise = True
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -76,6 +98,26 @@ class ReLU(Activation):
         return grad_out * (self._x > 0)
 
 
+class LeakyReLU(Activation):
+    """o = net for net > 0, α·net otherwise;  f'(net) = 1 or α (α at net = 0).
+
+    ``alpha`` defaults to 0.3, as Keras's LeakyReLU layer (PyTorch's default is 0.01).
+    """
+
+    def __init__(self, alpha: float = 0.3, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.alpha = positive_float(alpha, "alpha", "LeakyReLU", allow_zero=True)
+
+    def activate(self, x):
+        return np.where(x > 0, x, x * self.alpha)
+
+    def derivative(self, x, out):
+        return np.where(x > 0, 1, self.alpha).astype(x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
 class Sigmoid(Activation):
     """o = σ(net) = 1 / (1 + e^(−net));  f'(net) = o (1 − o).
 
@@ -99,21 +141,122 @@ class Tanh(Activation):
         return 1 - out * out
 
 
-_NAMES = {"linear": Linear, "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+class Softmax(Activation):
+    """o_j = e^(net_j) / Σ_k e^(net_k) over the last axis;  ∂L/∂net = o ⊙ (g − Σ_k g_k o_k).
+
+    Not elementwise: each o_j depends on every net_k (∂o_j/∂net_k = o_j (δ_jk − o_k)).
+    The maximum is subtracted before exponentiating, so large logits do not overflow.
+    """
+
+    elementwise = False
+
+    def activate(self, x):
+        shifted = np.exp(x - x.max(axis=-1, keepdims=True))
+        shifted /= shifted.sum(axis=-1, keepdims=True)
+        return shifted
+
+    def backward(self, grad_out):
+        self._check_grad(grad_out, self._out)
+        out = self._out
+        return out * (grad_out - np.sum(grad_out * out, axis=-1, keepdims=True))
 
 
-def get(identifier: str | Activation | None) -> Activation | None:
-    """An activation layer from its name (``"relu"``, ...) or an instance; None stays None."""
+class ELU(Activation):
+    """o = net for net > 0, α (e^net − 1) otherwise;  f'(net) = 1 or o + α."""
+
+    def __init__(self, alpha: float = 1.0, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.alpha = positive_float(alpha, "alpha", "ELU", allow_zero=True)
+
+    def activate(self, x):
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+
+    def derivative(self, x, out):
+        return np.where(x > 0, 1, out + self.alpha).astype(x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+class GELU(Activation):
+    """o = net · Φ(net), Φ the standard normal CDF;  f'(net) = Φ(net) + net · φ(net).
+
+    Exact form: Φ(x) = ½ (1 + erf(x / √2)) with scipy's erf. With
+    ``approximate=True``: o = ½ x (1 + tanh(u)), u = √(2/π) (x + 0.044715 x³), and
+    f'(x) = ½ (1 + tanh u) + ½ x (1 − tanh² u) √(2/π) (1 + 3 · 0.044715 x²).
+    """
+
+    def __init__(self, approximate: bool = False, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if not isinstance(approximate, bool):
+            raise TypeError(f"GELU: `approximate` must be True or False. Received: {approximate!r}")
+        self.approximate = approximate
+
+    def activate(self, x):
+        if self.approximate:
+            return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+        return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+
+    def derivative(self, x, out):
+        if self.approximate:
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+            du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x**2)
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+        cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return cdf + x * pdf
+
+    def get_config(self):
+        return {**super().get_config(), "approximate": self.approximate}
+
+
+class Softplus(Activation):
+    """o = log(1 + e^net), as ``logaddexp(0, net)``;  f'(net) = σ(net)."""
+
+    def activate(self, x):
+        return np.logaddexp(0, x)
+
+    def derivative(self, x, out):
+        return expit(x)
+
+
+class SiLU(Activation):
+    """o = net · σ(net) (also called swish);  f'(net) = σ(net) (1 + net (1 − σ(net)))."""
+
+    def activate(self, x):
+        return x * expit(x)
+
+    def derivative(self, x, out):
+        sigma = expit(x)
+        return sigma * (1 + x * (1 - sigma))
+
+
+_NAMES = {
+    "linear": Linear,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "softmax": Softmax,
+    "elu": ELU,
+    "gelu": GELU,
+    "softplus": Softplus,
+    "silu": SiLU,
+    "swish": SiLU,
+}
+
+
+def get(identifier: str | dict | Activation | None) -> Activation | None:
+    """An activation layer from its name (``"relu"``, ...), an instance, or a config
+    dict written by :func:`serialize`; None stays None."""
     if identifier is None:
         return None
     return resolve("activation", identifier, _NAMES, Activation)
 
 
-def name_of(activation: Activation | None) -> str | None:
-    """The registered name of an activation (the inverse of :func:`get`), for configs."""
-    if activation is None:
-        return None
-    for name, cls in _NAMES.items():
-        if type(activation) is cls:
-            return name
-    raise ValueError(f"{activation!r} has no registered name and cannot be stored in a config.")
+def serialize(activation: Activation | None) -> str | dict | None:
+    """The registered name when that rebuilds it exactly, else ``{"class_name", "config"}``."""
+    return registry.serialize(activation, _NAMES)

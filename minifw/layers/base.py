@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,6 +26,10 @@ class Layer:
         rebound by the layer: a built ``Sequential`` rebinds them once to views
         into its flat buffers, so that an optimizer step is a few whole-buffer
         operations.
+    state : dict[str, ndarray]
+        Non-trainable arrays (BatchNormalization's moving statistics,
+        Normalization's mean and variance): saved and restored with the
+        weights, never touched by an optimizer. Also updated in place.
     needs_input_grad : bool
         When False, ``backward`` may skip ∂L/∂input and return None (set by
         ``Sequential`` on its first trainable layer, whose input is the data).
@@ -36,9 +41,11 @@ class Layer:
         self.name = name
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
         self.built = False
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
+        self._feature_shape: tuple | None = None  # input_shape[1:], for the per-call check
         self.dtype: np.dtype | None = None
         self.needs_input_grad = True
 
@@ -55,12 +62,24 @@ class Layer:
         rng = np.random.default_rng() if rng is None else rng
         self.params = self._init_params(input_shape, rng, self.dtype)
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self.state = self._init_state(input_shape, self.dtype)
         self.input_shape = input_shape
         self.output_shape = self.compute_output_shape(input_shape)
+        self._feature_shape = input_shape[1:]
         self.built = True
+
+    def _forget_build(self) -> None:
+        """Back to the unbuilt state (used when building a whole model fails halfway)."""
+        self.params, self.grads, self.state = {}, {}, {}
+        self.input_shape = self.output_shape = self._feature_shape = None
+        self.built = False
 
     def _init_params(self, input_shape: tuple, rng: np.random.Generator, dtype) -> dict:
         """New parameter arrays for this input shape; layers with weights override it."""
+        return {}
+
+    def _init_state(self, input_shape: tuple, dtype) -> dict:
+        """New non-trainable arrays for this input shape; none by default."""
         return {}
 
     @property
@@ -83,6 +102,18 @@ class Layer:
         """∂L/∂input from ``grad_out`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
         raise NotImplementedError
 
+    def steps(self) -> list[tuple[Layer, Callable, Callable]]:
+        """The (owner, forward, backward) steps a model runs for this layer: one by default.
+
+        A layer that is two steps in one (Dense with an activation) lists both, so
+        that a model can fuse its last activation with the loss.
+        """
+        return [(self, self.forward, self.backward)]
+
+    def regularizers(self) -> dict:
+        """``{param_key: Regularizer}``: penalties a model adds to its loss; none by default."""
+        return {}
+
     def __call__(self, x, training: bool = False) -> np.ndarray:
         x = np.asarray(x)
         if not self.built:
@@ -92,12 +123,13 @@ class Layer:
 
     def _check_input(self, x: np.ndarray) -> None:
         """Refuse inputs whose shape (after the batch axis) differs from the built one."""
-        if not self.built:
+        features = self._feature_shape
+        if features is None:
             raise RuntimeError(
                 f"{self!r} is not built: call layer.build(input_shape) or call the layer "
                 "on data first."
             )
-        if not isinstance(x, np.ndarray) or x.shape[1:] != self.input_shape[1:] or x.ndim < 2:
+        if not isinstance(x, np.ndarray) or x.shape[1:] != features:
             expected = ("n",) + self.input_shape[1:]
             received = getattr(x, "shape", type(x).__name__)
             raise ValueError(
@@ -127,7 +159,8 @@ class Layer:
 
     @property
     def count_params(self) -> int:
-        return sum(int(value.size) for value in self.params.values())
+        """Trainable and non-trainable entries."""
+        return sum(int(value.size) for value in (*self.params.values(), *self.state.values()))
 
     def __repr__(self) -> str:
         defaults = {

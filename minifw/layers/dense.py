@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers
+from .. import initializers, regularizers
 from ..validation import positive_int
 from . import activations
 from .base import Layer
@@ -23,6 +23,9 @@ class Dense(Layer):
         ∂L/∂b = Σ over samples of G
         ∂L/∂X = G @ Wᵀ          (passed to the previous layer)
 
+    A model adds the regularizers' penalties to its loss, and their
+    gradients to ∂L/∂W and ∂L/∂b.
+
     Parameters
     ----------
     units : int
@@ -36,6 +39,8 @@ class Dense(Layer):
         How W and b start; the lecture uses ``"ones"`` and ``"zeros"``.
     use_bias : bool
         Without a bias, ``params`` holds only ``"W"``.
+    kernel_regularizer, bias_regularizer : str or Regularizer, optional
+        Penalties on W and b (``"l2"``, ``L1L2(...)``) added to the loss.
 
     Examples
     --------
@@ -49,12 +54,14 @@ class Dense(Layer):
     def __init__(
         self,
         units: int,
-        activation: str | activations.Activation | None = None,
+        activation: str | dict | activations.Activation | None = None,
         *,
         input_dim: int | None = None,
         kernel_initializer: str | dict | initializers.Initializer = "glorot_uniform",
         bias_initializer: str | dict | initializers.Initializer = "zeros",
         use_bias: bool = True,
+        kernel_regularizer: str | dict | regularizers.Regularizer | None = None,
+        bias_regularizer: str | dict | regularizers.Regularizer | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
@@ -68,6 +75,8 @@ class Dense(Layer):
         if not isinstance(use_bias, bool):
             raise TypeError(f"Dense: `use_bias` must be True or False. Received: {use_bias!r}")
         self.use_bias = use_bias
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer) if use_bias else None
         self._x: np.ndarray | None = None
         self._out: np.ndarray | None = None
 
@@ -96,36 +105,58 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
 
+    def steps(self):
+        # Split into linear part and activation only when forward/backward are Dense's
+        # own: a subclass that overrides them must run as written.
+        own = type(self).forward is Dense.forward and type(self).backward is Dense.backward
+        if self.activation is None or not own:
+            return super().steps()
+        linear = (self, self.forward_linear, self.backward_linear)
+        return [linear, (self.activation, self.activation.forward, self.activation.backward)]
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        net = self.forward_linear(x, training)
+        return net if self.activation is None else self.activation.forward(net, training)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        if self.activation is not None:
+            grad_out = self.activation.backward(grad_out)  # ∂L/∂net = ∂L/∂o · f'(net)
+        return self.backward_linear(grad_out)
+
+    def forward_linear(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """NET = X @ W + b, before the activation."""
         self._check_input(x)
         self._x = x  # cached for ∂L/∂W = Xᵀ G
         net = x @ self.params["W"]
         if self.use_bias:
             net += self.params["b"]
         self._out = net
-        if self.activation is None:
-            return net
-        return self.activation.forward(net, training)
+        return net
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        if self.activation is not None:
-            grad_out = self.activation.backward(grad_out)  # ∂L/∂net = ∂L/∂o · f'(net)
+    def backward_linear(self, grad_out: np.ndarray) -> np.ndarray | None:
+        """∂L/∂X from ``grad_out`` = ∂L/∂NET, writing ∂L/∂W and ∂L/∂b into ``grads``."""
         self._check_grad(grad_out, self._out)
         # Written in place: params and grads may be views into a model's flat buffers.
         np.matmul(self._x.T, grad_out, out=self.grads["W"])  # ∂L/∂W = Xᵀ G
         if self.use_bias:
-            np.sum(grad_out, axis=0, out=self.grads["b"])  # ∂L/∂b = Σ_n G
+            np.add.reduce(grad_out, axis=0, out=self.grads["b"])  # ∂L/∂b = Σ_n G
         if not self.needs_input_grad:
             return None
         return grad_out @ self.params["W"].T  # ∂L/∂X = G Wᵀ
+
+    def regularizers(self) -> dict:
+        pairs = {"W": self.kernel_regularizer, "b": self.bias_regularizer}
+        return {key: regularizer for key, regularizer in pairs.items() if regularizer is not None}
 
     def get_config(self) -> dict:
         return {
             "name": self.name,
             "units": self.units,
-            "activation": activations.name_of(self.activation),
+            "activation": activations.serialize(self.activation),
             "input_dim": self.input_dim,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "use_bias": self.use_bias,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }

@@ -1,0 +1,271 @@
+"""Normalization layers: BatchNormalization, LayerNormalization and Normalization.
+
+BatchNormalization and LayerNormalization standardize over different axes
+and share one backward formula. With x̂ = (x − μ) / √(σ² + ε) over m
+entries and g = ∂L/∂x̂:
+
+    ∂L/∂x = (1/√(σ² + ε)) · (g − mean(g) − x̂ · mean(g · x̂))
+
+with both means over the same m entries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..validation import as_features, positive_float
+from .base import Layer
+
+
+def _standardize(x: np.ndarray, axes, epsilon: float):
+    """x̂ = (x − μ) / √(σ² + ε) over ``axes`` (σ² biased); returns x̂, 1 / √(σ² + ε), μ, σ²."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    variance = np.mean(centered * centered, axis=axes, keepdims=True)
+    inv_std = (1.0 / np.sqrt(variance + epsilon)).astype(x.dtype, copy=False)
+    return centered * inv_std, inv_std, mean, variance
+
+
+def _standardize_backward(grad_xhat, xhat, inv_std, axes) -> np.ndarray:
+    """∂L/∂x from ∂L/∂x̂ (see the module docstring)."""
+    mean_grad = grad_xhat.mean(axis=axes, keepdims=True)
+    mean_grad_xhat = np.mean(grad_xhat * xhat, axis=axes, keepdims=True)
+    return inv_std * (grad_xhat - mean_grad - xhat * mean_grad_xhat)
+
+
+class _Standardization(Layer):
+    """Shared parts of Batch- and LayerNormalization: y = γ x̂ + β over the last axis."""
+
+    def __init__(self, epsilon: float, center: bool, scale: bool, name: str | None) -> None:
+        super().__init__(name=name)
+        owner = type(self).__name__
+        self.epsilon = positive_float(epsilon, "epsilon", owner)
+        for flag, value in (("center", center), ("scale", scale)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{owner}: `{flag}` must be True or False. Received: {value!r}")
+        self.center, self.scale = center, scale
+        self._xhat = self._inv_std = self._out = None
+
+    def _init_params(self, input_shape, rng, dtype):
+        features = input_shape[-1]
+        params = {}
+        if self.scale:
+            params["gamma"] = np.ones(features, dtype=dtype)
+        if self.center:
+            params["beta"] = np.zeros(features, dtype=dtype)
+        return params
+
+    def _affine(self, xhat: np.ndarray) -> np.ndarray:
+        out = xhat * self.params["gamma"] if self.scale else xhat.copy()
+        if self.center:
+            out += self.params["beta"]
+        return out
+
+    def _affine_backward(self, grad_out: np.ndarray, axes) -> np.ndarray:
+        """Fills ∂L/∂γ, ∂L/∂β; returns ∂L/∂x̂."""
+        if self.center:
+            np.sum(grad_out, axis=axes, out=self.grads["beta"])
+        if self.scale:
+            np.sum(grad_out * self._xhat, axis=axes, out=self.grads["gamma"])
+            return grad_out * self.params["gamma"]
+        return grad_out
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+        }
+
+
+class BatchNormalization(_Standardization):
+    """y = γ x̂ + β, x̂ standardized per feature over the batch (training) or with the
+    moving statistics (inference).
+
+    Training: μ and σ² are the batch mean and biased variance over every axis
+    but the last; then moving_mean ← momentum · moving_mean + (1 − momentum) · μ
+    and likewise moving_variance with the biased σ² (Keras's convention;
+    PyTorch's running_var uses the unbiased one). Inference: x̂ = (x −
+    moving_mean) / √(moving_variance + ε). Keras's defaults: momentum 0.99, ε 1e-3.
+
+    ``params``: gamma, beta; ``state``: moving_mean, moving_variance.
+    """
+
+    def __init__(
+        self,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        *,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(epsilon, center, scale, name)
+        momentum = positive_float(momentum, "momentum", "BatchNormalization", allow_zero=True)
+        if momentum >= 1:
+            raise ValueError(
+                f"BatchNormalization: `momentum` must be in [0, 1). Received: {momentum!r}"
+            )
+        self.momentum = momentum
+
+    def _axes(self, x: np.ndarray) -> tuple[int, ...]:
+        return tuple(range(x.ndim - 1))
+
+    def _init_state(self, input_shape, dtype):
+        features = input_shape[-1]
+        return {
+            "moving_mean": np.zeros(features, dtype=dtype),
+            "moving_variance": np.ones(features, dtype=dtype),
+        }
+
+    def forward(self, x, training=False):
+        self._check_input(x)
+        axes = self._axes(x)
+        if training:
+            self._xhat, self._inv_std, mean, variance = _standardize(x, axes, self.epsilon)
+            for key, value in (("moving_mean", mean), ("moving_variance", variance)):
+                self.state[key] *= self.momentum
+                self.state[key] += (1 - self.momentum) * value.reshape(-1)
+        else:
+            inv_std = 1.0 / np.sqrt(self.state["moving_variance"] + self.epsilon)
+            self._inv_std = inv_std.astype(x.dtype, copy=False)
+            self._xhat = (x - self.state["moving_mean"]) * self._inv_std
+        self._training = training
+        self._out = self._affine(self._xhat)
+        return self._out
+
+    def backward(self, grad_out):
+        self._check_grad(grad_out, self._out)
+        axes = self._axes(grad_out)
+        grad_xhat = self._affine_backward(grad_out, axes)
+        if not self._training:  # the moving statistics are constants
+            return grad_xhat * self._inv_std
+        return _standardize_backward(grad_xhat, self._xhat, self._inv_std, axes)
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum}
+
+
+class LayerNormalization(_Standardization):
+    """y = γ x̂ + β, x̂ standardized over the last axis of each sample (same in training
+    and inference). Keras's default ε = 1e-3. ``params``: gamma, beta."""
+
+    def __init__(
+        self,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        *,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(epsilon, center, scale, name)
+
+    def forward(self, x, training=False):
+        self._check_input(x)
+        self._xhat, self._inv_std, _, _ = _standardize(x, -1, self.epsilon)
+        self._out = self._affine(self._xhat)
+        return self._out
+
+    def backward(self, grad_out):
+        self._check_grad(grad_out, self._out)
+        grad_xhat = self._affine_backward(grad_out, tuple(range(grad_out.ndim - 1)))
+        return _standardize_backward(grad_xhat, self._xhat, self._inv_std, -1)
+
+
+# Keras's backend epsilon: the smallest standard deviation Normalization divides by.
+_MIN_STD = 1e-7
+
+
+class Normalization(Layer):
+    """Per-feature standardization inside the model: o = (x − mean) / max(√variance, 1e-7).
+
+    The statistics come from ``adapt(X)`` (mean and biased variance of each
+    feature over the rows) or from ``mean=`` and ``variance=``; they are
+    non-trainable ``state``, saved with the model. The natural fix for the
+    lecture's raw IQ values, which are 20 times larger than the GPAs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Normalization()
+    >>> layer.adapt(np.array([[1.0], [3.0]]))
+    >>> layer(np.array([[1.0], [3.0]]))
+    array([[-1.],
+           [ 1.]])
+    """
+
+    def __init__(
+        self,
+        mean: ArrayLike | None = None,
+        variance: ArrayLike | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        if (mean is None) != (variance is None):
+            raise ValueError("Normalization: give both `mean` and `variance`, or neither.")
+        self._pending = None
+        if mean is not None:
+            mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+            variance = np.asarray(variance, dtype=np.float64).reshape(-1)
+            if mean.shape != variance.shape or (variance < 0).any():
+                raise ValueError(
+                    "Normalization: `mean` and `variance` must have the same length and the "
+                    "variance must be non-negative."
+                )
+            self._pending = {"mean": mean, "variance": variance}
+        self._out = None
+
+    def adapt(self, X: ArrayLike) -> None:
+        """Set mean and variance from the rows of ``X`` (every axis but the last is reduced)."""
+        X = as_features(X).astype(np.float64)
+        X = X.reshape(-1, X.shape[-1])
+        stats = {"mean": X.mean(axis=0), "variance": X.var(axis=0)}
+        if self.built:
+            if stats["mean"].shape != self.state["mean"].shape:
+                raise ValueError(
+                    f"Normalization is built for {self.state['mean'].size} features; "
+                    f"adapt received {stats['mean'].size}."
+                )
+            for key, value in stats.items():
+                self.state[key][...] = value  # in place: the state may be a model's view
+        else:
+            self._pending = stats
+
+    def _init_state(self, input_shape, dtype):
+        if self._pending is None:
+            raise ValueError(
+                "Normalization has no statistics: call layer.adapt(X) before building or "
+                "training the model, or give mean= and variance=."
+            )
+        features = input_shape[-1]
+        if self._pending["mean"].size != features:
+            raise ValueError(
+                f"Normalization was adapted to {self._pending['mean'].size} features but is "
+                f"built for {features}."
+            )
+        return {key: value.astype(dtype) for key, value in self._pending.items()}
+
+    def forward(self, x, training=False):
+        self._check_input(x)
+        self._out = (x - self.state["mean"]) / self._std()
+        return self._out
+
+    def backward(self, grad_out):
+        self._check_grad(grad_out, self._out)
+        return grad_out / self._std()
+
+    def _std(self) -> np.ndarray:
+        return np.maximum(np.sqrt(self.state["variance"]), _MIN_STD).astype(self.dtype)
+
+    def get_config(self):
+        stats = self.state if self.built else self._pending
+        if stats is None:
+            return {**super().get_config(), "mean": None, "variance": None}
+        return {
+            **super().get_config(),
+            "mean": np.asarray(stats["mean"]).tolist(),
+            "variance": np.asarray(stats["variance"]).tolist(),
+        }

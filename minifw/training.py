@@ -1,0 +1,160 @@
+"""The loops behind ``Sequential.fit`` and ``evaluate``.
+
+Minibatch training: each epoch draws one permutation of the rows (or keeps
+their order), gathers each batch by index from the caller's arrays, and takes
+one optimizer step per batch. Full-batch training (L-BFGS) hands the whole
+loss and gradient to ``scipy.optimize.minimize``, one epoch per iteration.
+
+Logs: an epoch's ``loss`` is the batch-size-weighted mean of its batch losses,
+each taken before its update (as Keras reports it); metrics are computed on
+the epoch's predictions all at once; ``val_*`` entries on the validation data
+after the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .callbacks import CallbackList
+from .data import batch_rows
+from .errors import NonFiniteError
+
+if TYPE_CHECKING:
+    from .model import Sequential
+
+# Rows per forward pass in predict/evaluate when no batch_size is given.
+INFERENCE_ROWS = 1024
+
+
+def fit_minibatches(
+    model: Sequential,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    epochs: range,
+    batch_size: int,
+    shuffle: bool,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: CallbackList,
+) -> None:
+    """Minibatch epochs until ``epochs`` ends or ``model.stop_training`` is set."""
+    for epoch in epochs:
+        callbacks.on_epoch_begin(epoch)
+        logs = _minibatch_epoch(model, X, Y, batch_size, shuffle, epoch, callbacks)
+        _end_epoch(model, epoch, logs, validation, callbacks)
+        if model.stop_training:
+            return
+
+
+def _minibatch_epoch(model, X, Y, batch_size, shuffle, epoch, callbacks) -> dict:
+    order = model._shuffle_rng.permutation(len(X)) if shuffle else None
+    predictions = np.empty((len(X), model.output_shape[1]), model.dtype) if model.metrics else None
+    batch_logs = callbacks.wants_batch_logs
+    total_loss, seen = 0.0, 0
+    for batch, rows in enumerate(batch_rows(len(X), batch_size, order)):
+        callbacks.on_train_batch_begin(batch)
+        x = model._batch(X, rows)
+        loss, outputs = model._train_step(x, Y[rows], epoch, batch)
+        total_loss += loss * len(x)
+        if predictions is not None:
+            predictions[seen : seen + len(x)] = model._plan.predictions(outputs)
+        seen += len(x)
+        if batch_logs:
+            callbacks.on_train_batch_end(batch, {"loss": total_loss / seen})
+        if model.stop_training:
+            break
+    logs = {"loss": total_loss / seen}
+    if predictions is not None:
+        targets = Y[:seen] if order is None else Y[order[:seen]]
+        logs.update(_metrics(model, targets, predictions[:seen]))
+    return logs
+
+
+def fit_full_batch(
+    model: Sequential,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    epochs: range,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: CallbackList,
+) -> None:
+    """L-BFGS on the whole training set: one epoch per iteration, until convergence."""
+    optimizer, params = model.optimizer, model._params
+    x = model._batch(X, slice(None))
+    epoch_iter = iter(epochs)
+
+    def loss_and_gradient(vector: np.ndarray) -> tuple[float, np.ndarray]:
+        params[...] = vector
+        loss, _ = model._plan.loss_and_gradients(x, Y)
+        optimizer.evaluations += 1
+        if not math.isfinite(loss):
+            return math.inf, np.zeros_like(vector)  # tells the line search to step back
+        return loss, model._grads.astype(np.float64)
+
+    def after_iteration(intermediate_result) -> None:
+        epoch = next(epoch_iter)
+        params[...] = intermediate_result.x
+        optimizer.iterations += 1
+        callbacks.on_epoch_begin(epoch)
+        _end_epoch(
+            model,
+            epoch,
+            _full_batch_logs(model, x, Y, intermediate_result.fun),
+            validation,
+            callbacks,
+        )
+        if model.stop_training or epoch == epochs[-1]:
+            raise StopIteration
+
+    if len(epochs) == 0:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = minimize(
+            loss_and_gradient,
+            params.astype(np.float64),
+            jac=True,
+            method="L-BFGS-B",
+            callback=after_iteration,
+            options=optimizer.options(len(epochs)),
+        )
+    params[...] = result.x
+    if not np.isfinite(params).all():
+        raise NonFiniteError("L-BFGS produced non-finite weights; standardize the inputs.")
+
+
+def _full_batch_logs(model, x, Y, loss) -> dict:
+    logs = {"loss": float(loss)}
+    if model.metrics:
+        outputs = model._plan.outputs(x, False)
+        logs.update(_metrics(model, Y, model._plan.predictions(outputs)))
+    return logs
+
+
+def _end_epoch(model, epoch, logs, validation, callbacks) -> None:
+    if validation is not None:
+        val_logs = evaluate_arrays(model, *validation, INFERENCE_ROWS)
+        logs.update({f"val_{key}": value for key, value in val_logs.items()})
+    callbacks.on_epoch_end(epoch, logs)
+
+
+def _metrics(model, targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    return {name: float(metric(targets, predictions)) for name, metric in model.metrics}
+
+
+def evaluate_arrays(model: Sequential, X: np.ndarray, Y: np.ndarray, rows: int) -> dict:
+    """Loss (row-weighted mean over chunks, plus penalties) and metrics on all predictions."""
+    plan = model._plan
+    predictions = np.empty((len(X), model.output_shape[1]), dtype=model.dtype)
+    total = 0.0
+    for part in batch_rows(len(X), rows):
+        outputs = plan.outputs(model._batch(X, part), False)
+        total += plan.loss._forward(Y[part], outputs) * len(outputs)
+        predictions[part] = plan.predictions(outputs)
+    logs = {"loss": total / len(X) + plan.penalty()}
+    logs.update(_metrics(model, Y, predictions))
+    return logs
