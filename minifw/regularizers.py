@@ -80,7 +80,7 @@ _NAMES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 
 
 def get(identifier: str | dict | Regularizer | None) -> Regularizer | None:
-    """A regularizer from its name (``"l2"``, ...), an instance or a config dict; None stays None."""
+    """A regularizer from its name (``"l2"``, ...), an instance or a config; None stays None."""
     if identifier is None:
         return None
     return resolve("regularizer", identifier, _NAMES, Regularizer)
