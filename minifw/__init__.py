@@ -14,7 +14,18 @@
 
 from __future__ import annotations
 
-from . import callbacks, datasets, errors, initializers, layers, losses, metrics, optimizers
+from . import (
+    callbacks,
+    datasets,
+    errors,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+    schedules,
+)
 from .explain import explain
 from .gradcheck import gradcheck
 from .model import Sequential
@@ -31,6 +42,8 @@ __all__ = [
     "losses",
     "metrics",
     "optimizers",
+    "regularizers",
+    "schedules",
 ]
 
 __version__ = "0.1.0"

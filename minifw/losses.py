@@ -124,6 +124,8 @@ class Loss:
                 f"Received: {y_true.shape} and {y_pred.shape}.{hint}"
             )
         self._check_target_values(y_true)
+        if y_pred.dtype.kind == "f":  # compute in the predictions' precision
+            y_true = y_true.astype(y_pred.dtype, copy=False)
         return y_true, y_pred
 
     def _scale(self, y_pred: np.ndarray) -> float:

@@ -84,6 +84,7 @@ class Sequential:
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
         self.metrics: list = []
+        self._metric_specs: list = []
         self.history: History | None = None
         self.stop_training = False
         self._compiled_plan: Plan | None = None
@@ -145,6 +146,8 @@ class Sequential:
             raise
         self._bind_flat_buffers()
         self.built = True
+        if self.loss is not None:
+            self.metrics = self._resolve_metrics(self._metric_specs, self.loss)
 
     def _bind_flat_buffers(self) -> None:
         """Move every array into the flat vectors (views per layer, values kept).
@@ -216,11 +219,15 @@ class Sequential:
             metrics = []
         elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, Sequence):
             raise TypeError(f"`metrics` must be a list, e.g. ['mae']. Received: {metrics!r}")
-        outputs = self.output_shape[1] if self.built else None
-        resolved = [metrics_module.get(metric, loss=loss, outputs=outputs) for metric in metrics]
-        self.optimizer, self.loss = optimizer, loss
-        self.metrics = [(metrics_module.name_of(m, f), f) for m, f in zip(metrics, resolved)]
+        self.metrics = self._resolve_metrics(list(metrics), loss)  # refuses unknown names
+        self.optimizer, self.loss, self._metric_specs = optimizer, loss, list(metrics)
         self._compiled_plan = None
+
+    def _resolve_metrics(self, specs: list, loss: losses.Loss) -> list:
+        """(name, function) pairs; ``"accuracy"`` depends on the loss and, once built, outputs."""
+        outputs = self.output_shape[1] if self.built else None
+        resolved = [metrics_module.get(spec, loss=loss, outputs=outputs) for spec in specs]
+        return [(metrics_module.name_of(spec, f), f) for spec, f in zip(specs, resolved)]
 
     def _require_compiled(self, caller: str) -> None:
         if self.optimizer is None or self.loss is None:

@@ -49,10 +49,12 @@ def test_numeric_gradient_of_a_quadratic_is_exact_enough_and_restores_the_input(
     np.testing.assert_array_equal(x, before)
 
 
-def test_relative_error_is_zero_for_equal_arrays_and_large_for_opposite_ones():
+def test_relative_error_is_zero_for_equal_arrays_and_large_for_wrong_ones():
     assert relative_error([1.0, 0.0], [1.0, 0.0]) == 0.0
-    assert relative_error([1.0, 2.0], [-1.0, 2.0]) == 2.0
-    assert relative_error([1e-20, 5.0], [0.0, 5.0]) < 1e-12  # round-off next to large entries
+    assert relative_error([0.0], [0.0]) == 0.0
+    assert relative_error([3.0, 4.0], [-3.0, -4.0]) == 2.0  # wrong sign
+    assert relative_error([2.0, 4.0], [1.0, 2.0]) == 0.5  # wrong factor of 2
+    assert relative_error([1e-17], [1e-11], floor=1e-7) < 1e-4  # both zero up to round-off
 
 
 def test_gradcheck_refuses_other_objects_and_models_without_targets(rng):
