@@ -1,0 +1,178 @@
+"""Parity with PyTorch, when it is installed: forward values, gradients, optimizer trajectories.
+
+Optional: skipped unless ``torch`` can be imported (it is not a dependency).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minifw as mf
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+
+def grad_of(fn, x: np.ndarray, upstream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    tensor = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    out = fn(tensor)
+    out.backward(torch.tensor(upstream))
+    return out.detach().numpy(), tensor.grad.numpy()
+
+
+ACTIVATIONS = [
+    (mf.layers.ReLU(), F.relu),
+    (mf.layers.LeakyReLU(0.01), lambda t: F.leaky_relu(t, 0.01)),
+    (mf.layers.Sigmoid(), torch.sigmoid),
+    (mf.layers.Tanh(), torch.tanh),
+    (mf.layers.Softmax(), lambda t: F.softmax(t, dim=-1)),
+    (mf.layers.ELU(0.7), lambda t: F.elu(t, 0.7)),
+    (mf.layers.GELU(), F.gelu),
+    (mf.layers.GELU(approximate=True), lambda t: F.gelu(t, approximate="tanh")),
+    (mf.layers.Softplus(), F.softplus),
+    (mf.layers.SiLU(), F.silu),
+]
+
+
+@pytest.mark.parametrize(("layer", "reference"), ACTIVATIONS, ids=lambda v: repr(v)[:30])
+def test_activations_match_torch(layer, reference, rng):
+    x = rng.normal(size=(5, 4)) * 3
+    G = rng.normal(size=x.shape)
+    expected_out, expected_grad = grad_of(reference, x, G)
+    np.testing.assert_allclose(layer(x), expected_out, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(layer.backward(G), expected_grad, rtol=1e-10, atol=1e-14)
+
+
+def torch_loss(name, y_true, logits_or_pred):
+    y = torch.tensor(y_true)
+    return {
+        "mse": lambda p: F.mse_loss(p, y),
+        "mae": lambda p: F.l1_loss(p, y),
+        "huber": lambda p: F.huber_loss(p, y, delta=0.5),
+        "bce": lambda p: F.binary_cross_entropy(p, y),
+        "bce_logits": lambda p: F.binary_cross_entropy_with_logits(p, y),
+        "cce_logits": lambda p: F.cross_entropy(p, y),
+        "scce_logits": lambda p: F.cross_entropy(p, y.long()),
+    }[name]
+
+
+LOSSES = [
+    ("mse", mf.losses.MSELoss()),
+    ("mae", mf.losses.MAELoss()),
+    ("huber", mf.losses.HuberLoss(delta=0.5)),
+    ("bce", mf.losses.BinaryCrossEntropy()),
+    ("bce_logits", mf.losses.BinaryCrossEntropy(from_logits=True)),
+    ("cce_logits", mf.losses.CategoricalCrossEntropy(from_logits=True)),
+    ("scce_logits", mf.losses.SparseCategoricalCrossEntropy(from_logits=True)),
+]
+
+
+@pytest.mark.parametrize(("name", "loss"), LOSSES, ids=[name for name, _ in LOSSES])
+def test_losses_match_torch(name, loss, rng):
+    n, k = 6, 3
+    if name == "scce_logits":
+        y_true = rng.integers(0, k, size=n).astype(np.float64)
+    elif name == "cce_logits":
+        y_true = rng.dirichlet(np.ones(k), size=n)  # probability targets
+    elif name.startswith("bce"):
+        y_true = rng.uniform(size=(n, k))
+    else:
+        y_true = rng.normal(size=(n, k))
+    y_pred = rng.uniform(0.05, 0.95, size=(n, k)) if name == "bce" else rng.normal(size=(n, k))
+    value, grad = grad_of(torch_loss(name, y_true, y_pred), y_pred, np.array(1.0))
+    assert loss(y_true, y_pred) == pytest.approx(float(value), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(y_true, y_pred), grad, rtol=1e-10, atol=1e-15)
+
+
+def test_batch_and_layer_normalization_match_torch_in_training(rng):
+    x = rng.normal(size=(8, 5)) * 2 + 1
+    G = rng.normal(size=x.shape)
+    for ours, theirs in (
+        (mf.layers.BatchNormalization(epsilon=1e-5), torch.nn.BatchNorm1d(5, eps=1e-5)),
+        (mf.layers.LayerNormalization(epsilon=1e-5), torch.nn.LayerNorm(5, eps=1e-5)),
+    ):
+        theirs = theirs.double().train()
+        expected_out, expected_grad = grad_of(theirs, x, G)
+        np.testing.assert_allclose(ours(x, training=True), expected_out, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.backward(G), expected_grad, rtol=1e-9, atol=1e-12)
+
+
+OPTIMIZERS = [
+    (
+        lambda: mf.optimizers.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+    ),
+    (lambda: mf.optimizers.Adam(0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+    (
+        lambda: mf.optimizers.AdamW(0.01, weight_decay=0.1),
+        lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1),
+    ),
+    (
+        lambda: mf.optimizers.RMSprop(0.01, rho=0.9, momentum=0.5),
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8, momentum=0.5),
+    ),
+    (lambda: mf.optimizers.Adagrad(0.1), lambda p: torch.optim.Adagrad(p, lr=0.1)),
+]
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    OPTIMIZERS,
+    ids=[type(o()).__name__ + str(i) for i, (o, _) in enumerate(OPTIMIZERS)],
+)
+def test_optimizer_trajectories_match_torch(ours, theirs, rng):
+    X, y = rng.normal(size=(16, 3)), rng.normal(size=(16, 1))
+    model = mf.Sequential(
+        [mf.layers.Dense(4, input_dim=3, activation="tanh"), mf.layers.Dense(1)],
+        dtype="float64",
+        seed=0,
+    )
+    model.compile(ours(), "mse")
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)
+    ).double()
+    with torch.no_grad():
+        W1, b1, W2, b2 = model.get_weights()
+        for param, value in zip(net.parameters(), (W1.T, b1, W2.T, b2)):
+            param.copy_(torch.tensor(value))
+    optimizer = theirs(net.parameters())
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    for _ in range(5):
+        model.train_on_batch(X, y)
+        optimizer.zero_grad()
+        F.mse_loss(net(Xt), yt).backward()
+        optimizer.step()
+    expected = [p.detach().numpy() for p in net.parameters()]
+    W1, b1, W2, b2 = model.get_weights()
+    for got, want in zip((W1.T, b1, W2.T, b2), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+def test_the_lecture_trajectory_matches_torch():
+    X, y = mf.datasets.salary()
+    model = mf.Sequential(
+        [
+            mf.layers.Dense(2, input_dim=2, kernel_initializer="ones"),
+            mf.layers.Dense(1, kernel_initializer="ones"),
+        ],
+        dtype="float64",
+    )
+    model.compile(mf.optimizers.SGD(1e-5), "mse")
+    model.fit(X, y, epochs=20, batch_size=1, shuffle=False, verbose=0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)).double()
+    with torch.no_grad():
+        for layer in net:
+            layer.weight.fill_(1.0)
+            layer.bias.zero_()
+    optimizer = torch.optim.SGD(net.parameters(), lr=1e-5)
+    for _ in range(20):
+        for row in range(4):
+            optimizer.zero_grad()
+            F.mse_loss(
+                net(torch.tensor(X[row : row + 1])), torch.tensor(y[row : row + 1, None])
+            ).backward()
+            optimizer.step()
+    np.testing.assert_allclose(
+        model.get_weights()[2].ravel(), net[1].weight.detach().numpy().ravel(), rtol=1e-12
+    )
