@@ -161,9 +161,8 @@ class MSELoss(Loss):
 
     def _value_and_grad(self, y_true, y_pred):
         error = y_pred - y_true
-        flat = error.ravel()
-        scale = self._scale(y_pred)
-        value = float(np.dot(flat, flat)) * scale
+        scale = 1.0 / error.size if self.reduction == "mean" else 1.0
+        value = float(np.vdot(error, error)) * scale
         error *= 2.0 * scale
         return value, error
 

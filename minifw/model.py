@@ -286,7 +286,7 @@ class Sequential:
         """One optimizer step on a batch; refuses to apply a non-finite update."""
         loss, outputs = self._plan.loss_and_gradients(x, y)
         grads = self._grads
-        if not (math.isfinite(loss) and math.isfinite(np.dot(grads, grads))):
+        if not (math.isfinite(loss) and math.isfinite(grads.dot(grads))):
             where = (
                 "in train_on_batch" if epoch is None else f"in epoch {epoch + 1}, batch {batch + 1}"
             )
@@ -498,9 +498,6 @@ class Sequential:
             clone.dtype = float_dtype(dtype)
             for layer in clone.layers:
                 layer.dtype = clone.dtype
-            if clone.optimizer is not None:
-                state = clone.optimizer.state
-                clone.optimizer.state = {k: v.astype(clone.dtype) for k, v in state.items()}
         if clone.built:
             clone._bind_flat_buffers()
         return clone

@@ -12,6 +12,7 @@ per parameter array (Keras's convention) and happens before the update rule.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -25,6 +26,12 @@ from .validation import positive_float, positive_int
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "get"]
 
 LearningRate = float | LearningRateSchedule | Callable[[int], float]
+
+
+@functools.cache
+def _axpy(dtype: np.dtype) -> Callable:
+    """BLAS y ← a·x + y for ``dtype`` (saxpy or daxpy), looked up once."""
+    return get_blas_funcs("axpy", dtype=dtype)
 
 
 class Optimizer:
@@ -57,6 +64,7 @@ class Optimizer:
         )
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
+        self._prepared_for: tuple = ()  # (size, dtype) of the parameters the state fits
 
     @property
     def learning_rate(self) -> LearningRate:
@@ -89,16 +97,32 @@ class Optimizer:
                 f"{type(self).__name__}: params and grads must be flat vectors of the same "
                 f"length. Received shapes {params.shape} and {grads.shape}."
             )
-        if not self.state or self.iterations == 0:
-            self.state = self.init_state(params)
-        elif any(value.shape != params.shape for value in self.state.values()):
-            raise ValueError(
-                f"{type(self).__name__} holds state for another model's parameters and "
-                f"cannot update {params.size}: use a new optimizer for each model."
-            )
-        self._clip(grads, arrays)
+        if (params.size, params.dtype) != self._prepared_for:
+            self._start(params)
+        if self.clipvalue is not None or self.clipnorm is not None:
+            self._clip(grads, arrays)
         self.update(params, grads, self.current_learning_rate())
         self.iterations += 1
+
+    def _start(self, params: np.ndarray) -> None:
+        """Create the state (or keep a restored one that fits) and pick the BLAS routine."""
+        if any(value.size != params.size for value in self.state.values()):
+            if self.iterations:
+                raise ValueError(
+                    f"{type(self).__name__} holds state for another model's parameters and "
+                    f"cannot update {params.size}: use a new optimizer for each model."
+                )
+            self.state = {}
+        if not self.state:
+            self.state = self.init_state(params)
+        self.state = {key: value.astype(params.dtype, copy=False) for key, value in self.state.items()}
+        self._prepared_for = (params.size, params.dtype)
+
+    def _step(self, params: np.ndarray, direction: np.ndarray, scale: float) -> None:
+        """params ← params − scale · direction, in place, as one BLAS axpy."""
+        result = _axpy(params.dtype)(direction, params, a=-scale)
+        if result is not params:  # BLAS could not work in place (not contiguous): copy back
+            params[...] = result
 
     def init_state(self, params: np.ndarray) -> dict[str, np.ndarray]:
         """Per-parameter state vectors (velocity, moments), all zero; none by default."""
@@ -122,14 +146,6 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
-
-
-def _step(params: np.ndarray, direction: np.ndarray, scale: float) -> None:
-    """params ← params − scale · direction, in place, as one BLAS axpy."""
-    axpy = get_blas_funcs("axpy", (params,))
-    result = axpy(direction, params, a=-scale)
-    if result is not params:  # BLAS could not work in place (not contiguous): copy back
-        params[...] = result
 
 
 class SGD(Optimizer):
@@ -185,7 +201,7 @@ class SGD(Optimizer):
                 grads += self.momentum * velocity
             else:
                 direction = velocity
-        _step(params, direction, learning_rate)
+        self._step(params, direction, learning_rate)
 
     def get_config(self):
         return {
@@ -241,7 +257,7 @@ class Adam(Optimizer):
         denom = np.sqrt(v)
         denom /= math.sqrt(1 - self.beta_2**t)
         denom += self.epsilon
-        _step(params, m / denom, learning_rate / (1 - self.beta_1**t))
+        self._step(params, m / denom, learning_rate / (1 - self.beta_1**t))
 
     def get_config(self):
         return {
@@ -320,7 +336,7 @@ class RMSprop(Optimizer):
             velocity *= self.momentum
             velocity += direction
             direction = velocity
-        _step(params, direction, learning_rate)
+        self._step(params, direction, learning_rate)
 
     def get_config(self):
         return {
@@ -351,7 +367,7 @@ class Adagrad(Optimizer):
     def update(self, params, grads, learning_rate):
         accumulator = self.state["sum"]
         accumulator += grads * grads
-        _step(params, grads / (np.sqrt(accumulator) + self.epsilon), learning_rate)
+        self._step(params, grads / (np.sqrt(accumulator) + self.epsilon), learning_rate)
 
     def get_config(self):
         return {"epsilon": self.epsilon, **super().get_config()}

@@ -45,7 +45,6 @@ class Activation(Layer):
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self._x: np.ndarray | None = None
-        self._out: np.ndarray | None = None
 
     def activate(self, x: np.ndarray) -> np.ndarray:
         """f(x), a new array (or ``x`` itself for the identity)."""
@@ -55,14 +54,12 @@ class Activation(Layer):
         """f'(x), given the input ``x`` and the output ``out`` = f(x)."""
         raise NotImplementedError
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+    def _forward(self, x, training):
         self._x = x
         self._out = self.activate(x)
         return self._out
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         return grad_out * self.derivative(self._x, self._out)
 
 
@@ -79,8 +76,7 @@ class Linear(Activation):
     def derivative(self, x, out):
         return np.ones_like(x)
 
-    def backward(self, grad_out):
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         return grad_out
 
 
@@ -93,8 +89,7 @@ class ReLU(Activation):
     def derivative(self, x, out):
         return (x > 0).astype(x.dtype)
 
-    def backward(self, grad_out):
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         return grad_out * (self._x > 0)
 
 
@@ -155,8 +150,7 @@ class Softmax(Activation):
         shifted /= shifted.sum(axis=-1, keepdims=True)
         return shifted
 
-    def backward(self, grad_out):
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         out = self._out
         return out * (grad_out - np.sum(grad_out * out, axis=-1, keepdims=True))
 

@@ -48,6 +48,7 @@ class Layer:
         self._feature_shape: tuple | None = None  # input_shape[1:], for the per-call check
         self.dtype: np.dtype | None = None
         self.needs_input_grad = True
+        self._out: np.ndarray | None = None  # the last output, for the shape check in backward
 
     # -- building -----------------------------------------------------------------
 
@@ -95,19 +96,42 @@ class Layer:
     # -- computing ----------------------------------------------------------------
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Outputs for inputs ``x``, caching what ``backward`` needs."""
-        raise NotImplementedError
+        """Outputs for inputs ``x``, caching what ``backward`` needs.
+
+        Checks the shape of ``x``, then runs ``_forward``. A new layer
+        implements ``_forward`` and ``_backward`` (which may trust their
+        arguments, and keep their last output in ``self._out``), or overrides
+        ``forward`` and ``backward`` themselves.
+        """
+        self._check_input(x)
+        return self._forward(x if x.dtype == self.dtype else x.astype(self.dtype), training)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """∂L/∂input from ``grad_out`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
-        raise NotImplementedError
+        self._check_grad(grad_out, self._out)
+        if grad_out.dtype != self.dtype:
+            grad_out = grad_out.astype(self.dtype)
+        return self._backward(grad_out)
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} implements neither forward nor _forward.")
+
+    def _backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError(
+            f"{type(self).__name__} implements neither backward nor _backward."
+        )
 
     def steps(self) -> list[tuple[Layer, Callable, Callable]]:
         """The (owner, forward, backward) steps a model runs for this layer: one by default.
 
-        A layer that is two steps in one (Dense with an activation) lists both, so
-        that a model can fuse its last activation with the loss.
+        A model checks its data once, and the shapes between layers are fixed
+        when it is built, so it runs ``_forward``/``_backward`` without the
+        per-call checks, unless a subclass overrides ``forward``/``backward``.
+        A layer that is two steps in one (Dense with an activation) lists both,
+        so that a model can fuse its last activation with the loss.
         """
+        if type(self).forward is Layer.forward and type(self).backward is Layer.backward:
+            return [(self, self._forward, self._backward)]
         return [(self, self.forward, self.backward)]
 
     def regularizers(self) -> dict:

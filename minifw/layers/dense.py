@@ -9,6 +9,11 @@ from ..validation import positive_int
 from . import activations
 from .base import Layer
 
+# From about a million weights on, a broadcast outer product beats BLAS's matrix
+# product with an inner dimension of 1 (measured: 1024×4096 float32, 0.99 ms vs
+# 2.5 ms; at 784×256 the product is still twice as fast).
+_OUTER_PRODUCT_MIN_SIZE = 2**20
+
 
 class Dense(Layer):
     """Fully connected layer: net_j = Σ_i o_i · w_ij + b_j, batched as NET = X @ W + b.
@@ -78,7 +83,6 @@ class Dense(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer) if use_bias else None
         self._x: np.ndarray | None = None
-        self._out: np.ndarray | None = None
 
     @property
     def declared_input_shape(self) -> tuple | None:
@@ -106,43 +110,48 @@ class Dense(Layer):
         return (input_shape[0], self.units)
 
     def steps(self):
-        # Split into linear part and activation only when forward/backward are Dense's
-        # own: a subclass that overrides them must run as written.
-        own = type(self).forward is Dense.forward and type(self).backward is Dense.backward
-        if self.activation is None or not own:
-            return super().steps()
-        linear = (self, self.forward_linear, self.backward_linear)
-        return [linear, (self.activation, self.activation.forward, self.activation.backward)]
+        if type(self).forward is not Layer.forward or type(self).backward is not Layer.backward:
+            return super().steps()  # a subclass that overrides them runs as written
+        linear = [(self, self._linear, self._linear_backward)]
+        return linear if self.activation is None else [*linear, *self.activation.steps()]
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        net = self.forward_linear(x, training)
-        return net if self.activation is None else self.activation.forward(net, training)
+    def _forward(self, x, training):
+        net = self._linear(x, training)
+        return net if self.activation is None else self.activation._forward(net, training)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+    def _backward(self, grad_out):
         if self.activation is not None:
-            grad_out = self.activation.backward(grad_out)  # ∂L/∂net = ∂L/∂o · f'(net)
-        return self.backward_linear(grad_out)
+            grad_out = self.activation._backward(grad_out)  # ∂L/∂net = ∂L/∂o · f'(net)
+        return self._linear_backward(grad_out)
 
-    def forward_linear(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    # ``a.dot(b)`` rather than ``a @ b``: the same BLAS call, with half the per-call
+    # overhead on small arrays, which is what batch-1 training pays for.
+
+    def _linear(self, x: np.ndarray, training: bool) -> np.ndarray:
         """NET = X @ W + b, before the activation."""
-        self._check_input(x)
         self._x = x  # cached for ∂L/∂W = Xᵀ G
-        net = x @ self.params["W"]
+        net = x.dot(self.params["W"])
         if self.use_bias:
             net += self.params["b"]
         self._out = net
         return net
 
-    def backward_linear(self, grad_out: np.ndarray) -> np.ndarray | None:
+    def _linear_backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """∂L/∂X from ``grad_out`` = ∂L/∂NET, writing ∂L/∂W and ∂L/∂b into ``grads``."""
-        self._check_grad(grad_out, self._out)
         # Written in place: params and grads may be views into a model's flat buffers.
-        np.matmul(self._x.T, grad_out, out=self.grads["W"])  # ∂L/∂W = Xᵀ G
+        dW, x = self.grads["W"], self._x
+        if len(x) == 1 and dW.size >= _OUTER_PRODUCT_MIN_SIZE:
+            np.multiply(x.T, grad_out, out=dW)  # one row: ∂L/∂W is an outer product
+        else:
+            x.T.dot(grad_out, out=dW)  # ∂L/∂W = Xᵀ G
         if self.use_bias:
-            np.add.reduce(grad_out, axis=0, out=self.grads["b"])  # ∂L/∂b = Σ_n G
+            if len(grad_out) == 1:
+                self.grads["b"][...] = grad_out[0]
+            else:
+                grad_out.sum(axis=0, out=self.grads["b"])  # ∂L/∂b = Σ_n G
         if not self.needs_input_grad:
             return None
-        return grad_out @ self.params["W"].T  # ∂L/∂X = G Wᵀ
+        return grad_out.dot(self.params["W"].T)  # ∂L/∂X = G Wᵀ
 
     def regularizers(self) -> dict:
         pairs = {"W": self.kernel_regularizer, "b": self.bias_regularizer}

@@ -28,15 +28,13 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: `rate` must be a number in [0, 1). Received: rate={rate!r}")
         self.rate = float(rate)
         self._scaled_mask: np.ndarray | None = None
-        self._out: np.ndarray | None = None
         self._rng = np.random.default_rng()
 
     def _init_params(self, input_shape, rng, dtype):
         self._rng = np.random.default_rng(rng.integers(2**63))
         return {}
 
-    def forward(self, x, training=False):
-        self._check_input(x)
+    def _forward(self, x, training):
         if training and self.rate > 0:
             keep = self._rng.random(x.shape, dtype=x.dtype) >= self.rate
             self._scaled_mask = keep * x.dtype.type(1 / (1 - self.rate))
@@ -46,8 +44,7 @@ class Dropout(Layer):
             self._out = x
         return self._out
 
-    def backward(self, grad_out):
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         return grad_out if self._scaled_mask is None else grad_out * self._scaled_mask
 
     def get_config(self):

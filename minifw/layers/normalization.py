@@ -45,7 +45,7 @@ class _Standardization(Layer):
             if not isinstance(value, bool):
                 raise TypeError(f"{owner}: `{flag}` must be True or False. Received: {value!r}")
         self.center, self.scale = center, scale
-        self._xhat = self._inv_std = self._out = None
+        self._xhat = self._inv_std = None
 
     def _init_params(self, input_shape, rng, dtype):
         features = input_shape[-1]
@@ -120,8 +120,7 @@ class BatchNormalization(_Standardization):
             "moving_variance": np.ones(features, dtype=dtype),
         }
 
-    def forward(self, x, training=False):
-        self._check_input(x)
+    def _forward(self, x, training):
         axes = self._axes(x)
         if training:
             self._xhat, self._inv_std, mean, variance = _standardize(x, axes, self.epsilon)
@@ -136,8 +135,7 @@ class BatchNormalization(_Standardization):
         self._out = self._affine(self._xhat)
         return self._out
 
-    def backward(self, grad_out):
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         axes = self._axes(grad_out)
         grad_xhat = self._affine_backward(grad_out, axes)
         if not self._training:  # the moving statistics are constants
@@ -162,14 +160,12 @@ class LayerNormalization(_Standardization):
     ) -> None:
         super().__init__(epsilon, center, scale, name)
 
-    def forward(self, x, training=False):
-        self._check_input(x)
+    def _forward(self, x, training):
         self._xhat, self._inv_std, _, _ = _standardize(x, -1, self.epsilon)
         self._out = self._affine(self._xhat)
         return self._out
 
-    def backward(self, grad_out):
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         grad_xhat = self._affine_backward(grad_out, tuple(range(grad_out.ndim - 1)))
         return _standardize_backward(grad_xhat, self._xhat, self._inv_std, -1)
 
@@ -216,7 +212,6 @@ class Normalization(Layer):
                     "variance must be non-negative."
                 )
             self._pending = {"mean": mean, "variance": variance}
-        self._out = None
 
     def adapt(self, X: ArrayLike) -> None:
         """Set mean and variance from the rows of ``X`` (every axis but the last is reduced)."""
@@ -248,13 +243,11 @@ class Normalization(Layer):
             )
         return {key: value.astype(dtype) for key, value in self._pending.items()}
 
-    def forward(self, x, training=False):
-        self._check_input(x)
+    def _forward(self, x, training):
         self._out = (x - self.state["mean"]) / self._std()
         return self._out
 
-    def backward(self, grad_out):
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         return grad_out / self._std()
 
     def _std(self) -> np.ndarray:

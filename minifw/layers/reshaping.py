@@ -13,7 +13,6 @@ class Flatten(Layer):
     def __init__(self, *, input_shape: tuple[int, ...] | None = None, name: str | None = None):
         super().__init__(name=name)
         self._declared = None if input_shape is None else (None, *input_shape)
-        self._out = None
 
     @property
     def declared_input_shape(self):
@@ -22,13 +21,11 @@ class Flatten(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], math.prod(input_shape[1:]))
 
-    def forward(self, x, training=False):
-        self._check_input(x)
+    def _forward(self, x, training):
         self._out = x.reshape(len(x), -1)
         return self._out
 
-    def backward(self, grad_out):
-        self._check_grad(grad_out, self._out)
+    def _backward(self, grad_out):
         return grad_out.reshape((len(grad_out), *self.input_shape[1:]))
 
     def get_config(self):
