@@ -133,8 +133,9 @@ class CallbackList:
         self._batch_end = [c for c in callbacks if _overrides(c, "on_train_batch_end")]
 
     @property
-    def wants_batch_logs(self) -> bool:
-        return bool(self._batch_end)
+    def has_batch_hooks(self) -> bool:
+        """Whether any callback overrides a per-batch hook (else fit skips calling them)."""
+        return bool(self._batch_begin or self._batch_end)
 
     def on_train_begin(self, logs=None):
         for callback in self.callbacks:

@@ -14,7 +14,8 @@ When the last step is a Sigmoid or Softmax and the loss is the matching
 cross-entropy on probabilities, the plan drops that step and uses the
 loss's from-logits form (see ``minifw.losses``): ``fused`` is that activation.
 Steps before the first layer with parameters get no backward pass, and that
-layer does not compute ∂L/∂input, which nothing needs.
+layer does not compute ∂L/∂input, which nothing needs. Identity steps
+(``Linear``) are left out altogether.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers.activations import Activation
+from .layers.activations import Activation, Linear
 from .layers.base import Layer
 from .losses import Loss
 from .regularizers import Regularizer
@@ -40,7 +41,10 @@ class Plan:
 
     @classmethod
     def compile(cls, layers: list[Layer], loss: Loss) -> Plan:
-        steps = [step for layer in layers for step in layer.steps()]
+        # An identity (Linear) step changes nothing forward or backward: leave it out.
+        steps = [step for layer in layers for step in layer.steps() if type(step[0]) is not Linear]
+        if not steps:
+            steps = [(layers[-1], layers[-1].forward, layers[-1].backward)]
         fused = None
         owner = steps[-1][0]
         fusable = loss.fuses_with is not None and not loss.from_logits
@@ -78,11 +82,12 @@ class Plan:
 
     def loss_and_gradients(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """One forward and backward pass; gradients land in the layers' ``grads``."""
-        outputs = self.outputs(x, True)
-        loss, grad = self.loss._value_and_grad(y, outputs)
+        for forward in self.forwards:
+            x = forward(x, True)
+        loss, grad = self.loss._value_and_grad(y, x)
         for backward in self.backwards:
             grad = backward(grad)
         for regularizer, param, param_grad in self.penalties:
             loss += regularizer.penalty(param)
             param_grad += regularizer.gradient(param)
-        return loss, outputs
+        return loss, x

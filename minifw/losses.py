@@ -154,15 +154,16 @@ class MSELoss(Loss):
 
     def _forward(self, y_true, y_pred):
         error = (y_pred - y_true).ravel()
-        return float(np.dot(error, error)) * self._scale(y_pred)
+        return float(error.dot(error)) * self._scale(y_pred)
 
     def _backward(self, y_true, y_pred):
         return (y_pred - y_true) * (2.0 * self._scale(y_pred))
 
     def _value_and_grad(self, y_true, y_pred):
         error = y_pred - y_true
-        scale = 1.0 / error.size if self.reduction == "mean" else 1.0
-        value = float(np.vdot(error, error)) * scale
+        flat = error.ravel()
+        scale = 1.0 / flat.size if self.reduction == "mean" else 1.0
+        value = float(flat.dot(flat)) * scale
         error *= 2.0 * scale
         return value, error
 

@@ -286,7 +286,8 @@ class Sequential:
         """One optimizer step on a batch; refuses to apply a non-finite update."""
         loss, outputs = self._plan.loss_and_gradients(x, y)
         grads = self._grads
-        if not (math.isfinite(loss) and math.isfinite(grads.dot(grads))):
+        # one check for both: a NaN or inf in either makes the sum non-finite
+        if not math.isfinite(loss + grads.dot(grads)):
             where = (
                 "in train_on_batch" if epoch is None else f"in epoch {epoch + 1}, batch {batch + 1}"
             )
@@ -300,7 +301,7 @@ class Sequential:
                 "Lower the learning rate, standardize the inputs, or clip gradients "
                 "(clipnorm=...)."
             )
-        self.optimizer.apply_gradients(self._params, grads, self._slices)
+        self.optimizer._apply(self._params, grads, self._slices)
         return loss, outputs
 
     # -- training -----------------------------------------------------------------

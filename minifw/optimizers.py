@@ -12,7 +12,6 @@ per parameter array (Keras's convention) and happens before the update rule.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -26,12 +25,6 @@ from .validation import positive_float, positive_int
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "get"]
 
 LearningRate = float | LearningRateSchedule | Callable[[int], float]
-
-
-@functools.cache
-def _axpy(dtype: np.dtype) -> Callable:
-    """BLAS y ← a·x + y for ``dtype`` (saxpy or daxpy), looked up once."""
-    return get_blas_funcs("axpy", dtype=dtype)
 
 
 class Optimizer:
@@ -64,7 +57,7 @@ class Optimizer:
         )
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
-        self._prepared_for: tuple = ()  # (size, dtype) of the parameters the state fits
+        self._size, self._dtype = -1, None  # the parameters the state and BLAS routine fit
 
     @property
     def learning_rate(self) -> LearningRate:
@@ -73,13 +66,14 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: LearningRate) -> None:
-        if not callable(value):
+        self._constant_learning_rate = not callable(value)
+        if self._constant_learning_rate:
             value = positive_float(value, "learning_rate", type(self).__name__)
         self._learning_rate = value
 
     def current_learning_rate(self) -> float:
         """η for the next update: the number, or the schedule at t = ``iterations``."""
-        if not callable(self._learning_rate):
+        if self._constant_learning_rate:
             return self._learning_rate
         value = self._learning_rate(self.iterations)
         return positive_float(value, f"learning_rate({self.iterations})", type(self).__name__)
@@ -97,11 +91,16 @@ class Optimizer:
                 f"{type(self).__name__}: params and grads must be flat vectors of the same "
                 f"length. Received shapes {params.shape} and {grads.shape}."
             )
-        if (params.size, params.dtype) != self._prepared_for:
+        self._apply(params, grads, arrays)
+
+    def _apply(self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice]) -> None:
+        """``apply_gradients`` without the argument check: a model's own training step."""
+        if params.size != self._size or params.dtype != self._dtype:
             self._start(params)
         if self.clipvalue is not None or self.clipnorm is not None:
             self._clip(grads, arrays)
-        self.update(params, grads, self.current_learning_rate())
+        constant = self._constant_learning_rate
+        self.update(params, grads, self._learning_rate if constant else self.current_learning_rate())
         self.iterations += 1
 
     def _start(self, params: np.ndarray) -> None:
@@ -116,11 +115,19 @@ class Optimizer:
         if not self.state:
             self.state = self.init_state(params)
         self.state = {key: value.astype(params.dtype, copy=False) for key, value in self.state.items()}
-        self._prepared_for = (params.size, params.dtype)
+        self._size, self._dtype = params.size, params.dtype
+        self._axpy = get_blas_funcs("axpy", dtype=params.dtype)
+
+    def __getstate__(self) -> dict:
+        """For copies: the BLAS routine is looked up again on the copy's first step."""
+        state = dict(self.__dict__)
+        state.pop("_axpy", None)
+        state["_size"] = -1
+        return state
 
     def _step(self, params: np.ndarray, direction: np.ndarray, scale: float) -> None:
         """params ← params − scale · direction, in place, as one BLAS axpy."""
-        result = _axpy(params.dtype)(direction, params, a=-scale)
+        result = self._axpy(direction, params, a=-scale)
         if result is not params:  # BLAS could not work in place (not contiguous): copy back
             params[...] = result
 
@@ -408,7 +415,7 @@ class LBFGS(Optimizer):
         self.max_evaluations = positive_int(max_evaluations, "max_evaluations", "LBFGS")
         self.evaluations = 0
 
-    def apply_gradients(self, params, grads, arrays=()):
+    def _apply(self, params, grads, arrays):
         raise RuntimeError(
             "LBFGS trains on the whole data set at once: use model.fit(X, y, epochs=...) "
             "(one epoch per L-BFGS iteration), not train_on_batch."

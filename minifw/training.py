@@ -42,36 +42,38 @@ def fit_minibatches(
     callbacks: CallbackList,
 ) -> None:
     """Minibatch epochs until ``epochs`` ends or ``model.stop_training`` is set."""
+    # The inner loop runs once per batch: everything fixed for the whole fit is set here.
+    n, outputs = len(X), model.output_shape[1]
+    batch_hooks = callbacks.has_batch_hooks
+    cast = X.dtype != model.dtype
+    train_step = model._train_step
+    in_order = None if shuffle else list(batch_rows(n, batch_size))
     for epoch in epochs:
         callbacks.on_epoch_begin(epoch)
-        logs = _minibatch_epoch(model, X, Y, batch_size, shuffle, epoch, callbacks)
+        order = model._shuffle_rng.permutation(n) if shuffle else None
+        predictions = np.empty((n, outputs), model.dtype) if model.metrics else None
+        total_loss, seen = 0.0, 0
+        for batch, rows in enumerate(in_order or batch_rows(n, batch_size, order)):
+            if batch_hooks:
+                callbacks.on_train_batch_begin(batch)
+            x = X[rows].astype(model.dtype) if cast else X[rows]
+            loss, out = train_step(x, Y[rows], epoch, batch)
+            count = len(x)
+            total_loss += loss * count
+            if predictions is not None:
+                predictions[seen : seen + count] = model._plan.predictions(out)
+            seen += count
+            if batch_hooks:
+                callbacks.on_train_batch_end(batch, {"loss": total_loss / seen})
+            if model.stop_training:
+                break
+        logs = {"loss": total_loss / seen}
+        if predictions is not None:
+            targets = Y[:seen] if order is None else Y[order[:seen]]
+            logs.update(_metrics(model, targets, predictions[:seen]))
         _end_epoch(model, epoch, logs, validation, callbacks)
         if model.stop_training:
             return
-
-
-def _minibatch_epoch(model, X, Y, batch_size, shuffle, epoch, callbacks) -> dict:
-    order = model._shuffle_rng.permutation(len(X)) if shuffle else None
-    predictions = np.empty((len(X), model.output_shape[1]), model.dtype) if model.metrics else None
-    batch_logs = callbacks.wants_batch_logs
-    total_loss, seen = 0.0, 0
-    for batch, rows in enumerate(batch_rows(len(X), batch_size, order)):
-        callbacks.on_train_batch_begin(batch)
-        x = model._batch(X, rows)
-        loss, outputs = model._train_step(x, Y[rows], epoch, batch)
-        total_loss += loss * len(x)
-        if predictions is not None:
-            predictions[seen : seen + len(x)] = model._plan.predictions(outputs)
-        seen += len(x)
-        if batch_logs:
-            callbacks.on_train_batch_end(batch, {"loss": total_loss / seen})
-        if model.stop_training:
-            break
-    logs = {"loss": total_loss / seen}
-    if predictions is not None:
-        targets = Y[:seen] if order is None else Y[order[:seen]]
-        logs.update(_metrics(model, targets, predictions[:seen]))
-    return logs
 
 
 def fit_full_batch(

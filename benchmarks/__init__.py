@@ -1,0 +1,1 @@
+"""Benchmarks of BENCHMARKS.md: pytest-benchmark files and ``python -m benchmarks.compare``."""

@@ -1,0 +1,228 @@
+"""Run every workload once, side by side, and print one Markdown table of times and ratios.
+
+    python -m benchmarks.compare [--json FILE] [--repeats N] [--only W1,W2]
+
+minifw, the bare loop and the GEMM floor always; PyTorch (2 threads) and
+scikit-learn when they are installed. Times are medians over the repeats,
+with the spread (min–max) beside them; compare only ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+
+from benchmarks import peers, workloads
+from benchmarks.workloads import W1, W2, W3, W4, GemmFloor, Workload
+
+
+def timed(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict]:
+    """Median and spread of each run over ``repeats`` rounds, after one warm-up round.
+
+    The runs take turns within each round, so that a slow spell of a shared
+    machine falls on all of them alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for round_ in range(repeats + 1):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {
+        name: {"median": statistics.median(t), "min": min(t), "max": max(t)}
+        for name, t in times.items()
+    }
+
+
+def epochs_per_run(w: Workload) -> int:
+    """W1's epoch is 4 steps: time 1000 of them, as BENCHMARKS.md does."""
+    return 1000 if w.name == "W1" else 1
+
+
+def measure(w: Workload, repeats: int) -> dict:
+    X, y = workloads.make_data(w)
+    model = workloads.minifw_model(w)
+    bare = workloads.bare_loop(w, model.get_weights())
+    rng = np.random.default_rng(workloads.SEED)
+    epochs = epochs_per_run(w)
+    steps = -(-w.rows // w.batch) * epochs
+    runs = {
+        "minifw": lambda: model.fit(X, y, epochs=epochs, batch_size=w.batch, shuffle=w.shuffle,
+                                    verbose=0),
+        "bare": lambda: [bare.epoch(X, y, rng) for _ in range(epochs)],
+    }  # fmt: skip
+    if w.name != "W1":
+        floor = GemmFloor(w, w.batch)
+        runs["gemm"] = lambda: [floor.step() for _ in range(steps)]
+    results = timed(runs, repeats)
+    for name, make in peers.available().items():  # peers apart: they are much slower
+        results.update(timed({name: make(w, X, y, epochs)}, max(1, repeats // 2)))
+    results["steps"] = steps
+    return results
+
+
+def bookkeeping(repeats: int) -> dict:
+    """W2 with validation data, History and a callback at verbose=0, against plain fit."""
+    X, y = workloads.make_data(W2)
+    X_val, y_val = X[:2000], y[:2000]
+
+    class Nothing(workloads.mf.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    plain, full = workloads.minifw_model(W2), workloads.minifw_model(W2)
+    bare = workloads.bare_loop(W2, plain.get_weights())
+    rng = np.random.default_rng(0)
+    return timed({
+        "plain": lambda: plain.fit(X, y, epochs=1, batch_size=32, verbose=0),
+        "full": lambda: full.fit(X, y, epochs=1, batch_size=32, verbose=0,
+                                 validation_data=(X_val, y_val), callbacks=[Nothing()]),
+        "bare": lambda: bare.epoch(X, y, rng),
+    }, repeats)  # fmt: skip
+
+
+def scaling(repeats: int) -> dict:
+    """Time per sample across batch sizes, and W2's epoch time across row counts."""
+    per_sample = {}
+    for w, rows in ((W2, 4096), (W4, None)):
+        for batch in (1, 8, 64, 512):
+            shaped = w.with_batch(batch).with_rows(rows or batch)
+            X, y = workloads.make_data(shaped)
+            model = workloads.minifw_model(shaped)
+            bare = workloads.bare_loop(shaped, model.get_weights())
+            rng = np.random.default_rng(0)
+            both = timed({
+                "minifw": lambda: model.fit(X, y, epochs=1, batch_size=batch, verbose=0),
+                "bare": lambda: bare.epoch(X, y, rng),
+            }, repeats)  # fmt: skip
+            per_sample[f"{w.name} batch {batch}"] = {
+                name: both[name]["median"] / shaped.rows for name in both}
+    rows = {}
+    for count in (10_000, 20_000, 40_000, 80_000):
+        shaped = W2.with_rows(count)
+        X, y = workloads.make_data(shaped)
+        model = workloads.minifw_model(shaped)
+        fit = {"minifw": lambda: model.fit(X, y, epochs=1, batch_size=32, verbose=0)}
+        rows[count] = timed(fit, repeats)["minifw"]["median"]
+    return {"per_sample": per_sample, "epoch_by_rows": rows}
+
+
+def memory() -> dict:
+    """Peak memory that fit allocates above W3's data, as a fraction of the data's size."""
+    X, y = workloads.make_data(W3)
+    model = workloads.minifw_model(W3)
+    model.fit(X[:256], y[:256], epochs=1, batch_size=W3.batch, verbose=0)  # warm up
+    tracemalloc.start()
+    model.fit(X, y, epochs=1, batch_size=W3.batch, verbose=0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    data = X.nbytes + y.nbytes
+    return {"data_bytes": data, "peak_bytes": peak, "fraction": peak / data}
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "numpy": np.__version__,
+            "machine": platform.machine(), "cpus": os.cpu_count()}  # fmt: skip
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
+                        for i in threadpool_info() if i["user_api"] == "blas"]  # fmt: skip
+    except ImportError:
+        info["blas"] = "threadpoolctl not installed"
+    return info
+
+
+def table(results: dict) -> str:
+    lines = ["| workload | unit | GEMM floor | bare loop | minifw | minifw / bare | minifw / floor"
+             " | PyTorch | scikit-learn |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, r in results["workloads"].items():
+        unit, scale = ("µs/step", 1e6 / r["steps"]) if name == "W1" else (
+            ("s/step", 1.0) if name == "W4" else ("s/epoch", 1.0))  # fmt: skip
+
+        def cell(key):
+            if key not in r:
+                return "—"
+            value = r[key]["median"] * scale
+            spread = f" ({r[key]['min'] * scale:.3g}–{r[key]['max'] * scale:.3g})"
+            ratio = f", {r[key]['median'] / r['bare']['median']:.2f}× bare" if key in (
+                "torch", "sklearn") else ""  # fmt: skip
+            return f"{value:.3g}{spread}{ratio}"
+
+        ours = r["minifw"]["median"]
+        floor = f"{ours / r['gemm']['median']:.2f}" if "gemm" in r else "—"
+        lines.append(f"| {name} | {unit} | {cell('gemm')} | {cell('bare')} | {cell('minifw')} | "
+                     f"{ours / r['bare']['median']:.2f} | {floor} | {cell('torch')} | "
+                     f"{cell('sklearn')} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def report(results: dict) -> str:
+    parts = [table(results)]
+    if "bookkeeping" in results:
+        b = results["bookkeeping"]
+        parts.append(
+            f"\nBookkeeping (W2 epoch with validation data, History and a callback, verbose=0): "
+            f"{b['full']['median']:.3f} s vs plain fit {b['plain']['median']:.3f} s "
+            f"({b['full']['median'] / b['plain']['median'] - 1:+.1%}), "
+            f"{b['full']['median'] / b['bare']['median']:.2f}× the bare loop."
+        )
+    if "scaling" in results:
+        s = results["scaling"]
+        parts.append("\nTime per sample (µs), minifw / bare loop:")
+        for key, value in s["per_sample"].items():
+            parts.append(f"- {key}: {value['minifw'] * 1e6:.3g} / {value['bare'] * 1e6:.3g} "
+                         f"({value['minifw'] / value['bare']:.2f}×)")  # fmt: skip
+        rows = s["epoch_by_rows"]
+        parts.append("W2 epoch time by rows: " + ", ".join(
+            f"{k // 1000}k: {v:.3f} s" for k, v in rows.items())
+            + f"; 80k / 10k = {rows[80_000] / rows[10_000]:.2f}")  # fmt: skip
+    if "memory" in results:
+        m = results["memory"]
+        parts.append(f"\nMemory (fit on W3's data, tracemalloc): peak {m['peak_bytes'] / 2**20:.1f} "
+                     f"MiB above the data's {m['data_bytes'] / 2**20:.0f} MiB "
+                     f"= {m['fraction']:.1%}.")  # fmt: skip
+    info = results["machine"]
+    parts.append(f"\nMachine: {info['machine']}, {info['cpus']} CPUs, Python {info['python']}, "
+                 f"NumPy {info['numpy']}, BLAS {info['blas']}.")  # fmt: skip
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", default="W1,W2,W3,W4,bookkeeping,scaling,memory",
+                        help="comma-separated parts to run")  # fmt: skip
+    args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+    results = {"machine": machine(), "workloads": {}}
+    for name, w in workloads.WORKLOADS.items():
+        if name in parts:
+            print(f"measuring {name} ...", file=sys.stderr)
+            results["workloads"][name] = measure(w, args.repeats)
+    for name, run in (("bookkeeping", lambda: bookkeeping(args.repeats)),
+                      ("scaling", lambda: scaling(max(1, args.repeats // 2))),
+                      ("memory", memory)):  # fmt: skip
+        if name in parts:
+            print(f"measuring {name} ...", file=sys.stderr)
+            results[name] = run()
+    print(report(results))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(results, file, indent=2)
+
+
+if __name__ == "__main__":
+    main()
