@@ -124,7 +124,7 @@ class BareMLP:
         self.W, self.b = views[0::2], views[1::2]
         self.dW, self.db = grad_views[0::2], grad_views[1::2]
         self.layers = len(self.W)
-        self.axpy = get_blas_funcs("axpy", dtype=self.dtype)
+        self.blas_axpy = get_blas_funcs("axpy", dtype=self.dtype)
         self.m = np.zeros(total, self.dtype)  # momentum, or Adam's first moment
         self.v = np.zeros(total, self.dtype)
         self.scratch = np.empty(total, self.dtype)
@@ -172,6 +172,11 @@ class BareMLP:
                 g = D[layer]
         self._update()
         return loss
+
+    def axpy(self, x: np.ndarray, y: np.ndarray, a: float) -> None:
+        """y ← a x + y in chunks that OpenBLAS keeps on this thread (see minifw.optimizers)."""
+        for start in range(0, y.size, 8192):
+            self.blas_axpy(x[start : start + 8192], y[start : start + 8192], a=a)
 
     def _update(self) -> None:
         lr, P, G, m, v, s = self.w.learning_rate, self.P, self.G, self.m, self.v, self.scratch

@@ -26,6 +26,9 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "
 
 LearningRate = float | LearningRateSchedule | Callable[[int], float]
 
+# Entries per axpy call; OpenBLAS keeps an axpy of up to 10000 entries on the calling thread.
+_AXPY_CHUNK = 8192
+
 
 class Optimizer:
     """Base class: learning rate (or schedule), clipping, step counting and state.
@@ -126,10 +129,21 @@ class Optimizer:
         return state
 
     def _step(self, params: np.ndarray, direction: np.ndarray, scale: float) -> None:
-        """params ← params − scale · direction, in place, as one BLAS axpy."""
-        result = self._axpy(direction, params, a=-scale)
-        if result is not params:  # BLAS could not work in place (not contiguous): copy back
-            params[...] = result
+        """params ← params − scale · direction, in place, by BLAS axpy on chunks.
+
+        axpy reads and writes each entry once (``params -= scale * direction``
+        makes a temporary and two passes: 5× slower on 21M parameters). The
+        chunks stay below the size at which OpenBLAS hands axpy to its thread
+        pool: scipy's BLAS has a pool of its own, and waking it between NumPy's
+        matrix products makes the two pools fight over the cores (measured on
+        W3: 5× slower epochs).
+        """
+        for start in range(0, params.size, _AXPY_CHUNK):
+            part = slice(start, start + _AXPY_CHUNK)
+            target = params[part]
+            result = self._axpy(direction[part], target, a=-scale)
+            if result is not target:  # BLAS could not work in place (not contiguous)
+                target[...] = result
 
     def init_state(self, params: np.ndarray) -> dict[str, np.ndarray]:
         """Per-parameter state vectors (velocity, moments), all zero; none by default."""
