@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from benchmarks import peers, workloads
-from benchmarks.workloads import W1, W2, W3, W4, GemmFloor, Workload
+from benchmarks.workloads import W2, W3, W4, GemmFloor, Workload
 
 
 def timed(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict]:
@@ -106,7 +106,8 @@ def scaling(repeats: int) -> dict:
                 "bare": lambda: bare.epoch(X, y, rng),
             }, repeats)  # fmt: skip
             per_sample[f"{w.name} batch {batch}"] = {
-                name: both[name]["median"] / shaped.rows for name in both}
+                name: both[name]["median"] / shaped.rows for name in both
+            }
     rows = {}
     for count in (10_000, 20_000, 40_000, 80_000):
         shaped = W2.with_rows(count)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit, log_expit, log_softmax, softmax
+from scipy.special import expit, log_expit
 
 from .layers.activations import Activation, Sigmoid, Softmax
 from .registry import resolve
@@ -241,6 +241,18 @@ def _clipped(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(p, EPSILON, 1 - EPSILON), inside
 
 
+def _softmax_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """softmax(z), z − max z and log Σ e^(z − max z), row by row, without overflow.
+
+    log softmax(z) = (z − max z) − log Σ e^(z − max z).
+    """
+    shifted = z - z.max(axis=-1, keepdims=True)
+    probabilities = np.exp(shifted)
+    total = probabilities.sum(axis=-1, keepdims=True)
+    probabilities /= total
+    return probabilities, shifted, np.log(total)
+
+
 class BinaryCrossEntropy(_CrossEntropy):
     """L = −(1/(n·k)) Σ [y log p + (1 − y) log(1 − p)], targets y in [0, 1].
 
@@ -293,19 +305,23 @@ class CategoricalCrossEntropy(_CrossEntropy):
         _check_probabilities(type(self).__name__, y_true)
 
     def _forward(self, y_true, y_pred):
-        if self.from_logits:
-            log_p = log_softmax(y_pred, axis=-1)
-        else:
-            log_p = np.log(_clipped(y_pred)[0])
-        return -float(np.sum(y_true * log_p)) * self._row_scale(y_pred)
+        return self._value_and_grad(y_true, y_pred)[0]
 
     def _backward(self, y_true, y_pred):
+        return self._value_and_grad(y_true, y_pred)[1]
+
+    def _value_and_grad(self, y_true, y_pred):
         scale = self._row_scale(y_pred)
         if self.from_logits:
-            total = y_true.sum(axis=-1, keepdims=True)
-            return (softmax(y_pred, axis=-1) * total - y_true) * scale
+            p, shifted, log_total = _softmax_parts(y_pred)
+            value = -float(np.sum(y_true * (shifted - log_total))) * scale
+            p *= y_true.sum(axis=-1, keepdims=True)
+            p -= y_true
+            p *= scale
+            return value, p
         p, inside = _clipped(y_pred)
-        return -(y_true / p) * inside * scale
+        value = -float(np.sum(y_true * np.log(p))) * scale
+        return value, -(y_true / p) * inside * scale
 
 
 class SparseCategoricalCrossEntropy(_CrossEntropy):
@@ -351,28 +367,25 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             )
         return self._labels(y_true.reshape(-1), y_pred.shape[1]), y_pred
 
-    def _picked(self, values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return values[np.arange(len(labels)), labels]
-
     def _forward(self, y_true, y_pred):
-        if self.from_logits:
-            log_p = self._picked(log_softmax(y_pred, axis=-1), y_true)
-        else:
-            log_p = np.log(_clipped(self._picked(y_pred, y_true))[0])
-        return -float(np.sum(log_p)) * self._row_scale(y_pred)
+        return self._value_and_grad(y_true, y_pred)[0]
 
     def _backward(self, y_true, y_pred):
+        return self._value_and_grad(y_true, y_pred)[1]
+
+    def _value_and_grad(self, y_true, y_pred):
         scale = self._row_scale(y_pred)
         rows = np.arange(len(y_true))
         if self.from_logits:
-            grad = softmax(y_pred, axis=-1)
+            grad, shifted, log_total = _softmax_parts(y_pred)
+            value = -float(np.sum(shifted[rows, y_true] - log_total[:, 0])) * scale
             grad[rows, y_true] -= 1
             grad *= scale
-            return grad
-        p, inside = _clipped(self._picked(y_pred, y_true))
+            return value, grad
+        p, inside = _clipped(y_pred[rows, y_true])
         grad = np.zeros_like(y_pred)
         grad[rows, y_true] = -(inside / p) * scale
-        return grad
+        return -float(np.sum(np.log(p))) * scale, grad
 
 
 _NAMES = {

@@ -103,7 +103,9 @@ class Optimizer:
         if self.clipvalue is not None or self.clipnorm is not None:
             self._clip(grads, arrays)
         constant = self._constant_learning_rate
-        self.update(params, grads, self._learning_rate if constant else self.current_learning_rate())
+        self.update(
+            params, grads, self._learning_rate if constant else self.current_learning_rate()
+        )
         self.iterations += 1
 
     def _start(self, params: np.ndarray) -> None:
@@ -117,7 +119,9 @@ class Optimizer:
             self.state = {}
         if not self.state:
             self.state = self.init_state(params)
-        self.state = {key: value.astype(params.dtype, copy=False) for key, value in self.state.items()}
+        self.state = {
+            key: value.astype(params.dtype, copy=False) for key, value in self.state.items()
+        }
         self._size, self._dtype = params.size, params.dtype
         self._axpy = get_blas_funcs("axpy", dtype=params.dtype)
 

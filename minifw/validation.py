@@ -83,10 +83,20 @@ def as_numeric_array(data: ArrayLike, name: str) -> np.ndarray:
 
 
 def check_finite(array: np.ndarray, name: str) -> None:
-    """Raise ValueError if ``array`` holds NaN or inf, naming the first bad row."""
-    if array.dtype.kind != "f":
+    """Raise ValueError if ``array`` holds NaN or inf, naming the first bad row.
+
+    Fast path: the row sums, as one BLAS matrix-vector product, are all finite
+    only if every entry is (a NaN or inf propagates into its row's sum). Only
+    when a sum is not finite (a bad entry, or finite entries whose sum
+    overflows) are the rows checked entry by entry.
+    """
+    if array.dtype.kind != "f" or array.size == 0:
         return
     rows = array.reshape(len(array), -1) if array.ndim > 1 else array.reshape(-1, 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        row_sums = rows.dot(np.ones(rows.shape[1], dtype=rows.dtype))
+    if np.isfinite(row_sums).all():
+        return
     for start in range(0, len(rows), _FINITE_CHUNK_ROWS):
         chunk = rows[start : start + _FINITE_CHUNK_ROWS]
         finite = np.isfinite(chunk)

@@ -12,10 +12,18 @@ from benchmarks.workloads import W1, W2, W3, W4, GemmFloor, Workload
 SMALL = [
     W1,
     Workload(**{**W2.__dict__, "rows": 70, "dtype": "float64", "shuffle": False}),
-    Workload(**{**W3.__dict__, "sizes": (20, 16, 8, 5), "rows": 300, "dtype": "float64",
-                "shuffle": False}),  # fmt: skip
-    Workload(**{**W4.__dict__, "sizes": (12, 24, 24, 6), "rows": 40, "batch": 40,
-                "dtype": "float64"}),  # fmt: skip
+    Workload(
+        **{
+            **W3.__dict__,
+            "sizes": (20, 16, 8, 5),
+            "rows": 300,
+            "dtype": "float64",
+            "shuffle": False,
+        }
+    ),  # fmt: skip
+    Workload(
+        **{**W4.__dict__, "sizes": (12, 24, 24, 6), "rows": 40, "batch": 40, "dtype": "float64"}
+    ),  # fmt: skip
 ]
 
 
