@@ -57,10 +57,11 @@ def measure(w: Workload, repeats: int) -> dict:
     epochs = epochs_per_run(w)
     steps = -(-w.rows // w.batch) * epochs
     runs = {
-        "minifw": lambda: model.fit(X, y, epochs=epochs, batch_size=w.batch, shuffle=w.shuffle,
-                                    verbose=0),
+        "minifw": lambda: model.fit(
+            X, y, epochs=epochs, batch_size=w.batch, shuffle=w.shuffle, verbose=0
+        ),
         "bare": lambda: [bare.epoch(X, y, rng) for _ in range(epochs)],
-    }  # fmt: skip
+    }
     if w.name != "W1":
         floor = GemmFloor(w, w.batch)
         runs["gemm"] = lambda: [floor.step() for _ in range(steps)]
@@ -83,12 +84,22 @@ def bookkeeping(repeats: int) -> dict:
     plain, full = workloads.minifw_model(W2), workloads.minifw_model(W2)
     bare = workloads.bare_loop(W2, plain.get_weights())
     rng = np.random.default_rng(0)
-    return timed({
-        "plain": lambda: plain.fit(X, y, epochs=1, batch_size=32, verbose=0),
-        "full": lambda: full.fit(X, y, epochs=1, batch_size=32, verbose=0,
-                                 validation_data=(X_val, y_val), callbacks=[Nothing()]),
-        "bare": lambda: bare.epoch(X, y, rng),
-    }, repeats)  # fmt: skip
+    return timed(
+        {
+            "plain": lambda: plain.fit(X, y, epochs=1, batch_size=32, verbose=0),
+            "full": lambda: full.fit(
+                X,
+                y,
+                epochs=1,
+                batch_size=32,
+                verbose=0,
+                validation_data=(X_val, y_val),
+                callbacks=[Nothing()],
+            ),
+            "bare": lambda: bare.epoch(X, y, rng),
+        },
+        repeats,
+    )
 
 
 def scaling(repeats: int) -> dict:
@@ -100,11 +111,7 @@ def scaling(repeats: int) -> dict:
             X, y = workloads.make_data(shaped)
             model = workloads.minifw_model(shaped)
             bare = workloads.bare_loop(shaped, model.get_weights())
-            rng = np.random.default_rng(0)
-            both = timed({
-                "minifw": lambda: model.fit(X, y, epochs=1, batch_size=batch, verbose=0),
-                "bare": lambda: bare.epoch(X, y, rng),
-            }, repeats)  # fmt: skip
+            both = timed(_fit_and_bare(model, bare, X, y, batch), repeats)
             per_sample[f"{w.name} batch {batch}"] = {
                 name: both[name]["median"] / shaped.rows for name in both
             }
@@ -113,9 +120,18 @@ def scaling(repeats: int) -> dict:
         shaped = W2.with_rows(count)
         X, y = workloads.make_data(shaped)
         model = workloads.minifw_model(shaped)
-        fit = {"minifw": lambda: model.fit(X, y, epochs=1, batch_size=32, verbose=0)}
+        fit = _fit_and_bare(model, None, X, y, 32)
         rows[count] = timed(fit, repeats)["minifw"]["median"]
     return {"per_sample": per_sample, "epoch_by_rows": rows}
+
+
+def _fit_and_bare(model, bare, X, y, batch: int) -> dict:
+    """One epoch of minifw's fit (and of the bare loop, if given) as timed runs."""
+    runs = {"minifw": lambda: model.fit(X, y, epochs=1, batch_size=batch, verbose=0)}
+    if bare is not None:
+        rng = np.random.default_rng(0)
+        runs["bare"] = lambda: bare.epoch(X, y, rng)
+    return runs
 
 
 def memory() -> dict:
@@ -132,40 +148,52 @@ def memory() -> dict:
 
 
 def machine() -> dict:
-    info = {"python": platform.python_version(), "numpy": np.__version__,
-            "machine": platform.machine(), "cpus": os.cpu_count()}  # fmt: skip
+    info = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas"] = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
-                        for i in threadpool_info() if i["user_api"] == "blas"]  # fmt: skip
+        info["blas"] = [
+            f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        ]
     except ImportError:
         info["blas"] = "threadpoolctl not installed"
     return info
 
 
+def _cell(r: dict, key: str, scale: float) -> str:
+    """A time with its spread, and for peers the ratio to the bare loop."""
+    if key not in r:
+        return "—"
+    value, low, high = (r[key][stat] * scale for stat in ("median", "min", "max"))
+    text = f"{value:.3g} ({low:.3g}–{high:.3g})"
+    if key in ("torch", "sklearn"):
+        text += f", {r[key]['median'] / r['bare']['median']:.2f}× bare"
+    return text
+
+
 def table(results: dict) -> str:
-    lines = ["| workload | unit | GEMM floor | bare loop | minifw | minifw / bare | minifw / floor"
-             " | PyTorch | scikit-learn |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| workload | unit | GEMM floor | bare loop | minifw | minifw / bare | minifw / floor"
+        " | PyTorch | scikit-learn |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    units = {"W1": "µs/step", "W4": "s/step"}
     for name, r in results["workloads"].items():
-        unit, scale = ("µs/step", 1e6 / r["steps"]) if name == "W1" else (
-            ("s/step", 1.0) if name == "W4" else ("s/epoch", 1.0))  # fmt: skip
-
-        def cell(key):
-            if key not in r:
-                return "—"
-            value = r[key]["median"] * scale
-            spread = f" ({r[key]['min'] * scale:.3g}–{r[key]['max'] * scale:.3g})"
-            ratio = f", {r[key]['median'] / r['bare']['median']:.2f}× bare" if key in (
-                "torch", "sklearn") else ""  # fmt: skip
-            return f"{value:.3g}{spread}{ratio}"
-
+        scale = 1e6 / r["steps"] if name == "W1" else 1.0
         ours = r["minifw"]["median"]
         floor = f"{ours / r['gemm']['median']:.2f}" if "gemm" in r else "—"
-        lines.append(f"| {name} | {unit} | {cell('gemm')} | {cell('bare')} | {cell('minifw')} | "
-                     f"{ours / r['bare']['median']:.2f} | {floor} | {cell('torch')} | "
-                     f"{cell('sklearn')} |")  # fmt: skip
+        cells = [_cell(r, key, scale) for key in ("gemm", "bare", "minifw", "torch", "sklearn")]
+        lines.append(
+            f"| {name} | {units.get(name, 's/epoch')} | {cells[0]} | {cells[1]} | {cells[2]} | "
+            f"{ours / r['bare']['median']:.2f} | {floor} | {cells[3]} | {cells[4]} |"
+        )
     return "\n".join(lines)
 
 
@@ -183,20 +211,27 @@ def report(results: dict) -> str:
         s = results["scaling"]
         parts.append("\nTime per sample (µs), minifw / bare loop:")
         for key, value in s["per_sample"].items():
-            parts.append(f"- {key}: {value['minifw'] * 1e6:.3g} / {value['bare'] * 1e6:.3g} "
-                         f"({value['minifw'] / value['bare']:.2f}×)")  # fmt: skip
+            parts.append(
+                f"- {key}: {value['minifw'] * 1e6:.3g} / {value['bare'] * 1e6:.3g} "
+                f"({value['minifw'] / value['bare']:.2f}×)"
+            )
         rows = s["epoch_by_rows"]
-        parts.append("W2 epoch time by rows: " + ", ".join(
-            f"{k // 1000}k: {v:.3f} s" for k, v in rows.items())
-            + f"; 80k / 10k = {rows[80_000] / rows[10_000]:.2f}")  # fmt: skip
+        parts.append(
+            "W2 epoch time by rows: "
+            + ", ".join(f"{k // 1000}k: {v:.3f} s" for k, v in rows.items())
+            + f"; 80k / 10k = {rows[80_000] / rows[10_000]:.2f}"
+        )
     if "memory" in results:
         m = results["memory"]
-        parts.append(f"\nMemory (fit on W3's data, tracemalloc): peak {m['peak_bytes'] / 2**20:.1f} "
-                     f"MiB above the data's {m['data_bytes'] / 2**20:.0f} MiB "
-                     f"= {m['fraction']:.1%}.")  # fmt: skip
+        parts.append(
+            f"\nMemory (fit on W3's data, tracemalloc): peak {m['peak_bytes'] / 2**20:.1f} MiB "
+            f"above the data's {m['data_bytes'] / 2**20:.0f} MiB = {m['fraction']:.1%}."
+        )
     info = results["machine"]
-    parts.append(f"\nMachine: {info['machine']}, {info['cpus']} CPUs, Python {info['python']}, "
-                 f"NumPy {info['numpy']}, BLAS {info['blas']}.")  # fmt: skip
+    parts.append(
+        f"\nMachine: {info['machine']}, {info['cpus']} CPUs, Python {info['python']}, "
+        f"NumPy {info['numpy']}, BLAS {info['blas']}."
+    )
     return "\n".join(parts)
 
 
@@ -204,8 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", default="W1,W2,W3,W4,bookkeeping,scaling,memory",
-                        help="comma-separated parts to run")  # fmt: skip
+    parser.add_argument(
+        "--only",
+        default="W1,W2,W3,W4,bookkeeping,scaling,memory",
+        help="comma-separated parts to run",
+    )
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     results = {"machine": machine(), "workloads": {}}
@@ -213,9 +251,11 @@ def main(argv: list[str] | None = None) -> None:
         if name in parts:
             print(f"measuring {name} ...", file=sys.stderr)
             results["workloads"][name] = measure(w, args.repeats)
-    for name, run in (("bookkeeping", lambda: bookkeeping(args.repeats)),
-                      ("scaling", lambda: scaling(max(1, args.repeats // 2))),
-                      ("memory", memory)):  # fmt: skip
+    for name, run in (
+        ("bookkeeping", lambda: bookkeeping(args.repeats)),
+        ("scaling", lambda: scaling(max(1, args.repeats // 2))),
+        ("memory", memory),
+    ):
         if name in parts:
             print(f"measuring {name} ...", file=sys.stderr)
             results[name] = run()
