@@ -124,11 +124,13 @@ class Optimizer:
         }
         self._size, self._dtype = params.size, params.dtype
         self._axpy = get_blas_funcs("axpy", dtype=params.dtype)
+        self._scratch = np.empty_like(params)  # room for one temporary vector per step
 
     def __getstate__(self) -> dict:
         """For copies: the BLAS routine is looked up again on the copy's first step."""
         state = dict(self.__dict__)
         state.pop("_axpy", None)
+        state.pop("_scratch", None)
         state["_size"] = -1
         return state
 
@@ -216,14 +218,16 @@ class SGD(Optimizer):
 
     def update(self, params, grads, learning_rate):
         if self.weight_decay:
-            grads += self.weight_decay * params
+            np.multiply(params, self.weight_decay, out=self._scratch)
+            grads += self._scratch
         direction = grads
         if self.momentum:
             velocity = self.state["velocity"]
             velocity *= self.momentum
             velocity += grads
             if self.nesterov:
-                grads += self.momentum * velocity
+                np.multiply(velocity, self.momentum, out=self._scratch)
+                grads += self._scratch
             else:
                 direction = velocity
         self._step(params, direction, learning_rate)
@@ -273,16 +277,20 @@ class Adam(Optimizer):
 
     def update(self, params, grads, learning_rate):
         t = self.iterations + 1
-        m, v = self.state["m"], self.state["v"]
+        m, v, scratch = self.state["m"], self.state["v"], self._scratch
         m *= self.beta_1
-        m += (1 - self.beta_1) * grads
+        np.multiply(grads, 1 - self.beta_1, out=scratch)
+        m += scratch  # m ← β₁ m + (1 − β₁) g
         v *= self.beta_2
-        v += (1 - self.beta_2) * (grads * grads)
-        # PyTorch's order of operations: denom = √v / √(1 − β₂ᵗ) + ε
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - self.beta_2**t)
-        denom += self.epsilon
-        self._step(params, m / denom, learning_rate / (1 - self.beta_1**t))
+        np.multiply(grads, grads, out=scratch)
+        scratch *= 1 - self.beta_2
+        v += scratch  # v ← β₂ v + (1 − β₂) g²
+        # PyTorch's order of operations: √v / √(1 − β₂ᵗ) + ε, then m / that
+        np.sqrt(v, out=scratch)
+        scratch /= math.sqrt(1 - self.beta_2**t)
+        scratch += self.epsilon
+        np.divide(m, scratch, out=scratch)
+        self._step(params, scratch, learning_rate / (1 - self.beta_1**t))
 
     def get_config(self):
         return {
@@ -352,10 +360,14 @@ class RMSprop(Optimizer):
         return state
 
     def update(self, params, grads, learning_rate):
-        v = self.state["v"]
+        v, direction = self.state["v"], self._scratch
         v *= self.rho
-        v += (1 - self.rho) * (grads * grads)
-        direction = grads / (np.sqrt(v) + self.epsilon)
+        np.multiply(grads, grads, out=direction)
+        direction *= 1 - self.rho
+        v += direction  # v ← ρ v + (1 − ρ) g²
+        np.sqrt(v, out=direction)
+        direction += self.epsilon
+        np.divide(grads, direction, out=direction)  # g / (√v + ε)
         if self.momentum:
             velocity = self.state["velocity"]
             velocity *= self.momentum
@@ -390,9 +402,13 @@ class Adagrad(Optimizer):
         return {"sum": np.zeros_like(params)}
 
     def update(self, params, grads, learning_rate):
-        accumulator = self.state["sum"]
-        accumulator += grads * grads
-        self._step(params, grads / (np.sqrt(accumulator) + self.epsilon), learning_rate)
+        accumulator, direction = self.state["sum"], self._scratch
+        np.multiply(grads, grads, out=direction)
+        accumulator += direction  # s ← s + g²
+        np.sqrt(accumulator, out=direction)
+        direction += self.epsilon
+        np.divide(grads, direction, out=direction)  # g / (√s + ε)
+        self._step(params, direction, learning_rate)
 
     def get_config(self):
         return {"epsilon": self.epsilon, **super().get_config()}

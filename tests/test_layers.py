@@ -138,3 +138,15 @@ def test_config_rebuilds_an_equal_layer(make_layer):
 def test_deserialize_refuses_unknown_layer_types():
     with pytest.raises(ValueError, match="Unknown layer type 'Lambda'"):
         mf.layers.deserialize({"class_name": "Lambda", "config": {}})
+
+
+@pytest.mark.parametrize("make_layer", LAYERS)
+def test_forward_and_backward_never_modify_the_callers_arrays(make_layer, rng):
+    layer = make_layer()
+    x = rng.normal(size=(4, 5))
+    G = rng.normal(size=layer(x).shape)
+    x_before, G_before = x.copy(), G.copy()
+    layer.forward(x)
+    layer.backward(G)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(G, G_before)

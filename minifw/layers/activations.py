@@ -90,7 +90,8 @@ class ReLU(Activation):
         return (x > 0).astype(x.dtype)
 
     def _backward(self, grad_out):
-        return grad_out * (self._x > 0)
+        grad_out *= self._x > 0  # in place: see Layer.backward
+        return grad_out
 
 
 class LeakyReLU(Activation):

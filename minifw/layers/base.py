@@ -100,8 +100,9 @@ class Layer:
 
         Checks the shape of ``x``, then runs ``_forward``. A new layer
         implements ``_forward`` and ``_backward`` (which may trust their
-        arguments, and keep their last output in ``self._out``), or overrides
-        ``forward`` and ``backward`` themselves.
+        arguments, keep their last output in ``self._out``, and ``_backward``
+        may overwrite the gradient it is given), or overrides ``forward`` and
+        ``backward`` themselves.
         """
         self._check_input(x)
         return self._forward(x if x.dtype == self.dtype else x.astype(self.dtype), training)
@@ -109,9 +110,8 @@ class Layer:
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """∂L/∂input from ``grad_out`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
         self._check_grad(grad_out, self._out)
-        if grad_out.dtype != self.dtype:
-            grad_out = grad_out.astype(self.dtype)
-        return self._backward(grad_out)
+        # A copy: ``_backward`` may overwrite its argument (a model passes each one once).
+        return self._backward(grad_out.astype(self.dtype))
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} implements neither forward nor _forward.")
