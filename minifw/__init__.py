@@ -29,6 +29,7 @@ from . import (
 from .explain import explain
 from .gradcheck import gradcheck
 from .model import Sequential
+from .saving import load_model
 
 __all__ = [
     "Sequential",
@@ -39,6 +40,7 @@ __all__ = [
     "gradcheck",
     "initializers",
     "layers",
+    "load_model",
     "losses",
     "metrics",
     "optimizers",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import sys
 from collections.abc import Sequence
 from copy import deepcopy
@@ -28,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import layers as layers_module
-from . import losses, optimizers, training
+from . import losses, optimizers, saving, training
 from . import metrics as metrics_module
 from .callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar
 from .data import batch_rows, n_batches, split_validation
@@ -491,6 +492,19 @@ class Sequential:
         print(text)
         return text
 
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the whole model to exactly ``path`` (one zip file, no pickle), atomically:
+        config, weights, compile settings and optimizer state (see ``minifw.saving``)."""
+        saving.save_model(self, path)
+
+    def save_weights(self, path: str | os.PathLike) -> None:
+        """Write only the arrays of ``get_weights()`` to ``path``, atomically."""
+        saving.save_weights(self, path)
+
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """Set the weights from a ``save_weights`` (or ``save``) file; all checked first."""
+        saving.load_weights(self, path)
+
     def copy(self, dtype: str | None = None) -> Sequential:
         """An independent deep copy (weights, optimizer state, everything), optionally in
         another ``dtype``: ``model.copy(dtype="float64")`` for exact checks of a float32 model."""
@@ -514,15 +528,16 @@ class Sequential:
         }
 
     @classmethod
-    def from_config(cls, config: dict, *, dtype: str | None = None) -> Sequential:
-        """A new, uncompiled model from ``get_config()`` output (``dtype`` overrides it)."""
+    def from_config(cls, config: dict, *, build: bool = True) -> Sequential:
+        """A new, uncompiled model from ``get_config()`` output, built if the config
+        has an input shape (and ``build`` is True)."""
         model = cls(
             [layers_module.deserialize(layer) for layer in config["layers"]],
-            dtype=dtype or config["dtype"],
+            dtype=config["dtype"],
             seed=config["seed"],
             name=config["name"],
         )
-        if config.get("input_shape") is not None:
+        if build and config.get("input_shape") is not None:
             model.build((None, *config["input_shape"]))
         return model
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
+from . import schedules
 from .registry import resolve
 from .schedules import LearningRateSchedule
 from .validation import positive_float, positive_int
@@ -69,6 +70,8 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: LearningRate) -> None:
+        if isinstance(value, dict):  # a saved schedule
+            value = schedules.get(value)
         self._constant_learning_rate = not callable(value)
         if self._constant_learning_rate:
             value = positive_float(value, "learning_rate", type(self).__name__)
@@ -169,7 +172,16 @@ class Optimizer:
                     grads[part] *= self.clipnorm / norm
 
     def get_config(self) -> dict:
-        return {"clipnorm": self.clipnorm, "clipvalue": self.clipvalue}
+        """Constructor arguments as JSON-able values (a schedule as its config)."""
+        rate = self._learning_rate
+        if isinstance(rate, LearningRateSchedule):
+            rate = schedules.serialize(rate)
+        elif callable(rate):
+            raise ValueError(
+                f"{type(self).__name__}: a learning rate given as a plain function cannot be "
+                "stored; use a schedule from mf.schedules (or a number) to save this model."
+            )
+        return {"learning_rate": rate, "clipnorm": self.clipnorm, "clipvalue": self.clipvalue}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"

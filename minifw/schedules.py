@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import math
 
+from . import registry
 from .validation import positive_float, positive_int
 
-__all__ = ["LearningRateSchedule", "ExponentialDecay", "StepDecay", "CosineDecay"]
+__all__ = [
+    "LearningRateSchedule",
+    "ExponentialDecay",
+    "StepDecay",
+    "CosineDecay",
+    "get",
+    "serialize",
+]
 
 
 class LearningRateSchedule:
@@ -83,3 +91,19 @@ class CosineDecay(LearningRateSchedule):
         progress = min(step, self.decay_steps) / self.decay_steps
         cosine = 0.5 * (1 + math.cos(math.pi * progress))
         return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+
+_NAMES = {
+    "exponential_decay": ExponentialDecay,
+    "step_decay": StepDecay,
+    "cosine_decay": CosineDecay,
+}
+
+
+def get(identifier: dict | LearningRateSchedule) -> LearningRateSchedule:
+    """A schedule from an instance or a config dict written by :func:`serialize`."""
+    return registry.resolve("learning-rate schedule", identifier, _NAMES, LearningRateSchedule)
+
+
+def serialize(schedule: LearningRateSchedule) -> dict:
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}

@@ -181,6 +181,10 @@ class Layer:
     def from_config(cls, config: dict) -> Layer:
         return cls(**config)
 
+    def count_params_for(self, input_shape: tuple) -> int:
+        """How many entries ``build(input_shape)`` would create, without creating them."""
+        return 0
+
     @property
     def count_params(self) -> int:
         """Trainable and non-trainable entries."""

@@ -109,6 +109,9 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
 
+    def count_params_for(self, input_shape):
+        return (int(input_shape[-1]) + self.use_bias) * self.units
+
     def steps(self):
         if type(self).forward is not Layer.forward or type(self).backward is not Layer.backward:
             return super().steps()  # a subclass that overrides them runs as written

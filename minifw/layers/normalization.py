@@ -56,6 +56,11 @@ class _Standardization(Layer):
             params["beta"] = np.zeros(features, dtype=dtype)
         return params
 
+    def count_params_for(self, input_shape):
+        return int(input_shape[-1]) * (self.scale + self.center + self._state_arrays)
+
+    _state_arrays = 0  # non-trainable arrays per feature
+
     def _affine(self, xhat: np.ndarray) -> np.ndarray:
         out = xhat * self.params["gamma"] if self.scale else xhat.copy()
         if self.center:
@@ -109,6 +114,8 @@ class BatchNormalization(_Standardization):
                 f"BatchNormalization: `momentum` must be in [0, 1). Received: {momentum!r}"
             )
         self.momentum = momentum
+
+    _state_arrays = 2  # moving_mean, moving_variance
 
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(range(x.ndim - 1))
@@ -228,6 +235,9 @@ class Normalization(Layer):
                 self.state[key][...] = value  # in place: the state may be a model's view
         else:
             self._pending = stats
+
+    def count_params_for(self, input_shape):
+        return 2 * int(input_shape[-1])
 
     def _init_state(self, input_shape, dtype):
         if self._pending is None:

@@ -1,0 +1,403 @@
+"""Model files: safe by construction, written atomically.
+
+A model file is a zip archive holding ``minifw.json`` (format name and
+version, the model's config, its compile settings and training state) and
+one ``.npy`` member per array (weights, non-trainable state, optimizer
+state). Nothing in it can run code:
+
+- arrays are read with ``allow_pickle=False``, and only the members the
+  JSON names, each checked against the shape and dtype the model implies
+  *before* it is decompressed;
+- layers, optimizers, losses and the rest are rebuilt only from minifw's own
+  registered classes (an allow-list), from plain JSON values;
+- sizes are bounded (the JSON header, each member, the whole file), so a
+  crafted file cannot make the reader allocate or decompress without limit;
+- every problem with a file's content raises ``minifw.errors.ModelFileError``
+  (a ValueError) naming it; a missing or unreadable path raises the usual
+  OSError.
+
+Saving writes a temporary file beside the target, flushes and fsyncs it, then
+renames it over the target, so an error, a full disk or Ctrl-C during a save
+leaves the previous file as it was and no temporary file behind.
+
+A weights file (``save_weights``) has the same layout with only the arrays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import struct
+import tempfile
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import losses, optimizers
+from .errors import ModelFileError
+
+if TYPE_CHECKING:
+    from .model import Sequential
+
+FORMAT = "minifw"
+WEIGHTS_FORMAT = "minifw-weights"
+FORMAT_VERSION = 1
+HEADER = "minifw.json"
+
+# Limits that keep a crafted file from exhausting memory.
+MAX_HEADER_BYTES = 16 * 2**20
+MAX_FILE_BYTES = 2**34  # 16 GiB
+MAX_NPY_HEADER_BYTES = 4096
+_DTYPES = ("float32", "float64")
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def save_model(model: Sequential, path: str | os.PathLike) -> None:
+    """Write ``model`` (config, weights, compile settings, optimizer state) to ``path``."""
+    model._ensure_built()
+    arrays = _weight_arrays(model)
+    weight_names = list(arrays)
+    training = _training_state(model, arrays)  # adds the optimizer's arrays after the weights
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": model.get_config(),
+        "weights": weight_names,
+        "compile": _compile_config(model),
+        "training": training,
+    }
+    _write(path, header, arrays)
+
+
+def save_weights(model: Sequential, path: str | os.PathLike) -> None:
+    """Write only the arrays of ``get_weights()`` (with their names) to ``path``."""
+    model._ensure_built()
+    arrays = _weight_arrays(model)
+    header = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "weights": list(arrays)}
+    _write(path, header, arrays)
+
+
+def _weight_arrays(model: Sequential) -> dict[str, np.ndarray]:
+    return dict(zip(model.weight_names, model.get_weights()))
+
+
+def _compile_config(model: Sequential) -> dict | None:
+    if model.optimizer is None or model.loss is None:
+        return None
+    specs = model._metric_specs
+    saved = [spec for spec in specs if isinstance(spec, str)]
+    if len(saved) < len(specs):
+        warnings.warn(
+            "Metrics given as functions are not saved; compile the loaded model again "
+            "to report them.",
+            stacklevel=3,
+        )
+    return {
+        "optimizer": {
+            "class_name": type(model.optimizer).__name__,
+            "config": model.optimizer.get_config(),
+        },
+        "loss": {"class_name": type(model.loss).__name__, "config": model.loss.get_config()},
+        "metrics": saved,
+    }
+
+
+def _training_state(model: Sequential, arrays: dict[str, np.ndarray]) -> dict:
+    """Everything beyond the weights that makes resumed training bit-identical."""
+    optimizer = model.optimizer
+    state = {
+        "shuffle_rng": model._shuffle_rng.bit_generator.state,
+        "layer_rngs": {
+            layer.name: layer._rng.bit_generator.state
+            for layer in model.layers
+            if getattr(layer, "_rng", None) is not None
+        },
+        "optimizer_iterations": 0 if optimizer is None else optimizer.iterations,
+        "optimizer_state": [],
+    }
+    if optimizer is not None:
+        for key, value in optimizer.state.items():
+            arrays[f"optimizer/{key}"] = value
+            state["optimizer_state"].append(key)
+    return state
+
+
+def _write(path: str | os.PathLike, header: dict, arrays: dict[str, np.ndarray]) -> None:
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "wb") as file:
+            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(HEADER, json.dumps(header))
+                for index, array in enumerate(arrays.values()):
+                    buffer = io.BytesIO()
+                    np.lib.format.write_array(
+                        buffer, np.ascontiguousarray(array), allow_pickle=False
+                    )
+                    archive.writestr(_member(index), buffer.getvalue())
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:  # including KeyboardInterrupt: never leave a partial file behind
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _member(index: int) -> str:
+    return f"arrays/{index}.npy"
+
+
+# -- reading -----------------------------------------------------------------------------
+
+# What a corrupt or hostile file can make the standard library and NumPy raise.
+_CORRUPTION = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    zipfile.LargeZipFile,
+    EOFError,
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    MemoryError,
+    RecursionError,
+    UnicodeDecodeError,
+    NotImplementedError,
+)
+
+
+def load_model(path: str | os.PathLike) -> Sequential:
+    """Rebuild the model saved at ``path``: layers, weights, compile settings, optimizer state.
+
+    Raises
+    ------
+    ModelFileError
+        The file is not a minifw model file, is truncated or corrupt, names an
+        unknown layer or class, or holds arrays that do not fit the model.
+    """
+    from .model import Sequential
+
+    with _reading(path) as archive:
+        header = _read_header(archive, FORMAT)
+        try:
+            config = header["model"]
+            model = Sequential.from_config(config, build=False)
+            _check_size(model, config, archive, path)
+            model.build((None, *config["input_shape"]))
+        except (KeyError, TypeError, ValueError, RecursionError) as error:
+            raise ModelFileError(f"{path}: the model's configuration is invalid: {error}") from None
+        weights = _read_arrays(archive, header, _expected(model), path)
+        compile_config = header.get("compile")
+        training = header.get("training", {})
+        if compile_config is not None:
+            _restore_compile(model, compile_config, training, archive, header, path)
+        _restore_rngs(model, training, path)
+        model.set_weights(list(weights.values()))
+    return model
+
+
+def load_weights(model: Sequential, path: str | os.PathLike) -> None:
+    """Set ``model``'s weights from a file written by ``save_weights`` (or ``save``).
+
+    Every array is checked against the model before any weight is written.
+    """
+    model._ensure_built()
+    with _reading(path) as archive:
+        header = _read_header(archive, FORMAT, WEIGHTS_FORMAT)
+        weights = _read_arrays(archive, header, _expected(model), path)
+    model.set_weights(list(weights.values()))
+
+
+def _check_size(model: Sequential, config: dict, archive: zipfile.ZipFile, path) -> None:
+    """Refuse a configuration that declares more parameters than the file holds, before
+    anything is allocated (a small file must not make the reader build a huge model)."""
+    shape = (None, *config["input_shape"])
+    count = 0
+    for layer in model.layers:
+        count += layer.count_params_for(shape)
+        shape = layer.compute_output_shape(shape)
+    stored = sum(
+        info.file_size for info in archive.infolist() if info.filename.startswith("arrays/")
+    )
+    if count * model.dtype.itemsize > stored:
+        raise ModelFileError(
+            f"{path}: the configuration declares {count} parameters, but the file holds only "
+            f"{stored} bytes of arrays."
+        )
+
+
+def _expected(model: Sequential) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Name → (shape, dtype) of every array the model needs, in ``get_weights`` order."""
+    return {
+        name: (weight.shape, weight.dtype.name)
+        for name, weight in zip(model.weight_names, model.get_weights())
+    }
+
+
+class _reading:
+    """Open ``path`` as a zip archive held in memory; content errors become ModelFileError."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = path
+
+    def __enter__(self) -> zipfile.ZipFile:
+        size = os.stat(self.path).st_size  # OSError for a missing or unreadable path
+        if size > MAX_FILE_BYTES:
+            raise ModelFileError(f"{self.path}: {size} bytes is larger than any model file.")
+        data = Path(self.path).read_bytes()
+        try:
+            self.archive = zipfile.ZipFile(io.BytesIO(data))
+        except _CORRUPTION as error:
+            raise ModelFileError(
+                f"{self.path}: not a minifw model file, or truncated ({_describe(error)})."
+            ) from None
+        return self.archive
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        self.archive.close()
+        if kind is None or issubclass(kind, ModelFileError):
+            return False
+        if issubclass(kind, _CORRUPTION):
+            raise ModelFileError(f"{self.path}: corrupt model file ({_describe(value)}).") from None
+        return False
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or "no detail"
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+def _read_header(archive: zipfile.ZipFile, *formats: str) -> dict:
+    try:
+        info = archive.getinfo(HEADER)
+    except KeyError:
+        raise ModelFileError(f"not a minifw model file: it has no {HEADER}.") from None
+    if info.file_size > MAX_HEADER_BYTES:
+        raise ModelFileError(
+            f"{HEADER} declares {info.file_size} bytes, more than the limit of {MAX_HEADER_BYTES}."
+        )
+    try:
+        header = json.loads(archive.read(info).decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{HEADER} is not valid JSON: {error}") from None
+    if not isinstance(header, dict) or header.get("format") not in formats:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise ModelFileError(
+            f"not a minifw model file (format {found!r}, expected {formats[0]!r})."
+        )
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"invalid format version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"unsupported format version {version}: this minifw reads version {FORMAT_VERSION} "
+            "and older. Upgrade minifw to load it."
+        )
+    return header
+
+
+def _read_arrays(archive, header, expected, path) -> dict[str, np.ndarray]:
+    """The weight arrays named in the header, each checked against ``expected``."""
+    names = header.get("weights")
+    if not isinstance(names, list) or names != list(expected):
+        raise ModelFileError(
+            f"{path}: the file holds weights {names!r} but the model has {list(expected)}."
+        )
+    return {
+        name: _read_array(archive, _member(index), shape, dtype, name)
+        for index, (name, (shape, dtype)) in enumerate(expected.items())
+    }
+
+
+def _read_array(archive, member: str, shape: tuple, dtype: str, label: str) -> np.ndarray:
+    """One .npy member, after checking its declared size, header, shape and dtype."""
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        raise ModelFileError(f"the array {label} is missing from the file.") from None
+    expected_bytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if info.file_size > expected_bytes + MAX_NPY_HEADER_BYTES:
+        raise ModelFileError(
+            f"the array {label} declares {info.file_size} bytes; shape {shape} needs "
+            f"{expected_bytes}."
+        )
+    with archive.open(info) as file:
+        version = np.lib.format.read_magic(file)
+        reader = {(1, 0): np.lib.format.read_array_header_1_0,
+                  (2, 0): np.lib.format.read_array_header_2_0}.get(version)  # fmt: skip
+        if reader is None:
+            raise ModelFileError(f"the array {label} has an unsupported .npy version {version}.")
+        found_shape, fortran, found_dtype = reader(file, max_header_size=MAX_NPY_HEADER_BYTES)
+        if found_dtype.name != dtype or found_dtype.hasobject:
+            raise ModelFileError(f"the array {label} has dtype {found_dtype}, expected {dtype}.")
+        if tuple(found_shape) != tuple(shape):
+            raise ModelFileError(
+                f"shape mismatch for {label}: the file has {tuple(found_shape)}, "
+                f"the model needs {tuple(shape)}."
+            )
+        data = file.read(expected_bytes + 1)
+    if len(data) != expected_bytes:
+        raise ModelFileError(f"the array {label} is truncated or too long.")
+    array = np.frombuffer(data, dtype=found_dtype).reshape(
+        found_shape, order="F" if fortran else "C"
+    )
+    if not np.isfinite(array).all():
+        raise ModelFileError(f"the array {label} holds NaN or infinite values.")
+    return np.array(array)  # writable, owning its memory
+
+
+def _restore_compile(model, config, training, archive, header, path) -> None:
+    try:
+        optimizer = optimizers.get(config["optimizer"])
+        loss = losses.get(config["loss"])
+        metrics = config.get("metrics", [])
+        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+            raise ValueError(f"metrics must be a list of names, got {metrics!r}")
+        model.compile(optimizer, loss, metrics=metrics)
+        iterations = training.get("optimizer_iterations", 0)
+        keys = training.get("optimizer_state", [])
+        if not isinstance(iterations, int) or iterations < 0 or not isinstance(keys, list):
+            raise ValueError("invalid optimizer state")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ModelFileError(f"{path}: the compile settings are invalid: {error}") from None
+    size = model._params.size
+    expected_keys = list(optimizer.init_state(model._params)) if iterations else []
+    if keys != expected_keys:
+        raise ModelFileError(
+            f"{path}: the optimizer state holds {keys}, {type(optimizer).__name__} needs "
+            f"{expected_keys}."
+        )
+    start = len(header["weights"])
+    optimizer.state = {
+        key: _read_array(archive, _member(start + i), (size,), model.dtype.name, f"optimizer/{key}")
+        for i, key in enumerate(keys)
+    }
+    optimizer.iterations = iterations
+
+
+def _restore_rngs(model, training, path) -> None:
+    try:
+        if "shuffle_rng" in training:
+            model._shuffle_rng.bit_generator.state = training["shuffle_rng"]
+        rngs = training.get("layer_rngs", {})
+        for layer in model.layers:
+            if layer.name in rngs:
+                layer._rng.bit_generator.state = rngs[layer.name]
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ModelFileError(f"{path}: the saved random state is invalid: {error}") from None
