@@ -9,12 +9,30 @@ after the current batch.
 
 from __future__ import annotations
 
+import csv
+import math
 import sys
 import time
+import warnings
+from collections.abc import Callable
 
 from tqdm.auto import tqdm
 
-__all__ = ["Callback", "History", "ProgressBar", "EpochLogger"]
+from .validation import positive_float, positive_int
+
+__all__ = [
+    "Callback",
+    "History",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
+    "TerminateOnNaN",
+    "CSVLogger",
+    "LambdaCallback",
+    "ProgressBar",
+    "EpochLogger",
+]
 
 
 class Callback:
@@ -56,6 +74,266 @@ class History(Callback):
 
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+    def plot(self, path=None, *, ax=None, label: str | None = None):
+        """Draw each logged quantity per epoch, training solid and validation dashed.
+
+        Needs matplotlib (``pip install 'minifw[plot]'``). Draws into ``ax`` when
+        given, saves a PNG to ``path`` when given, and returns the axes.
+        """
+        try:
+            import matplotlib
+
+            if ax is None and path is not None:
+                matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError(
+                "History.plot needs matplotlib: pip install 'minifw[plot]' "
+                "(or pip install matplotlib)."
+            ) from None
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        epochs = [epoch + 1 for epoch in self.epoch]
+        prefix = f"{label}: " if label else ""
+        for key, values in self.history.items():
+            if not key.startswith("val_"):
+                ax.plot(epochs, values, label=f"{prefix}{key}")
+                if f"val_{key}" in self.history:
+                    ax.plot(epochs, self.history[f"val_{key}"], "--", label=f"{prefix}val_{key}")
+        ax.set_xlabel("epoch")
+        ax.legend()
+        if path is not None:
+            ax.figure.tight_layout()
+            ax.figure.savefig(path, dpi=120)
+        return ax
+
+
+class _Monitor(Callback):
+    """Shared by the callbacks that watch one logged quantity for improvement.
+
+    ``mode="auto"`` maximizes quantities named like accuracy, r2 or auc and
+    minimizes the rest; an improvement must beat the best by more than
+    ``min_delta``.
+    """
+
+    def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"`mode` must be 'auto', 'min' or 'max'. Received: {mode!r}")
+        if mode == "auto":
+            maximize = any(word in monitor for word in ("acc", "r2", "auc"))
+            mode = "max" if maximize else "min"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+
+    def _improved(self, current: float, reference: float) -> bool:
+        if self.mode == "min":
+            return current < reference - self.min_delta
+        return current > reference + self.min_delta
+
+    def _worst(self) -> float:
+        return math.inf if self.mode == "min" else -math.inf
+
+    def _current(self, logs: dict | None) -> float | None:
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"{type(self).__name__} watches {self.monitor!r}, which is not in the logs "
+                f"({', '.join(logs or {}) or 'none'}); pass validation data for val_ entries.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return value
+
+
+class EarlyStopping(_Monitor):
+    """Stop training when ``monitor`` has not improved for ``patience`` epochs (Keras's rules).
+
+    With ``restore_best_weights`` the model gets back the weights of its best
+    epoch when training is stopped early. Epochs before ``start_from_epoch``
+    are not watched; ``stopped_epoch`` and ``best_epoch`` tell what happened.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
+        super().__init__(monitor, mode, min_delta)
+        self.patience = positive_int(patience, "patience", "EarlyStopping", allow_zero=True)
+        self.start_from_epoch = positive_int(
+            start_from_epoch, "start_from_epoch", "EarlyStopping", allow_zero=True
+        )
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self.best, self.best_weights = self._worst(), None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._current(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        self.wait += 1
+        if self._improved(current, self.best):
+            self.best, self.best_epoch, self.wait = current, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model (``model.save``, atomic) after each epoch, or only when ``monitor``
+    improves with ``save_best_only``. ``filepath`` may hold fields filled from the epoch
+    number (counted from 1) and the logs, e.g. ``"model-{epoch:02d}-{val_loss:.3f}.minifw"``."""
+
+    def __init__(
+        self,
+        filepath,
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        mode: str = "auto",
+        save_weights_only: bool = False,
+    ) -> None:
+        super().__init__(monitor, mode, 0.0)
+        self.filepath = str(filepath)
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.best = self._worst()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            current = self._current(logs)
+            if current is None or not self._improved(current, self.best):
+                return
+            self.best = current
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        (self.model.save_weights if self.save_weights_only else self.model.save)(path)
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved for
+    ``patience`` epochs, then wait ``cooldown`` epochs; never below ``min_lr`` (Keras's
+    rules). Logs the rate as ``learning_rate``."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ) -> None:
+        super().__init__(monitor, mode, min_delta)
+        if not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: `factor` must be in (0, 1). Received: {factor!r}")
+        self.factor = float(factor)
+        self.patience = positive_int(patience, "patience", "ReduceLROnPlateau", allow_zero=True)
+        self.cooldown = positive_int(cooldown, "cooldown", "ReduceLROnPlateau", allow_zero=True)
+        self.min_lr = positive_float(min_lr, "min_lr", "ReduceLROnPlateau", allow_zero=True)
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.cooldown_counter, self.best = 0, 0, self._worst()
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        if callable(optimizer.learning_rate):
+            raise ValueError("ReduceLROnPlateau needs a numeric learning rate, not a schedule.")
+        logs["learning_rate"] = optimizer.learning_rate
+        current = self._current(logs)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current, self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                reduced = max(optimizer.learning_rate * self.factor, self.min_lr)
+                if reduced < optimizer.learning_rate and reduced > 0:
+                    optimizer.learning_rate = reduced
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (Keras)."""
+
+    def __init__(self, schedule: Callable[[int, float], float]) -> None:
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError("LearningRateScheduler needs a function schedule(epoch, lr).")
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        optimizer.learning_rate = self.schedule(epoch, optimizer.learning_rate)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["learning_rate"] = self.model.optimizer.learning_rate
+
+
+class TerminateOnNaN(Callback):
+    """Stop training, without an exception, when the loss or a gradient becomes NaN or
+    infinite; the weights stay those of the last finite step. The same as
+    ``fit(..., on_nonfinite="stop")``."""
+
+
+class CSVLogger(Callback):
+    """Write each epoch's logs as a row of a CSV file (header from the first epoch)."""
+
+    def __init__(self, filename, separator: str = ",", append: bool = False) -> None:
+        super().__init__()
+        self.filename, self.separator, self.append = str(filename), separator, append
+        self._file = self._writer = None
+
+    def on_train_begin(self, logs=None):
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch, **(logs or {})}
+        if self._writer is None:
+            self._writer = csv.DictWriter(self._file, fieldnames=list(row),
+                                          delimiter=self.separator)  # fmt: skip
+            if not self.append or self._file.tell() == 0:
+                self._writer.writeheader()
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
+
+    _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+              "on_train_batch_begin", "on_train_batch_end")  # fmt: skip
+
+    def __init__(self, **hooks: Callable) -> None:
+        super().__init__()
+        unknown = set(hooks) - set(self._HOOKS)
+        if unknown:
+            raise TypeError(
+                f"LambdaCallback: unknown hooks {sorted(unknown)}. Expected some of {self._HOOKS}."
+            )
+        for name, function in hooks.items():
+            setattr(self, name, function)
 
 
 def _format_logs(logs: dict) -> str:
@@ -163,4 +441,6 @@ class CallbackList:
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
-    return getattr(type(callback), hook) is not getattr(Callback, hook)
+    """Whether ``hook`` does something: overridden in a subclass, or set on the instance."""
+    method = getattr(callback, hook)
+    return getattr(method, "__func__", None) is not getattr(Callback, hook)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .validation import positive_float
+from .losses import Loss, SparseCategoricalCrossEntropy
+from .validation import as_numeric_array, check_finite, positive_float
 
 
 def batch_rows(n: int, batch_size: int, order: np.ndarray | None = None) -> Iterator:
@@ -27,21 +29,66 @@ def n_batches(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 
 
-def split_validation(
-    X: np.ndarray, Y: np.ndarray, fraction: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The last ``fraction`` of the rows (before any shuffling) for validation, as Keras does.
-
-    Returns views ``X_train, Y_train, X_val, Y_val``.
-    """
+def validation_split_index(n: int, fraction: float) -> int:
+    """Rows [0, index) train and [index, n) validate: the last ``fraction`` of the rows,
+    taken before any shuffling, as Keras does."""
     fraction = positive_float(fraction, "validation_split", "fit")
     if fraction >= 1:
         raise ValueError(f"fit: `validation_split` must be between 0 and 1. Received: {fraction!r}")
-    split_at = int(len(X) * (1.0 - fraction))
-    if split_at == 0 or split_at == len(X):
+    split_at = int(n * (1.0 - fraction))
+    if split_at == 0 or split_at == n:
         raise ValueError(
-            f"fit: validation_split={fraction} of {len(X)} samples leaves "
-            f"{split_at} for training and {len(X) - split_at} for validation; both need at "
-            "least one."
+            f"fit: validation_split={fraction} of {n} samples leaves {split_at} for training "
+            f"and {n - split_at} for validation; both need at least one."
         )
-    return X[:split_at], Y[:split_at], X[split_at:], Y[split_at:]
+    return split_at
+
+
+def sample_weights(
+    loss: Loss, Y: np.ndarray, sample_weight: ArrayLike | None, class_weight: dict | None
+) -> np.ndarray | None:
+    """One weight per row from ``sample_weight`` times ``class_weight[label]``, or None.
+
+    Labels are the integer targets of sparse categorical cross-entropy, the
+    argmax of one-hot targets, or the 0/1 value of a single binary column;
+    classes missing from ``class_weight`` weigh 1.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    weights = np.ones(len(Y))
+    if sample_weight is not None:
+        given = as_numeric_array(sample_weight, "sample_weight").astype(np.float64)
+        if given.ndim == 2 and given.shape[1] == 1:
+            given = given[:, 0]
+        if given.shape != (len(Y),):
+            raise ValueError(
+                f"`sample_weight` must have one weight per sample, shape ({len(Y)},). "
+                f"Received shape {given.shape}."
+            )
+        check_finite(given, "sample_weight")
+        weights *= given
+    if class_weight is not None:
+        weights *= _class_weights(Y, class_weight, isinstance(loss, SparseCategoricalCrossEntropy))
+    if (weights < 0).any() or weights.sum() == 0:
+        raise ValueError("Sample weights must be non-negative and not all zero.")
+    return weights
+
+
+def _class_weights(Y: np.ndarray, class_weight: dict, sparse: bool) -> np.ndarray:
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"`class_weight` must be a dict {{class: weight}}. Received: {class_weight!r}"
+        )
+    if sparse:
+        labels = Y
+    elif Y.ndim == 2 and Y.shape[1] > 1:
+        labels = np.argmax(Y, axis=1)
+    else:
+        labels = Y.reshape(-1)
+        if not np.array_equal(labels, np.round(labels)):
+            raise ValueError("`class_weight` needs class labels: these targets are not integers.")
+    weights = np.ones(len(labels))
+    for label, weight in class_weight.items():
+        weight = positive_float(weight, f"class_weight[{label!r}]", "fit", allow_zero=True)
+        weights[labels == label] = weight
+    return weights

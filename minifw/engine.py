@@ -80,11 +80,19 @@ class Plan:
     def penalty(self) -> float:
         return sum(regularizer.penalty(param) for regularizer, param, _ in self.penalties)
 
-    def loss_and_gradients(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """One forward and backward pass; gradients land in the layers' ``grads``."""
+    def loss_and_gradients(
+        self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
+        """One forward and backward pass; gradients land in the layers' ``grads``.
+
+        ``weights`` (one per sample) make the loss Σ w_i ℓ_i / Σ w_i.
+        """
         for forward in self.forwards:
             x = forward(x, True)
-        loss, grad = self.loss._value_and_grad(y, x)
+        if weights is None:
+            loss, grad = self.loss._value_and_grad(y, x)
+        else:
+            loss, grad = self.loss._weighted_value_and_grad(y, x, weights)
         for backward in self.backwards:
             grad = backward(grad)
         for regularizer, param, param_grad in self.penalties:

@@ -91,6 +91,34 @@ class Loss:
         """L and ∂L/∂y_pred together, on checked arrays (one training step's need)."""
         return self._forward(y_true, y_pred), self._backward(y_true, y_pred)
 
+    def _entries(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """The loss of each entry, shape (n, k), for losses that are a mean over entries."""
+        raise NotImplementedError
+
+    def _rows(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """ℓ_i, the loss of each sample: L = mean_i ℓ_i ("mean") or Σ_i ℓ_i ("sum")."""
+        entries = self._entries(y_true, y_pred)
+        return entries.mean(axis=1) if self.reduction == "mean" else entries.sum(axis=1)
+
+    def _weighted_value_and_grad(
+        self, y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """L = Σ w_i ℓ_i / Σ w_i ("mean") or Σ w_i ℓ_i ("sum"), and ∂L/∂y_pred.
+
+        Each row of the unweighted gradient is rescaled: by n w_i / Σ w (mean) or
+        w_i (sum). A batch whose weights are all 0 has L = 0 and no gradient.
+        """
+        _, grad = self._value_and_grad(y_true, y_pred)
+        rows = self._rows(y_true, y_pred)
+        if self.reduction == "mean":
+            total = float(weights.sum())
+            factors = weights * (len(weights) / total) if total > 0 else weights * 0.0
+            value = float(weights.dot(rows)) / total if total > 0 else 0.0
+        else:
+            factors, value = weights, float(weights.dot(rows))
+        grad *= factors.astype(grad.dtype, copy=False).reshape(-1, *([1] * (grad.ndim - 1)))
+        return value, grad
+
     def targets(self, y: np.ndarray, n_outputs: int, dtype) -> np.ndarray:
         """Targets shaped like the model's predictions (n, n_outputs), in ``dtype``.
 
@@ -152,6 +180,9 @@ class MSELoss(Loss):
     drops the 1/(n·k).
     """
 
+    def _entries(self, y_true, y_pred):
+        return np.square(y_pred - y_true)
+
     def _forward(self, y_true, y_pred):
         error = (y_pred - y_true).ravel()
         return float(error.dot(error)) * self._scale(y_pred)
@@ -171,8 +202,11 @@ class MSELoss(Loss):
 class MAELoss(Loss):
     """L = (1/(n·k)) Σ |y − ŷ| ;  ∂L/∂ŷ = sign(ŷ − y) / (n·k), 0 where ŷ = y."""
 
+    def _entries(self, y_true, y_pred):
+        return np.abs(y_pred - y_true)
+
     def _forward(self, y_true, y_pred):
-        return float(np.abs(y_pred - y_true).sum()) * self._scale(y_pred)
+        return float(self._entries(y_true, y_pred).sum()) * self._scale(y_pred)
 
     def _backward(self, y_true, y_pred):
         return np.sign(y_pred - y_true) * self._scale(y_pred)
@@ -188,13 +222,13 @@ class HuberLoss(Loss):
         super().__init__(reduction)
         self.delta = positive_float(delta, "delta", "HuberLoss")
 
-    def _forward(self, y_true, y_pred):
+    def _entries(self, y_true, y_pred):
         error = np.abs(y_pred - y_true)
         quadratic = np.minimum(error, self.delta)
-        linear = error - quadratic
-        return float(np.sum(0.5 * quadratic * quadratic + self.delta * linear)) * self._scale(
-            y_pred
-        )
+        return 0.5 * quadratic * quadratic + self.delta * (error - quadratic)
+
+    def _forward(self, y_true, y_pred):
+        return float(self._entries(y_true, y_pred).sum()) * self._scale(y_pred)
 
     def _backward(self, y_true, y_pred):
         return np.clip(y_pred - y_true, -self.delta, self.delta) * self._scale(y_pred)
@@ -266,14 +300,15 @@ class BinaryCrossEntropy(_CrossEntropy):
     def _check_target_values(self, y_true):
         _check_probabilities(type(self).__name__, y_true)
 
-    def _forward(self, y_true, y_pred):
+    def _entries(self, y_true, y_pred):
         if self.from_logits:
             # −[y log σ(z) + (1 − y) log σ(−z)], with log σ stable for any z
-            losses = -(y_true * log_expit(y_pred) + (1 - y_true) * log_expit(-y_pred))
-        else:
-            p, _ = _clipped(y_pred)
-            losses = -(y_true * np.log(p) + (1 - y_true) * np.log1p(-p))
-        return float(np.sum(losses)) * self._scale(y_pred)
+            return -(y_true * log_expit(y_pred) + (1 - y_true) * log_expit(-y_pred))
+        p, _ = _clipped(y_pred)
+        return -(y_true * np.log(p) + (1 - y_true) * np.log1p(-p))
+
+    def _forward(self, y_true, y_pred):
+        return float(np.sum(self._entries(y_true, y_pred))) * self._scale(y_pred)
 
     def _backward(self, y_true, y_pred):
         if self.from_logits:
@@ -309,6 +344,12 @@ class CategoricalCrossEntropy(_CrossEntropy):
 
     def _backward(self, y_true, y_pred):
         return self._value_and_grad(y_true, y_pred)[1]
+
+    def _rows(self, y_true, y_pred):
+        if self.from_logits:
+            _, shifted, log_total = _softmax_parts(y_pred)
+            return -np.sum(y_true * (shifted - log_total), axis=-1)
+        return -np.sum(y_true * np.log(_clipped(y_pred)[0]), axis=-1)
 
     def _value_and_grad(self, y_true, y_pred):
         scale = self._row_scale(y_pred)
@@ -372,6 +413,13 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
 
     def _backward(self, y_true, y_pred):
         return self._value_and_grad(y_true, y_pred)[1]
+
+    def _rows(self, y_true, y_pred):
+        rows = np.arange(len(y_true))
+        if self.from_logits:
+            _, shifted, log_total = _softmax_parts(y_pred)
+            return -(shifted[rows, y_true] - log_total[:, 0])
+        return -np.log(_clipped(y_pred[rows, y_true])[0])
 
     def _value_and_grad(self, y_true, y_pred):
         scale = self._row_scale(y_pred)

@@ -22,6 +22,7 @@ import math
 import numbers
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from copy import deepcopy
 
@@ -31,8 +32,8 @@ from numpy.typing import ArrayLike
 from . import layers as layers_module
 from . import losses, optimizers, saving, training
 from . import metrics as metrics_module
-from .callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar
-from .data import batch_rows, n_batches, split_validation
+from .callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar, TerminateOnNaN
+from .data import batch_rows, n_batches, sample_weights, validation_split_index
 from .engine import Plan
 from .errors import NonFiniteError, NotBuiltError, NotCompiledError
 from .layers.base import Layer, default_name
@@ -88,6 +89,7 @@ class Sequential:
         self._metric_specs: list = []
         self.history: History | None = None
         self.stop_training = False
+        self._interrupted = False  # Ctrl-C during fit, acted on between two steps
         self._compiled_plan: Plan | None = None
         for layer in layers or []:
             self.add(layer)
@@ -320,15 +322,25 @@ class Sequential:
         callbacks: Sequence[Callback] | None = None,
         verbose: int | str = 1,
         initial_epoch: int = 0,
+        sample_weight: ArrayLike | None = None,
+        class_weight: dict | None = None,
+        on_nonfinite: str = "raise",
     ) -> History:
         """Train for ``epochs`` passes over (X, y) in minibatches; returns a ``History``.
 
         ``batch_size=1, shuffle=False`` is the lecture's per-row SGD. Each epoch's
-        ``loss`` is the batch-size-weighted mean of its batch losses (each taken
-        before its update). ``validation_split`` takes the last rows, before
-        shuffling. ``verbose``: 0 silent, 1 progress bar, 2 one line per epoch,
-        ``"auto"`` 1 on a terminal and 2 otherwise. Calling ``fit`` again
-        continues from the current weights and optimizer state.
+        ``loss`` is the mean of its batch losses, each taken before its update and
+        weighted by its batch size (or its sum of sample weights).
+        ``validation_split`` takes the last rows, before shuffling. ``verbose``: 0
+        silent, 1 progress bar, 2 one line per epoch, ``"auto"`` 1 on a terminal
+        and 2 otherwise. ``sample_weight`` (one per row) and ``class_weight``
+        ({class: weight}, multiplied into it) make each batch's loss
+        Σ w_i ℓ_i / Σ w_i. A NaN or infinite loss or gradient raises
+        ``NonFiniteError`` before the update that would spread it, or with
+        ``on_nonfinite="stop"`` (or a ``TerminateOnNaN`` callback) ends training
+        with a warning; either way the weights are the last finite ones. Ctrl-C
+        takes effect between two steps. Calling ``fit`` again continues from the
+        current weights and optimizer state.
         """
         self._require_compiled("fit")
         epochs = positive_int(epochs, "epochs", "fit", allow_zero=True)
@@ -337,34 +349,57 @@ class Sequential:
         verbose = _verbosity(verbose)
         if not isinstance(shuffle, bool):
             raise TypeError(f"fit: `shuffle` must be True or False. Received: {shuffle!r}")
+        if on_nonfinite not in ("raise", "stop"):
+            raise ValueError(
+                f"fit: `on_nonfinite` must be 'raise' or 'stop'. Received: {on_nonfinite!r}"
+            )
         X, Y = self._data(X, y)
+        weights = sample_weights(self.loss, Y, sample_weight, class_weight)
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("fit: `validation_data` must be a tuple (X_val, y_val).")
             validation = self._data(*validation_data)
         elif validation_split:
-            X, Y, *validation = split_validation(X, Y, validation_split)
+            split_at = validation_split_index(len(X), validation_split)
+            validation = (X[split_at:], Y[split_at:])
+            X, Y = X[:split_at], Y[:split_at]
+            weights = None if weights is None else weights[:split_at]
+        callbacks = list(callbacks or [])
+        stop_on_nonfinite = on_nonfinite == "stop" or any(
+            isinstance(callback, TerminateOnNaN) for callback in callbacks
+        )
         full_batch = getattr(self.optimizer, "full_batch", False)
         steps = 1 if full_batch else n_batches(len(X), batch_size)
         history = History()
         progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
-        callback_list = CallbackList([history, *progress, *(callbacks or [])], self, params)
+        callback_list = CallbackList([*callbacks, history, *progress], self, params)
 
         self.history = history
-        self.stop_training = False
+        self.stop_training = self._interrupted = False
+        loop = dict(epochs=range(initial_epoch, epochs), weights=weights, validation=validation,
+                    callbacks=callback_list)  # fmt: skip
         callback_list.on_train_begin()
-        # Overflow shows up as a non-finite loss, reported by NonFiniteError, not as warnings.
-        with np.errstate(over="ignore", invalid="ignore"):
-            loop = dict(
-                epochs=range(initial_epoch, epochs), validation=validation, callbacks=callback_list
-            )
-            if full_batch:
-                training.fit_full_batch(self, X, Y, **loop)
-            else:
-                training.fit_minibatches(self, X, Y, batch_size=batch_size, shuffle=shuffle, **loop)
-        callback_list.on_train_end()
+        try:
+            # Overflow shows up as a non-finite loss, reported by NonFiniteError, not warnings.
+            with (
+                training.interrupts_between_steps(self),
+                np.errstate(over="ignore", invalid="ignore"),
+            ):
+                if full_batch:
+                    training.fit_full_batch(self, X, Y, **loop)
+                else:
+                    training.fit_minibatches(self, X, Y, batch_size=batch_size, shuffle=shuffle,
+                                             **loop)  # fmt: skip
+        except NonFiniteError as error:
+            if not stop_on_nonfinite:
+                raise
+            warnings.warn(f"{error} Training stopped.", RuntimeWarning, stacklevel=2)
+        finally:
+            callback_list.on_train_end()
+        if self._interrupted:
+            raise KeyboardInterrupt
         return history
 
     def train_on_batch(self, X: ArrayLike, y: ArrayLike) -> float:

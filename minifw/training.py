@@ -13,7 +13,10 @@ after the epoch.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +41,7 @@ def fit_minibatches(
     epochs: range,
     batch_size: int,
     shuffle: bool,
+    weights: np.ndarray | None,
     validation: tuple[np.ndarray, np.ndarray] | None,
     callbacks: CallbackList,
 ) -> None:
@@ -52,22 +56,30 @@ def fit_minibatches(
         callbacks.on_epoch_begin(epoch)
         order = model._shuffle_rng.permutation(n) if shuffle else None
         predictions = np.empty((n, outputs), model.dtype) if model.metrics else None
-        total_loss, seen = 0.0, 0
+        total_loss, total_weight, seen = 0.0, 0.0, 0
         for batch, rows in enumerate(in_order or batch_rows(n, batch_size, order)):
             if batch_hooks:
                 callbacks.on_train_batch_begin(batch)
             x = X[rows].astype(model.dtype) if cast else X[rows]
-            loss, out = train_step(x, Y[rows], epoch, batch)
-            count = len(x)
-            total_loss += loss * count
+            if weights is None:
+                loss, out = train_step(x, Y[rows], epoch, batch)
+                count = len(x)
+                weight = count
+            else:
+                loss, out = train_step(x, Y[rows], epoch, batch, weights[rows])
+                count, weight = len(x), float(weights[rows].sum())
+            total_loss += loss * weight
+            total_weight += weight
             if predictions is not None:
                 predictions[seen : seen + count] = model._plan.predictions(out)
             seen += count
             if batch_hooks:
-                callbacks.on_train_batch_end(batch, {"loss": total_loss / seen})
+                callbacks.on_train_batch_end(batch, {"loss": total_loss / total_weight})
             if model.stop_training:
                 break
-        logs = {"loss": total_loss / seen}
+        if model._interrupted:
+            return  # fit raises KeyboardInterrupt; this partial epoch is not logged
+        logs = {"loss": total_loss / total_weight if total_weight else 0.0}
         if predictions is not None:
             targets = Y[:seen] if order is None else Y[order[:seen]]
             logs.update(_metrics(model, targets, predictions[:seen]))
@@ -82,6 +94,7 @@ def fit_full_batch(
     Y: np.ndarray,
     *,
     epochs: range,
+    weights: np.ndarray | None,
     validation: tuple[np.ndarray, np.ndarray] | None,
     callbacks: CallbackList,
 ) -> None:
@@ -92,7 +105,7 @@ def fit_full_batch(
 
     def loss_and_gradient(vector: np.ndarray) -> tuple[float, np.ndarray]:
         params[...] = vector
-        loss, _ = model._plan.loss_and_gradients(x, Y)
+        loss, _ = model._plan.loss_and_gradients(x, Y, weights)
         optimizer.evaluations += 1
         if not math.isfinite(loss):
             return math.inf, np.zeros_like(vector)  # tells the line search to step back
@@ -127,6 +140,29 @@ def fit_full_batch(
     params[...] = result.x
     if not np.isfinite(params).all():
         raise NonFiniteError("L-BFGS produced non-finite weights; standardize the inputs.")
+
+
+@contextlib.contextmanager
+def interrupts_between_steps(model: Sequential):
+    """While fit runs, Ctrl-C sets a flag that the loop acts on after the current step.
+
+    So the weights are always those after a completed step, never half-updated.
+    Only in the main thread, and only when Python's default SIGINT handler is in
+    place (a handler of the user's own is left alone).
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def request_stop(signum, frame) -> None:
+        model._interrupted = model.stop_training = True
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _full_batch_logs(model, x, Y, loss) -> dict:
