@@ -49,8 +49,11 @@ def torch_run(w: Workload, X: np.ndarray, y: np.ndarray, epochs: int) -> Callabl
         for _ in range(epochs):
             order = torch.randperm(len(Xt)) if w.shuffle else None
             for start in range(0, len(Xt), w.batch):
-                rows = slice(start, start + w.batch) if order is None else (
-                    order[start : start + w.batch])  # fmt: skip
+                rows = (
+                    slice(start, start + w.batch)
+                    if order is None
+                    else (order[start : start + w.batch])
+                )
                 optimizer.zero_grad()
                 loss_fn(net(Xt[rows]), Yt[rows]).backward()
                 optimizer.step()

@@ -45,14 +45,37 @@ class Workload:
         return Workload(**{**self.__dict__, "batch": batch})
 
 
-W1 = Workload("W1", "the lecture example", (2, 2, 1), 4, 1, "float64", "mse", "sgd", 1e-5,
-              hidden="linear", shuffle=False, ones=True)  # fmt: skip
-W2 = Workload("W2", "tabular regression", (8, 64, 64, 1), 20_000, 32, "float32", "mse", "adam",
-              1e-3)  # fmt: skip
-W3 = Workload("W3", "MNIST-sized classification", (784, 256, 128, 10), 60_000, 128, "float32",
-              "softmax_ce", "momentum", 0.01)  # fmt: skip
-W4 = Workload("W4", "wide layers", (1024, 4096, 4096, 1024), 512, 512, "float32", "mse", "sgd",
-              1e-3)  # fmt: skip
+W1 = Workload(
+    "W1",
+    "the lecture example",
+    (2, 2, 1),
+    4,
+    1,
+    "float64",
+    "mse",
+    "sgd",
+    1e-5,
+    hidden="linear",
+    shuffle=False,
+    ones=True,
+)
+W2 = Workload(
+    "W2", "tabular regression", (8, 64, 64, 1), 20_000, 32, "float32", "mse", "adam", 1e-3
+)
+W3 = Workload(
+    "W3",
+    "MNIST-sized classification",
+    (784, 256, 128, 10),
+    60_000,
+    128,
+    "float32",
+    "softmax_ce",
+    "momentum",
+    0.01,
+)
+W4 = Workload(
+    "W4", "wide layers", (1024, 4096, 4096, 1024), 512, 512, "float32", "mse", "sgd", 1e-3
+)
 WORKLOADS = {w.name: w for w in (W1, W2, W3, W4)}
 
 
@@ -261,8 +284,10 @@ class GemmFloor:
     def __init__(self, w: Workload, batch: int) -> None:
         dtype, sizes = np.dtype(w.dtype), w.sizes
         rng = np.random.default_rng(SEED)
-        self.W = [rng.standard_normal((a, b), dtype=np.float32).astype(dtype) * 0.01
-                  for a, b in zip(sizes, sizes[1:])]  # fmt: skip
+        self.W = [
+            rng.standard_normal((a, b), dtype=np.float32).astype(dtype) * 0.01
+            for a, b in zip(sizes, sizes[1:])
+        ]
         self.x = rng.standard_normal((batch, sizes[0]), dtype=np.float32).astype(dtype)
         self.Z = [np.empty((batch, b), dtype) for b in sizes[1:]]
         self.dW = [np.empty_like(W) for W in self.W]

@@ -306,8 +306,9 @@ class CSVLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **(logs or {})}
         if self._writer is None:
-            self._writer = csv.DictWriter(self._file, fieldnames=list(row),
-                                          delimiter=self.separator)  # fmt: skip
+            self._writer = csv.DictWriter(
+                self._file, fieldnames=list(row), delimiter=self.separator
+            )
             if not self.append or self._file.tell() == 0:
                 self._writer.writeheader()
         self._writer.writerow(row)
@@ -322,8 +323,14 @@ class CSVLogger(Callback):
 class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
 
-    _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-              "on_train_batch_begin", "on_train_batch_end")  # fmt: skip
+    _HOOKS = (
+        "on_train_begin",
+        "on_train_end",
+        "on_epoch_begin",
+        "on_epoch_end",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+    )
 
     def __init__(self, **hooks: Callable) -> None:
         super().__init__()

@@ -6,7 +6,7 @@ gathered by index when it is used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,6 +23,26 @@ def batch_rows(n: int, batch_size: int, order: np.ndarray | None = None) -> Iter
     for start in range(0, n, batch_size):
         stop = start + batch_size
         yield slice(start, stop) if order is None else order[start:stop]
+
+
+def batch_source(source: object) -> Iterable:
+    """Check that ``source`` can give batches: an iterable (list, generator, loader)."""
+    if isinstance(source, np.ndarray) or not isinstance(source, Iterable):
+        raise TypeError(
+            "Without y, X must be an iterable of (X_batch, y_batch) batches, such as a "
+            f"generator. Received {type(source).__name__}; for arrays give y as well."
+        )
+    return source
+
+
+def unpack_batch(item: object, index: int) -> tuple:
+    """(X_batch, y_batch, w_batch or None) from one item of a batch source."""
+    if not isinstance(item, tuple) or len(item) not in (2, 3):
+        raise ValueError(
+            f"Batch {index} of the source is not a tuple (X_batch, y_batch) or "
+            f"(X_batch, y_batch, w_batch). Received {type(item).__name__}."
+        )
+    return item if len(item) == 3 else (*item, None)
 
 
 def n_batches(n: int, batch_size: int) -> int:

@@ -23,7 +23,7 @@ import numbers
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from copy import deepcopy
 
 import numpy as np
@@ -33,7 +33,13 @@ from . import layers as layers_module
 from . import losses, optimizers, saving, training
 from . import metrics as metrics_module
 from .callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar, TerminateOnNaN
-from .data import batch_rows, n_batches, sample_weights, validation_split_index
+from .data import (
+    batch_rows,
+    batch_source,
+    n_batches,
+    sample_weights,
+    validation_split_index,
+)
 from .engine import Plan
 from .errors import NonFiniteError, NotBuiltError, NotCompiledError
 from .layers.base import Layer, default_name
@@ -284,10 +290,15 @@ class Sequential:
     # -- computing ----------------------------------------------------------------
 
     def _train_step(
-        self, x: np.ndarray, y: np.ndarray, epoch: int | None = None, batch: int | None = None
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epoch: int | None = None,
+        batch: int | None = None,
+        weights: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray]:
         """One optimizer step on a batch; refuses to apply a non-finite update."""
-        loss, outputs = self._plan.loss_and_gradients(x, y)
+        loss, outputs = self._plan.loss_and_gradients(x, y, weights)
         grads = self._grads
         # one check for both: a NaN or inf in either makes the sum non-finite
         if not math.isfinite(loss + grads.dot(grads)):
@@ -311,8 +322,8 @@ class Sequential:
 
     def fit(
         self,
-        X: ArrayLike,
-        y: ArrayLike,
+        X: ArrayLike | Iterable,
+        y: ArrayLike | None = None,
         *,
         epochs: int = 1,
         batch_size: int = 32,
@@ -325,6 +336,7 @@ class Sequential:
         sample_weight: ArrayLike | None = None,
         class_weight: dict | None = None,
         on_nonfinite: str = "raise",
+        steps_per_epoch: int | None = None,
     ) -> History:
         """Train for ``epochs`` passes over (X, y) in minibatches; returns a ``History``.
 
@@ -341,6 +353,12 @@ class Sequential:
         with a warning; either way the weights are the last finite ones. Ctrl-C
         takes effect between two steps. Calling ``fit`` again continues from the
         current weights and optimizer state.
+
+        Data larger than memory: give ``X`` as an iterable of ``(X_batch, y_batch)``
+        (or ``(X_batch, y_batch, w_batch)``) and no ``y``; each batch is checked as
+        it arrives. With ``steps_per_epoch`` an epoch is that many batches drawn
+        from one iterator kept across epochs (for endless generators); without it,
+        each epoch iterates the source afresh.
         """
         self._require_compiled("fit")
         epochs = positive_int(epochs, "epochs", "fit", allow_zero=True)
@@ -353,8 +371,19 @@ class Sequential:
             raise ValueError(
                 f"fit: `on_nonfinite` must be 'raise' or 'stop'. Received: {on_nonfinite!r}"
             )
-        X, Y = self._data(X, y)
-        weights = sample_weights(self.loss, Y, sample_weight, class_weight)
+        if steps_per_epoch is not None:
+            steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch", "fit")
+        streaming = y is None
+        if streaming:
+            if sample_weight is not None or class_weight is not None or validation_split:
+                raise ValueError(
+                    "fit: with batches from an iterable, give weights inside the batches "
+                    "(X_batch, y_batch, w_batch); validation_split needs arrays."
+                )
+            source, X, Y, weights = batch_source(X), None, None, None
+        else:
+            X, Y = self._data(X, y)
+            weights = sample_weights(self.loss, Y, sample_weight, class_weight)
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -370,7 +399,12 @@ class Sequential:
             isinstance(callback, TerminateOnNaN) for callback in callbacks
         )
         full_batch = getattr(self.optimizer, "full_batch", False)
-        steps = 1 if full_batch else n_batches(len(X), batch_size)
+        if full_batch and streaming:
+            raise ValueError("fit: L-BFGS trains on the whole data set: give arrays X and y.")
+        if streaming:
+            steps = steps_per_epoch or (len(source) if hasattr(source, "__len__") else None)
+        else:
+            steps = 1 if full_batch else n_batches(len(X), batch_size)
         history = History()
         progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
@@ -378,8 +412,12 @@ class Sequential:
 
         self.history = history
         self.stop_training = self._interrupted = False
-        loop = dict(epochs=range(initial_epoch, epochs), weights=weights, validation=validation,
-                    callbacks=callback_list)  # fmt: skip
+        loop = dict(
+            epochs=range(initial_epoch, epochs),
+            weights=weights,
+            validation=validation,
+            callbacks=callback_list,
+        )
         callback_list.on_train_begin()
         try:
             # Overflow shows up as a non-finite loss, reported by NonFiniteError, not warnings.
@@ -387,11 +425,15 @@ class Sequential:
                 training.interrupts_between_steps(self),
                 np.errstate(over="ignore", invalid="ignore"),
             ):
-                if full_batch:
+                if streaming:
+                    del loop["weights"]
+                    training.fit_batch_source(self, source, steps_per_epoch, **loop)
+                elif full_batch:
                     training.fit_full_batch(self, X, Y, **loop)
                 else:
-                    training.fit_minibatches(self, X, Y, batch_size=batch_size, shuffle=shuffle,
-                                             **loop)  # fmt: skip
+                    training.fit_minibatches(
+                        self, X, Y, batch_size=batch_size, shuffle=shuffle, **loop
+                    )
         except NonFiniteError as error:
             if not stop_on_nonfinite:
                 raise
@@ -430,8 +472,19 @@ class Sequential:
 
     # -- inference ----------------------------------------------------------------
 
-    def predict(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
-        """Outputs Ŷ of shape (n, outputs), computed in chunks of ``batch_size`` rows."""
+    def predict(self, X: ArrayLike | Iterable, batch_size: int | None = None) -> np.ndarray:
+        """Outputs Ŷ of shape (n, outputs), computed in chunks of ``batch_size`` rows.
+
+        ``X`` may also be an iterable of batches (or of ``(X_batch, y_batch)``).
+        """
+        if _is_batch_source(X):
+            parts = [
+                self.predict(item[0] if isinstance(item, tuple) else item, batch_size)
+                for item in batch_source(X)
+            ]
+            if not parts:
+                raise ValueError("predict: the batch source gave no batches.")
+            return np.concatenate(parts)
         X = self._features(X)
         rows = _inference_rows(batch_size, "predict")
         out = np.empty((len(X),) + self.output_shape[1:], dtype=self.dtype)
@@ -443,12 +496,18 @@ class Sequential:
         return out
 
     def evaluate(
-        self, X: ArrayLike, y: ArrayLike, batch_size: int | None = None
+        self, X: ArrayLike | Iterable, y: ArrayLike | None = None, batch_size: int | None = None
     ) -> float | dict[str, float]:
-        """The loss on (X, y), or ``{"loss": ..., metric: ...}`` when metrics were compiled."""
+        """The loss on (X, y), or ``{"loss": ..., metric: ...}`` when metrics were compiled.
+
+        ``X`` may also be an iterable of ``(X_batch, y_batch)`` with no ``y``.
+        """
         self._require_compiled("evaluate")
-        X, Y = self._data(X, y)
-        logs = training.evaluate_arrays(self, X, Y, _inference_rows(batch_size, "evaluate"))
+        if y is None:
+            logs = training.evaluate_batch_source(self, batch_source(X))
+        else:
+            X, Y = self._data(X, y)
+            logs = training.evaluate_arrays(self, X, Y, _inference_rows(batch_size, "evaluate"))
         return logs if self.metrics else logs["loss"]
 
     # -- weights ------------------------------------------------------------------
@@ -590,6 +649,16 @@ def _verbosity(verbose: int | str) -> int:
     ):
         return int(verbose)
     raise ValueError(f"fit: `verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+
+
+def _is_batch_source(X: object) -> bool:
+    """An iterator or generator of batches, as opposed to array-like data."""
+    return isinstance(X, Iterator) or (
+        isinstance(X, Iterable)
+        and not isinstance(X, (np.ndarray, list, tuple, str, bytes))
+        and not hasattr(X, "__array__")
+        and not hasattr(X, "to_numpy")
+    )
 
 
 def _inference_rows(batch_size: int | None, caller: str) -> int:

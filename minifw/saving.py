@@ -339,8 +339,10 @@ def _read_array(archive, member: str, shape: tuple, dtype: str, label: str) -> n
         )
     with archive.open(info) as file:
         version = np.lib.format.read_magic(file)
-        reader = {(1, 0): np.lib.format.read_array_header_1_0,
-                  (2, 0): np.lib.format.read_array_header_2_0}.get(version)  # fmt: skip
+        reader = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }.get(version)
         if reader is None:
             raise ModelFileError(f"the array {label} has an unsupported .npy version {version}.")
         found_shape, fortran, found_dtype = reader(file, max_header_size=MAX_NPY_HEADER_BYTES)

@@ -14,16 +14,19 @@ after the epoch.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import signal
 import threading
+import warnings
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize
 
 from .callbacks import CallbackList
-from .data import batch_rows
+from .data import batch_rows, sample_weights, unpack_batch
 from .errors import NonFiniteError
 
 if TYPE_CHECKING:
@@ -84,6 +87,45 @@ def fit_minibatches(
             targets = Y[:seen] if order is None else Y[order[:seen]]
             logs.update(_metrics(model, targets, predictions[:seen]))
         _end_epoch(model, epoch, logs, validation, callbacks)
+        if model.stop_training:
+            return
+
+
+def fit_batch_source(
+    model: Sequential,
+    source: Iterable,
+    steps_per_epoch: int | None,
+    *,
+    epochs: range,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: CallbackList,
+) -> None:
+    """Epochs over batches from an iterable, each batch checked as it arrives."""
+    iterator = iter(source) if steps_per_epoch else None
+    for epoch in epochs:
+        callbacks.on_epoch_begin(epoch)
+        batches = itertools.islice(iterator, steps_per_epoch) if iterator else iter(source)
+        total_loss, total_weight, batch = 0.0, 0.0, -1
+        for batch, item in enumerate(batches):
+            X_batch, y_batch, w_batch = unpack_batch(item, batch)
+            x, y = model._data(X_batch, y_batch)
+            w = sample_weights(model.loss, y, w_batch, None)
+            callbacks.on_train_batch_begin(batch)
+            loss, _ = model._train_step(model._batch(x, slice(None)), y, epoch, batch, w)
+            weight = len(x) if w is None else float(w.sum())
+            total_loss += loss * weight
+            total_weight += weight
+            callbacks.on_train_batch_end(batch, {"loss": total_loss / total_weight})
+            if model.stop_training:
+                break
+        if model._interrupted:
+            return
+        if batch < 0:
+            warnings.warn(
+                "The batch source ran out of data; training stopped.", RuntimeWarning, stacklevel=3
+            )
+            return
+        _end_epoch(model, epoch, {"loss": total_loss / total_weight}, validation, callbacks)
         if model.stop_training:
             return
 
@@ -182,6 +224,21 @@ def _end_epoch(model, epoch, logs, validation, callbacks) -> None:
 
 def _metrics(model, targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
     return {name: float(metric(targets, predictions)) for name, metric in model.metrics}
+
+
+def evaluate_batch_source(model: Sequential, source: Iterable) -> dict:
+    """Loss and metrics of each batch of a source, averaged weighted by rows (one batch
+    in memory at a time)."""
+    totals: dict[str, float] = {}
+    rows = 0
+    for index, item in enumerate(source):
+        X, Y = model._data(*unpack_batch(item, index)[:2])
+        for key, value in evaluate_arrays(model, X, Y, INFERENCE_ROWS).items():
+            totals[key] = totals.get(key, 0.0) + value * len(X)
+        rows += len(X)
+    if not rows:
+        raise ValueError("evaluate: the batch source gave no batches.")
+    return {key: total / rows for key, total in totals.items()}
 
 
 def evaluate_arrays(model: Sequential, X: np.ndarray, Y: np.ndarray, rows: int) -> dict:

@@ -20,10 +20,10 @@ SMALL = [
             "dtype": "float64",
             "shuffle": False,
         }
-    ),  # fmt: skip
+    ),
     Workload(
         **{**W4.__dict__, "sizes": (12, 24, 24, 6), "rows": 40, "batch": 40, "dtype": "float64"}
-    ),  # fmt: skip
+    ),
 ]
 
 

@@ -22,10 +22,14 @@ from minifw.errors import ModelFileError
 def trained_model(rng, seed=1) -> tuple[mf.Sequential, np.ndarray, np.ndarray]:
     X, y = small_regression(rng, n=24)
     model = mf.Sequential(
-        [mf.layers.Dense(6, activation="relu"), mf.layers.Dropout(0.25),
-         mf.layers.BatchNormalization(), mf.layers.Dense(1)],
+        [
+            mf.layers.Dense(6, activation="relu"),
+            mf.layers.Dropout(0.25),
+            mf.layers.BatchNormalization(),
+            mf.layers.Dense(1),
+        ],
         seed=seed,
-    )  # fmt: skip
+    )
     model.compile(mf.optimizers.Adam(0.01), "mse", metrics=["mae"])
     model.fit(X, y, epochs=2, batch_size=8, verbose=0)
     return model, X, y
@@ -117,8 +121,9 @@ def test_a_learning_rate_function_cannot_be_saved(tmp_path):
     ],
     ids=["exception", "full disk", "ctrl-c"],
 )
-def test_an_interrupted_save_keeps_the_old_file_and_leaves_no_temporary(saved, monkeypatch,
-                                                                        failure):  # fmt: skip
+def test_an_interrupted_save_keeps_the_old_file_and_leaves_no_temporary(
+    saved, monkeypatch, failure
+):
     model, path, X, _ = saved
     old_bytes = path.read_bytes()
     calls = []
@@ -154,8 +159,20 @@ def test_truncations_at_many_offsets_are_refused(saved, tmp_path):
     _, path, _, _ = saved
     data = path.read_bytes()
     broken = tmp_path / "broken"
-    for cut in sorted({0, 1, 4, 30, 100, len(data) // 3, len(data) // 2, len(data) - 22,
-                       len(data) - 1, *range(50, len(data), max(1, len(data) // 40))}):  # fmt: skip
+    for cut in sorted(
+        {
+            0,
+            1,
+            4,
+            30,
+            100,
+            len(data) // 3,
+            len(data) // 2,
+            len(data) - 22,
+            len(data) - 1,
+            *range(50, len(data), max(1, len(data) // 40)),
+        }
+    ):
         broken.write_bytes(data[:cut])
         with pytest.raises(ModelFileError):
             mf.load_model(broken)

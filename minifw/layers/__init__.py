@@ -48,10 +48,24 @@ __all__ = [
 _CLASSES = {
     cls.__name__: cls
     for cls in (
-        Dense, Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, ELU, GELU, Softplus, SiLU,
-        Dropout, BatchNormalization, LayerNormalization, Normalization, Flatten,
+        Dense,
+        Linear,
+        ReLU,
+        LeakyReLU,
+        Sigmoid,
+        Tanh,
+        Softmax,
+        ELU,
+        GELU,
+        Softplus,
+        SiLU,
+        Dropout,
+        BatchNormalization,
+        LayerNormalization,
+        Normalization,
+        Flatten,
     )
-}  # fmt: skip
+}
 
 
 def serialize(layer: Layer) -> dict:
