@@ -78,31 +78,19 @@ def demo(epochs: int = 1000, plot: str | None = None) -> None:
 
 def _plot(histories: dict, path: str) -> None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(
-            "\n--plot needs matplotlib, which is not installed: "
-            "pip install 'minifw[plot]' (or pip install matplotlib).",
-            file=sys.stderr,
-        )
+        axes = None
+        for label, history in histories.items():
+            axes = history.plot(ax=axes, label=label)
+    except ImportError as error:
+        print(f"\n--plot: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    figure, axes = plt.subplots(figsize=(7, 4))
-    for label, history in histories.items():
-        losses = history.history["loss"]
-        axes.plot(range(1, len(losses) + 1), losses, label=label)
     axes.set(
-        xlabel="epoch",
-        ylabel="mean loss (MSE)",
         xscale="log",
         yscale="log",
+        ylabel="mean loss (MSE)",
         title="2-2-1 network on the lecture's table",
     )
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    axes.figure.savefig(path, dpi=120)
     print(f"\nLoss curves saved to {path}")
 
 

@@ -1,0 +1,99 @@
+"""Input at the public boundary: what is refused (clearly, before anything changes) and
+what is accepted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from support import lecture_model
+
+import minifw as mf
+from minifw.errors import NotBuiltError
+
+
+class FakeDataFrame:
+    """Quacks like a pandas DataFrame: minifw needs only ``to_numpy``."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def to_numpy(self):
+        return self.values
+
+
+def test_dataframe_like_inputs_are_accepted():
+    model = lecture_model()
+    X = [[60.0, 3.5], [80.0, 4.7]]
+    np.testing.assert_array_equal(model.predict(FakeDataFrame(X)), model.predict(np.array(X)))
+    model.fit(FakeDataFrame(X), FakeDataFrame([40.0, 60.0]), epochs=1, verbose=0)
+
+
+def test_float64_data_trains_a_float32_model_batch_by_batch(rng):
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=2)], seed=0)
+    model.compile("sgd", "mse")
+    X = rng.normal(size=(10, 2))
+    model.fit(X, X.sum(axis=1), epochs=1, verbose=0)
+    assert model.get_weights()[0].dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda m: m.predict([[1.0, 2.0, 3.0]]), ValueError, r"expects X of shape \(n, 2\)"),
+        (lambda m: m.evaluate([[1.0, 2.0]], [[1.0, 2.0]]), ValueError, "y has 2 columns"),
+        (lambda m: m.gradients([[np.inf, 2.0]], [1.0]), ValueError, "contains NaN or infinity"),
+        (lambda m: m.train_on_batch([["a", "b"]], [1.0]), TypeError, "strings"),
+        (lambda m: m.set_weights([1, 2, 3]), ValueError, "expects 4 arrays"),
+        (lambda m: m.compile("adam", "mse", metrics="mae"), TypeError, "must be a list"),
+        (lambda m: m.fit([[1.0, 2.0]], [1.0], epochs=1, verbose=0, on_nonfinite="ignore"),
+         ValueError, "`on_nonfinite` must be 'raise' or 'stop'"),
+        (lambda m: m.fit([[1.0, 2.0]], [1.0], shuffle="yes", verbose=0), TypeError, "`shuffle`"),
+    ],
+)
+def test_refused_calls_name_the_problem_and_change_nothing(call, error, message):
+    model = lecture_model()
+    before = model.get_weights()
+    with pytest.raises(error, match=message):
+        call(model)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert model.optimizer.iterations == 0
+
+
+def test_layers_refuse_bad_input_at_forward():
+    layer = mf.layers.Dense(2)
+    layer.build((None, 3))
+    with pytest.raises(ValueError, match=r"Dense expected inputs of shape \(n, 3\), got \(3,\)"):
+        layer.forward(np.ones(3))
+    with pytest.raises(RuntimeError, match="is not built"):
+        mf.layers.ReLU().forward(np.ones((2, 2)))
+
+
+def test_a_model_with_no_layers_or_unknown_input_cannot_be_built():
+    with pytest.raises(ValueError, match="no layers"):
+        mf.Sequential().build((None, 2))
+    with pytest.raises(NotBuiltError, match="input shape is unknown"):
+        mf.Sequential([mf.layers.Dense(1)]).get_weights()
+
+
+SCRIPT = """
+import numpy as np, minifw as mf
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(64, 4)), rng.normal(size=64)
+model = mf.Sequential([mf.layers.Dense(8, activation="relu"), mf.layers.Dropout(0.3),
+                       mf.layers.Dense(1)], seed=123)
+model.compile("adam", "mse")
+model.fit(X, y, epochs=3, batch_size=8, verbose=0)
+print(np.concatenate([w.ravel() for w in model.get_weights()]).tobytes().hex())
+"""
+
+
+def test_two_processes_with_the_same_seed_give_bit_identical_weights():
+    runs = [
+        subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout) > 100
