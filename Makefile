@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-pytest clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ lint: $(STAMP)
 	$(PY) -m ruff check minifw tests benchmarks examples
 
 bench: $(STAMP)
+	$(PY) -m benchmarks.compare
+
+bench-pytest: $(STAMP)
 	$(PY) -m pytest benchmarks --benchmark-only
 
 clean:
