@@ -184,15 +184,15 @@ def _units(model: Sequential) -> list[_Unit]:
     """Group the layers as Dense + following activations; refuse anything else."""
     units: list[_Unit] = []
     for layer in model.layers:
-        if isinstance(layer, Dense):
-            inner = [layer.activation] if layer.activation is not None else []
-            units.append(_Unit(len(units) + 1, layer, inner))
-        elif isinstance(layer, Activation) and units:
+        inner = getattr(layer, "activation", None)
+        if isinstance(layer, Dense) and (inner is None or inner.elementwise):
+            units.append(_Unit(len(units) + 1, layer, [inner] if inner is not None else []))
+        elif isinstance(layer, Activation) and layer.elementwise and units:
             units[-1].activations.append(layer)
         else:
             raise ValueError(
-                f"explain supports models of Dense and activation layers that start with a "
-                f"Dense layer; {layer.name} ({type(layer).__name__}) is not supported there."
+                f"explain supports models of Dense and elementwise activation layers that start "
+                f"with a Dense layer; {layer.name} ({type(layer).__name__}) is not supported there."
             )
     return units
 

@@ -94,3 +94,9 @@ def test_explain_uses_the_given_learning_rate():
     step = mf.explain(model, [2.0], [0.0], learning_rate=0.25)
     # ∂L/∂w = −2(y − ŷ)·x = 2·2·2 = 8 ; w = 1 − 0.25·8
     assert step.updated["w^1_11"] == -1.0 and step.learning_rate == 0.25
+
+
+def test_explain_refuses_softmax_whose_units_are_not_independent():
+    model = model_with(mf.layers.Dense(3, input_dim=2, activation="softmax"))
+    with pytest.raises(ValueError, match=r"dense_1 \(Dense\) is not supported"):
+        mf.explain(model, [1.0, 2.0], [0.2, 0.3, 0.5])

@@ -48,8 +48,11 @@ def test_float64_data_trains_a_float32_model_batch_by_batch(rng):
         (lambda m: m.train_on_batch([["a", "b"]], [1.0]), TypeError, "strings"),
         (lambda m: m.set_weights([1, 2, 3]), ValueError, "expects 4 arrays"),
         (lambda m: m.compile("adam", "mse", metrics="mae"), TypeError, "must be a list"),
-        (lambda m: m.fit([[1.0, 2.0]], [1.0], epochs=1, verbose=0, on_nonfinite="ignore"),
-         ValueError, "`on_nonfinite` must be 'raise' or 'stop'"),
+        (
+            lambda m: m.fit([[1.0, 2.0]], [1.0], epochs=1, verbose=0, on_nonfinite="ignore"),
+            ValueError,
+            "`on_nonfinite` must be 'raise' or 'stop'",
+        ),
         (lambda m: m.fit([[1.0, 2.0]], [1.0], shuffle="yes", verbose=0), TypeError, "`shuffle`"),
     ],
 )
