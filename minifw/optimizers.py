@@ -162,6 +162,13 @@ class Optimizer:
         """The update rule, applied in place to the flat ``params``."""
         raise NotImplementedError
 
+    def _momentum(self, direction: np.ndarray) -> np.ndarray:
+        """b ← μ b + direction, the momentum buffer (starting at 0), updated and returned."""
+        velocity = self.state["velocity"]
+        velocity *= self.momentum
+        velocity += direction
+        return velocity
+
     def _clip(self, grads: np.ndarray, arrays: Sequence[slice]) -> None:
         if self.clipvalue is not None:
             np.clip(grads, -self.clipvalue, self.clipvalue, out=grads)
@@ -234,9 +241,7 @@ class SGD(Optimizer):
             grads += self._scratch
         direction = grads
         if self.momentum:
-            velocity = self.state["velocity"]
-            velocity *= self.momentum
-            velocity += grads
+            velocity = self._momentum(grads)
             if self.nesterov:
                 np.multiply(velocity, self.momentum, out=self._scratch)
                 grads += self._scratch
@@ -381,10 +386,7 @@ class RMSprop(Optimizer):
         direction += self.epsilon
         np.divide(grads, direction, out=direction)  # g / (√v + ε)
         if self.momentum:
-            velocity = self.state["velocity"]
-            velocity *= self.momentum
-            velocity += direction
-            direction = velocity
+            direction = self._momentum(direction)
         self._step(params, direction, learning_rate)
 
     def get_config(self):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 import pytest
 from support import lecture_model
@@ -20,3 +22,16 @@ def worked_221() -> mf.Sequential:
 @pytest.fixture
 def salary() -> tuple[np.ndarray, np.ndarray]:
     return mf.datasets.salary()
+
+
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """Make ``import matplotlib`` fail, as on a machine without it."""
+    real_import = builtins.__import__
+
+    def refuse_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", refuse_matplotlib)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import csv
 import signal
 
@@ -327,14 +326,6 @@ def test_history_plot_draws_training_and_validation_curves(rng, tmp_path):
     assert labels == ["loss", "val_loss", "mae", "val_mae"]
 
 
-def test_history_plot_without_matplotlib_says_how_to_install_it(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_history_plot_without_matplotlib_says_how_to_install_it(no_matplotlib):
     with pytest.raises(ImportError, match=r"pip install 'minifw\[plot\]'"):
         mf.callbacks.History().plot()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import subprocess
 import sys
 
@@ -21,15 +20,7 @@ def test_demo_prints_the_first_step_and_both_training_runs(capsys):
     assert "Standardized features" in out and "IQ  90, GPA 3" in out
 
 
-def test_demo_plot_without_matplotlib_says_how_to_install_it(monkeypatch, capsys, tmp_path):
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_demo_plot_without_matplotlib_says_how_to_install_it(no_matplotlib, capsys, tmp_path):
     with pytest.raises(SystemExit) as stop:
         main(["demo", "--epochs", "2", "--plot", str(tmp_path / "loss.png")])
     assert stop.value.code == 2
