@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {"machine": machine(), "workloads": {}}
     for name, w in workloads.WORKLOADS.items():
         if name in parts:
-            print(f"measuring {name} ...", file=sys.stderr)
+            print(f"measuring {name} ({w.description}) ...", file=sys.stderr)
             results["workloads"][name] = measure(w, args.repeats)
     for name, run in (
         ("bookkeeping", lambda: bookkeeping(args.repeats)),
