@@ -149,7 +149,7 @@ class BareMLP:
         self.m = np.zeros(total, self.dtype)  # momentum, or Adam's first moment
         self.v = np.zeros(total, self.dtype)
         self.scratch = np.empty(total, self.dtype)
-        self.t = 0
+        self.t = self.steps = 0
         self.buffers: dict[int, tuple[list, list]] = {}
 
     def _buffers(self, n: int):
@@ -201,6 +201,10 @@ class BareMLP:
 
     def _update(self) -> None:
         lr, P, G, m, v, s = self.w.learning_rate, self.P, self.G, self.m, self.v, self.scratch
+        self.steps += 1
+        if self.steps % 16 == 0:  # subnormal numbers are slow: flush them (see minifw.optimizers)
+            for state in (m, v):
+                state[np.abs(state) < np.finfo(self.dtype).tiny] = 0
         if self.w.optimizer == "sgd":
             self.axpy(G, P, a=-lr)
         elif self.w.optimizer == "momentum":

@@ -30,6 +30,23 @@ LearningRate = float | LearningRateSchedule | Callable[[int], float]
 # Entries per axpy call; OpenBLAS keeps an axpy of up to 10000 entries on the calling thread.
 _AXPY_CHUNK = 8192
 
+# Steps between two flushes of subnormal numbers from the optimizer's state.
+_FLUSH_EVERY = 16
+
+
+def _flush_subnormals(values: np.ndarray) -> None:
+    """Set entries below the smallest normal float to 0, in place.
+
+    A unit whose gradient is exactly 0 (a ReLU that stays off) keeps shrinking
+    its momentum or moment geometrically, down through the subnormal numbers,
+    which CPUs compute with 10–100× slower: without this, Adam's epochs on W2
+    with 80 000 rows grew from 0.16 s to 0.45 s over six epochs; with it they
+    stay at 0.16 s (every step instead of every 16th costs more than it saves).
+    The entries changed are below 1.2e-38 (float32) or 2.2e-308 (float64):
+    far too small to move a weight.
+    """
+    values[np.abs(values) < np.finfo(values.dtype).tiny] = 0
+
 
 class Optimizer:
     """Base class: learning rate (or schedule), clipping, step counting and state.
@@ -110,6 +127,9 @@ class Optimizer:
             params, grads, self._learning_rate if constant else self.current_learning_rate()
         )
         self.iterations += 1
+        if self.iterations % _FLUSH_EVERY == 0:
+            for value in self.state.values():
+                _flush_subnormals(value)
 
     def _start(self, params: np.ndarray) -> None:
         """Create the state (or keep a restored one that fits) and pick the BLAS routine."""
