@@ -201,10 +201,6 @@ class BareMLP:
 
     def _update(self) -> None:
         lr, P, G, m, v, s = self.w.learning_rate, self.P, self.G, self.m, self.v, self.scratch
-        self.steps += 1
-        if self.steps % 16 == 0:  # subnormal numbers are slow: flush them (see minifw.optimizers)
-            for state in (m, v):
-                state[np.abs(state) < np.finfo(self.dtype).tiny] = 0
         if self.w.optimizer == "sgd":
             self.axpy(G, P, a=-lr)
         elif self.w.optimizer == "momentum":
@@ -225,6 +221,10 @@ class BareMLP:
             s += 1e-8
             np.divide(m, s, out=s)
             self.axpy(s, P, a=-lr / (1 - 0.9**self.t))
+        self.steps += 1
+        if self.steps % 16 == 0:  # subnormal numbers are slow: flush them (see minifw.optimizers)
+            for state in (m, v):
+                state[np.abs(state) < np.finfo(self.dtype).tiny] = 0
 
     def epoch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
         n, batch = len(X), self.w.batch
