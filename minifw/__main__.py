@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -103,7 +104,11 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     if arguments.epochs < 1:
         parser.error("--epochs must be at least 1")
-    demo(epochs=arguments.epochs, plot=arguments.plot)
+    try:
+        demo(epochs=arguments.epochs, plot=arguments.plot)
+    except BrokenPipeError:  # the reader stopped early, as in `minifw demo | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
