@@ -219,8 +219,8 @@ class Sequential:
     ) -> None:
         """Choose the optimizer, the loss and the metrics to report.
 
-        Each accepts an instance or a name (``"sgd"``, ``"mse"``, ``"mae"``).
-        Compiling again starts a fresh optimizer state.
+        Each accepts an instance or a name (``"sgd"``, ``"mse"``, ``"mae"``). An
+        optimizer given by name starts with fresh state; an instance keeps its own.
         """
         optimizer = optimizers.get(optimizer)
         loss = losses.get(loss)
@@ -308,7 +308,7 @@ class Sequential:
             what = (
                 f"The loss became {loss}"
                 if not math.isfinite(loss)
-                else ("The gradient became infinite or NaN")
+                else "The gradient became infinite or NaN (or too large to square)"
             )
             raise NonFiniteError(
                 f"{what} {where}; the weights were left as they were before this step. "
