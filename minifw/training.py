@@ -69,15 +69,17 @@ def fit_minibatches(
                 count = len(x)
                 weight = count
             else:
-                loss, out = train_step(x, Y[rows], epoch, batch, weights[rows])
-                count, weight = len(x), float(weights[rows].sum())
+                batch_weights = weights[rows]
+                loss, out = train_step(x, Y[rows], epoch, batch, batch_weights)
+                count, weight = len(x), float(batch_weights.sum())
             total_loss += loss * weight
             total_weight += weight
             if predictions is not None:
                 predictions[seen : seen + count] = model._plan.predictions(out)
             seen += count
             if batch_hooks:
-                callbacks.on_train_batch_end(batch, {"loss": total_loss / total_weight})
+                running = total_loss / total_weight if total_weight else 0.0
+                callbacks.on_train_batch_end(batch, {"loss": running})
             if model.stop_training:
                 break
         if model._interrupted:
