@@ -326,7 +326,7 @@ class Sequential:
         y: ArrayLike | None = None,
         *,
         epochs: int = 1,
-        batch_size: int = 32,
+        batch_size: int | None = 32,
         shuffle: bool = True,
         validation_data: tuple | None = None,
         validation_split: float = 0.0,
@@ -362,7 +362,7 @@ class Sequential:
         """
         self._require_compiled("fit")
         epochs = positive_int(epochs, "epochs", "fit", allow_zero=True)
-        batch_size = positive_int(batch_size, "batch_size", "fit")
+        batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size", "fit")
         initial_epoch = positive_int(initial_epoch, "initial_epoch", "fit", allow_zero=True)
         verbose = _verbosity(verbose)
         if not isinstance(shuffle, bool):
@@ -642,11 +642,7 @@ class Sequential:
 def _verbosity(verbose: int | str) -> int:
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
-    if (
-        isinstance(verbose, numbers.Integral)
-        and not isinstance(verbose, bool)
-        and verbose in (0, 1, 2)
-    ):
+    if isinstance(verbose, numbers.Integral) and verbose in (0, 1, 2):  # True and False too
         return int(verbose)
     raise ValueError(f"fit: `verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
 

@@ -423,3 +423,14 @@ def test_a_diverging_run_stops_with_nonfinite_error_and_keeps_the_last_finite_we
         model.fit(X, y, epochs=50, batch_size=1, shuffle=False, verbose=0)
     assert isinstance(error.value, FloatingPointError)
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_keras_spellings_are_accepted(rng):
+    model = mf.Sequential([mf.layers.Dense(4, input_shape=(3,)), mf.layers.Dense(1)], seed=0)
+    assert model.input_shape == (None, 3)
+    model.compile("adam", "mse")
+    X, y = small_regression(rng, n=8)
+    model.fit(X, y, batch_size=None, verbose=False)  # Keras's defaults: 32 rows, silent
+    assert model.optimizer.iterations == 1
+    with pytest.raises(ValueError, match=r"`input_shape` must be \(features,\)"):
+        mf.layers.Dense(2, input_shape=(3, 4))

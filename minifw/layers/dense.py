@@ -39,7 +39,8 @@ class Dense(Layer):
         Shorthand for this layer followed by that activation layer
         (``"relu"``, ``"sigmoid"``, ...); None means net is the output.
     input_dim : int, optional
-        Number of input features, for the first layer of a model.
+        Number of input features, for the first layer of a model
+        (``input_shape=(features,)`` is the same, as in Keras).
     kernel_initializer, bias_initializer : str or Initializer
         How W and b start; the lecture uses ``"ones"`` and ``"zeros"``.
     use_bias : bool
@@ -62,6 +63,7 @@ class Dense(Layer):
         activation: str | dict | activations.Activation | None = None,
         *,
         input_dim: int | None = None,
+        input_shape: tuple[int] | None = None,
         kernel_initializer: str | dict | initializers.Initializer = "glorot_uniform",
         bias_initializer: str | dict | initializers.Initializer = "zeros",
         use_bias: bool = True,
