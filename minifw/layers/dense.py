@@ -73,6 +73,15 @@ class Dense(Layer):
     ) -> None:
         super().__init__(name=name)
         self.units = positive_int(units, "units", "Dense")
+        if input_shape is not None:
+            if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1:
+                raise ValueError(
+                    f"Dense: `input_shape` must be (features,); Dense takes 2-D inputs. "
+                    f"Received: input_shape={input_shape!r}. Put a Flatten layer first for more."
+                )
+            if input_dim is not None and input_dim != input_shape[0]:
+                raise ValueError("Dense: `input_dim` and `input_shape` disagree.")
+            input_dim = input_shape[0]
         self.input_dim = (
             None if input_dim is None else positive_int(input_dim, "input_dim", "Dense")
         )
