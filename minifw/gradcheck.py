@@ -101,6 +101,22 @@ def gradcheck(
     )
 
 
+def _replaying_randomness(layers) -> Callable[[], None]:
+    """A function that rewinds every layer's random generator (Dropout's) to where it is
+    now, so that each forward pass of the check draws the same masks."""
+    saved = [
+        (layer._rng, layer._rng.bit_generator.state)
+        for layer in layers
+        if getattr(layer, "_rng", None) is not None
+    ]
+
+    def rewind() -> None:
+        for rng, state in saved:
+            rng.bit_generator.state = state
+
+    return rewind
+
+
 def _check_model(model, X, y, loss, eps) -> dict[str, float]:
     if y is None:
         raise ValueError("gradcheck on a model needs targets y.")
@@ -110,6 +126,7 @@ def _check_model(model, X, y, loss, eps) -> dict[str, float]:
     copy.compile("sgd", loss or model.loss or MSELoss())
     X, Y = copy._data(X, y)
     plan = copy._plan
+    same_masks = _replaying_randomness(copy.layers)
     loss, _ = plan.loss_and_gradients(X, Y)
     trainable = [
         (name, layer, key)
@@ -119,6 +136,7 @@ def _check_model(model, X, y, loss, eps) -> dict[str, float]:
     analytic = [layer.grads[key].copy() for _, layer, key in trainable]
 
     def f() -> float:
+        same_masks()
         return plan.loss._forward(Y, plan.outputs(X, True)) + plan.penalty()
 
     return {
@@ -131,11 +149,14 @@ def _check_layer(layer, X, y, loss, eps) -> dict[str, float]:
     X = np.array(X, dtype=np.float64)  # a copy, perturbed in place below
     copy = deepcopy(layer)
     if layer.built:
+        copy.dtype = np.dtype(np.float64)
         copy.params = {key: value.astype(np.float64) for key, value in copy.params.items()}
         copy.grads = {key: np.zeros_like(value) for key, value in copy.params.items()}
+        copy.state = {key: value.astype(np.float64) for key, value in copy.state.items()}
     else:
         copy.build(X.shape, np.random.default_rng(0), "float64")
     copy.needs_input_grad = True
+    same_masks = _replaying_randomness([copy])
     out = copy.forward(X, training=True)
     if y is None:
         y = np.random.default_rng(1).normal(size=out.shape)
@@ -144,6 +165,7 @@ def _check_layer(layer, X, y, loss, eps) -> dict[str, float]:
     analytic.update((key, grad.copy()) for key, grad in copy.grads.items())
 
     def f() -> float:
+        same_masks()
         return loss.forward(y, copy.forward(X, training=True))
 
     arrays = {"input": X, **copy.params}

@@ -63,3 +63,16 @@ def test_gradcheck_refuses_other_objects_and_models_without_targets(rng):
     model = mf.Sequential([mf.layers.Dense(1, input_dim=2)])
     with pytest.raises(ValueError, match="needs targets y"):
         mf.gradcheck(model, np.ones((2, 2)))
+
+
+def test_gradcheck_replays_dropout_masks_and_checks_float32_layers_in_float64(rng):
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    model = mf.Sequential(
+        [mf.layers.Dense(6, activation="tanh"), mf.layers.Dropout(0.5), mf.layers.Dense(1)], seed=0
+    )
+    model.compile("sgd", "mse")
+    assert max(mf.gradcheck(model, X, y).values()) < 1e-6
+    assert max(mf.gradcheck(mf.layers.Dropout(0.3), X).values()) < 1e-6
+    built32 = mf.layers.Dense(4, activation="sigmoid")
+    built32.build((None, 3), np.random.default_rng(0), "float32")
+    assert max(mf.gradcheck(built32, X).values()) < 1e-6
