@@ -170,7 +170,8 @@ def test_csv_logger_and_lambda_callback(rng, tmp_path):
         validation_split=0.25,
         callbacks=[CSVLogger(tmp_path / "log.csv"), lam],
     )
-    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    with open(tmp_path / "log.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
     assert [row["epoch"] for row in rows] == ["0", "1"]
     assert float(rows[1]["val_loss"]) == pytest.approx(history.history["val_loss"][1])
     assert seen == [0, 1, (0, history.history["loss"][0]), 0, 1, (1, history.history["loss"][1])]
