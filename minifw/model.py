@@ -394,6 +394,11 @@ class Sequential:
             validation = (X[split_at:], Y[split_at:])
             X, Y = X[:split_at], Y[:split_at]
             weights = None if weights is None else weights[:split_at]
+        if isinstance(callbacks, Callback) or not isinstance(callbacks, (Sequence, type(None))):
+            raise TypeError(
+                f"fit: `callbacks` must be a list of Callback instances, e.g. "
+                f"[EarlyStopping()]. Received: {callbacks!r}"
+            )
         callbacks = list(callbacks or [])
         stop_on_nonfinite = on_nonfinite == "stop" or any(
             isinstance(callback, TerminateOnNaN) for callback in callbacks

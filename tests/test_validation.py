@@ -54,6 +54,21 @@ def test_float64_data_trains_a_float32_model_batch_by_batch(rng):
             "`on_nonfinite` must be 'raise' or 'stop'",
         ),
         (lambda m: m.fit([[1.0, 2.0]], [1.0], shuffle="yes", verbose=0), TypeError, "`shuffle`"),
+        (
+            lambda m: m.fit([[1.0, 2.0]], [1.0], callbacks=mf.callbacks.EarlyStopping(), verbose=0),
+            TypeError,
+            "`callbacks` must be a list",
+        ),
+        (
+            lambda m: m.fit([[1.0, 2.0]], [1.0], callbacks=["stop"], verbose=0),
+            TypeError,
+            "callbacks must be Callback instances",
+        ),
+        (
+            lambda m: m.fit([[1.0, 2.0]], [1.0], validation_data=([[1.0]], [1.0]), verbose=0),
+            ValueError,
+            r"expects X of shape \(n, 2\)",
+        ),
     ],
 )
 def test_refused_calls_name_the_problem_and_change_nothing(call, error, message):
