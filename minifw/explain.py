@@ -5,10 +5,11 @@ one forward pass, the loss, the chain rule for every weight and bias, and the
 plain gradient-descent update w_new = w_old − η ∂L/∂w, keeping every value:
 
     o_11 = w^1_11·x_i1 + w^1_21·x_i2 + b_11 = 1·60 + 1·3.5 + 0 = 63.5
-    ∂L/∂w^1_11 = ∂L/∂ŷ · ∂ŷ/∂o_11 · ∂o_11/∂w^1_11 = 174 · 1 · 60 = 10440
+    ∂L/∂w^1_11 = ∂L/∂y_hat · ∂y_hat/∂o_11 · ∂o_11/∂w^1_11 = 174 · 1 · 60 = 10440
 
-Symbols: x_ij is input feature j of row i; o_lj the output of unit j of layer
-l (ŷ, or ŷ_j, for the last layer); net^l_j the weighted sum of unit j before a
+Symbols (plain text, as DESIGN.md spells them): x_ij is input feature j of
+row i; o_lj the output of unit j of layer l (y_hat, the lecture's ŷ, or
+y_hat_j, for the last layer); net^l_j the weighted sum of unit j before a
 non-identity activation; w^l_ij the weight from unit i of layer l−1 to unit j
 of layer l (``W[i-1, j-1]``); b_lj the bias of unit j of layer l.
 
@@ -38,7 +39,7 @@ __all__ = ["explain", "Explanation", "Derivative", "Factor"]
 
 @dataclass(frozen=True)
 class Factor:
-    """One factor of a chain rule, e.g. ``∂ŷ/∂o_11``, with its value for each row."""
+    """One factor of a chain rule, e.g. ``∂y_hat/∂o_11``, with its value for each row."""
 
     symbol: str
     value: np.ndarray
@@ -86,11 +87,11 @@ class Explanation:
     ----------
     values : dict[str, ndarray]
         Forward quantities by symbol (``"x_i1"``, ``"net^1_1"``, ``"o_11"``,
-        ``"ŷ"``), one entry per row.
+        ``"y_hat"``), one entry per row.
     loss : float
         L on the rows explained.
     derivatives : dict[str, Derivative]
-        ``"∂L/∂ŷ"``, every ``"∂L/∂w^l_ij"`` and ``"∂L/∂b_lj"`` (and the sums
+        ``"∂L/∂y_hat"``, every ``"∂L/∂w^l_ij"`` and ``"∂L/∂b_lj"`` (and the sums
         ``"∂L/∂o_lj"`` where a layer feeds several units).
     grads : list of ndarray
         The same gradients as arrays, in the order of ``model.get_weights()``.
@@ -152,7 +153,7 @@ def explain(
     >>> model.compile(mf.optimizers.SGD(learning_rate=1e-5), "mse")
     >>> step = mf.explain(model, X[0], y[0])
     >>> print(step.derivatives["∂L/∂w^1_11"])
-    ∂L/∂w^1_11 = ∂L/∂ŷ · ∂ŷ/∂o_11 · ∂o_11/∂w^1_11 = 174 · 1 · 60 = 10440
+    ∂L/∂w^1_11 = ∂L/∂y_hat · ∂y_hat/∂o_11 · ∂o_11/∂w^1_11 = 174 · 1 · 60 = 10440
     """
     if model.loss is None:
         raise NotCompiledError("Call model.compile(optimizer, loss) before explain().")
@@ -209,11 +210,11 @@ class _Writer:
     # -- symbols --------------------------------------------------------------------
 
     def out(self, layer: int, j: int) -> str:
-        """o_lj, x_ij for layer 0, ŷ (or ŷ_j) for the last layer."""
+        """o_lj, x_ij for layer 0, y_hat (or y_hat_j) for the last layer."""
         if layer == 0:
             return f"x_i{j}"
         if layer == len(self.units):
-            return "ŷ" if self.units[-1].dense.units == 1 else f"ŷ_{j}"
+            return "y_hat" if self.units[-1].dense.units == 1 else f"y_hat_{j}"
         return f"o_{_pair(layer, j)}"
 
     @staticmethod
@@ -276,11 +277,13 @@ class _Writer:
         lines.append("Loss")
         if isinstance(loss, MSELoss) and Y.size == 1 and loss.reduction == "mean":
             y, y_hat = _num(Y[0, 0]), _num(y_pred[0, 0])
-            lines.append(f"  L = (y − ŷ)² = ({y} − {y_hat})² = {_num(result.loss)}")
-            lines.append(f"  ∂L/∂ŷ = −2(y − ŷ) = −2({y} − {y_hat}) = {_num(-2 * (Y - y_pred))}")
+            lines.append(f"  L = (y − y_hat)² = ({y} − {y_hat})² = {_num(result.loss)}")
+            lines.append(
+                f"  ∂L/∂y_hat = −2(y − y_hat) = −2({y} − {y_hat}) = {_num(-2 * (Y - y_pred))}"
+            )
             self.wrote_output_gradient = True
         else:
-            lines.append(f"  L = {type(loss).__name__}(y, ŷ) = {_num(result.loss)}")
+            lines.append(f"  L = {type(loss).__name__}(y, y_hat) = {_num(result.loss)}")
 
     # -- backward -------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ def test_demo_prints_the_first_step_and_both_training_runs(capsys):
     main(["demo", "--epochs", "20"])
     out = capsys.readouterr().out
     assert "o_11 = w^1_11·x_i1 + w^1_21·x_i2 + b_11 = 1·60 + 1·3.5 + 0 = 63.5" in out
-    assert "L = (y − ŷ)² = (40 − 127)² = 7569" in out
-    assert "∂L/∂w^1_21 = ∂L/∂ŷ · ∂ŷ/∂o_11 · ∂o_11/∂w^1_21 = 174 · 1 · 3.5 = 609" in out
+    assert "L = (y − y_hat)² = (40 − 127)² = 7569" in out
+    assert "∂L/∂w^1_21 = ∂L/∂y_hat · ∂y_hat/∂o_11 · ∂o_11/∂w^1_21 = 174 · 1 · 3.5 = 609" in out
     assert "epoch     1: mean loss 4352.79" in out
     assert "Standardized features" in out and "IQ  90, GPA 3" in out
 
@@ -43,7 +43,7 @@ def test_python_dash_m_minifw_demo_runs_as_a_program():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "∂L/∂ŷ = −2(y − ŷ) = −2(40 − 127) = 174" in result.stdout
+    assert "∂L/∂y_hat = −2(y − y_hat) = −2(40 − 127) = 174" in result.stdout
 
 
 def test_bad_arguments_exit_with_usage():

@@ -48,7 +48,7 @@ def test_a_non_identity_unit_shows_its_net_and_activation_factors(rng):
     model = model_with(mf.layers.Dense(2, input_dim=2, activation="tanh"), mf.layers.Dense(1))
     step = mf.explain(model, [0.5, -0.25], [1.0])
     symbols = [f.symbol for f in step.derivatives["∂L/∂w^1_21"].factors]
-    assert symbols == ["∂L/∂ŷ", "∂ŷ/∂o_11", "∂o_11/∂net^1_1", "∂net^1_1/∂w^1_21"]
+    assert symbols == ["∂L/∂y_hat", "∂y_hat/∂o_11", "∂o_11/∂net^1_1", "∂net^1_1/∂w^1_21"]
     net = step.values["net^1_1"][0]
     assert step.derivatives["∂L/∂w^1_21"].factors[2].value[0] == pytest.approx(
         1 - np.tanh(net) ** 2
@@ -61,7 +61,9 @@ def test_a_hidden_unit_feeding_several_units_gets_a_sum_line(rng):
     step = mf.explain(model, [1.0, 2.0], [0.5])
     total = step.derivatives["∂L/∂o_11"]
     assert len(total.terms) == 2
-    assert str(total).startswith("∂L/∂o_11 = ∂L/∂ŷ · ∂ŷ/∂o_21 · ∂o_21/∂o_11 + ∂L/∂ŷ · ∂ŷ/∂o_22")
+    assert str(total).startswith(
+        "∂L/∂o_11 = ∂L/∂y_hat · ∂y_hat/∂o_21 · ∂o_21/∂o_11 + ∂L/∂y_hat · ∂y_hat/∂o_22"
+    )
     assert [f.symbol for f in step.derivatives["∂L/∂w^1_11"].factors] == [
         "∂L/∂o_11",
         "∂o_11/∂w^1_11",
@@ -73,7 +75,7 @@ def test_a_batch_sums_the_chain_over_rows():
     step = mf.explain(model, [[1.0], [2.0]], [0.0, 0.0])
     # ŷ = x; L = mean(ŷ²); ∂L/∂ŷ = ŷ per row (2ŷ/2); ∂L/∂w = Σ ŷ·x = 1 + 4
     assert step.derivatives["∂L/∂w^1_11"].value == 5.0
-    assert "∂L/∂w^1_11 = Σ_rows ∂L/∂ŷ · ∂ŷ/∂w^1_11 = Σ [1, 2] · [1, 2] = 5" in str(step)
+    assert "∂L/∂w^1_11 = Σ_rows ∂L/∂y_hat · ∂y_hat/∂w^1_11 = Σ [1, 2] · [1, 2] = 5" in str(step)
 
 
 def test_explain_refuses_other_layers_and_uncompiled_models():

@@ -35,10 +35,10 @@ def test_explain_on_row_1_holds_every_value_and_factor(worked_221):
     X, y = mf.datasets.salary()
     step = mf.explain(worked_221, X[0], y[0])
     assert step.values["o_11"].tolist() == [63.5] and step.values["o_12"].tolist() == [63.5]
-    assert step.values["ŷ"].tolist() == [127.0]
+    assert step.values["y_hat"].tolist() == [127.0]
     assert step.loss == 7569.0
     expected = {
-        "∂L/∂ŷ": 174.0,
+        "∂L/∂y_hat": 174.0,
         "∂L/∂w^2_11": 11049.0,
         "∂L/∂w^2_21": 11049.0,
         "∂L/∂b_21": 174.0,
@@ -52,15 +52,15 @@ def test_explain_on_row_1_holds_every_value_and_factor(worked_221):
     assert {key: step.derivatives[key].value for key in expected} == expected
     chain = step.derivatives["∂L/∂w^1_21"].factors
     assert [(f.symbol, f.value.tolist()) for f in chain] == [
-        ("∂L/∂ŷ", [174.0]),
-        ("∂ŷ/∂o_11", [1.0]),
+        ("∂L/∂y_hat", [174.0]),
+        ("∂y_hat/∂o_11", [1.0]),
         ("∂o_11/∂w^1_21", [3.5]),
     ]
     text = str(step)
     assert "o_11 = w^1_11·x_i1 + w^1_21·x_i2 + b_11 = 1·60 + 1·3.5 + 0 = 63.5" in text
-    assert "L = (y − ŷ)² = (40 − 127)² = 7569" in text
-    assert "∂L/∂w^2_11 = ∂L/∂ŷ · ∂ŷ/∂w^2_11 = 174 · 63.5 = 11049" in text
-    assert "∂L/∂w^1_11 = ∂L/∂ŷ · ∂ŷ/∂o_11 · ∂o_11/∂w^1_11 = 174 · 1 · 60 = 10440" in text
+    assert "L = (y − y_hat)² = (40 − 127)² = 7569" in text
+    assert "∂L/∂w^2_11 = ∂L/∂y_hat · ∂y_hat/∂w^2_11 = 174 · 63.5 = 11049" in text
+    assert "∂L/∂w^1_11 = ∂L/∂y_hat · ∂y_hat/∂o_11 · ∂o_11/∂w^1_11 = 174 · 1 · 60 = 10440" in text
     assert "w^1_11 ← w^1_11 − η · ∂L/∂w^1_11 = 1 − 1e-05 · 10440 = 0.8956" in text
 
 
