@@ -104,14 +104,16 @@ class Layer:
         may overwrite the gradient it is given), or overrides ``forward`` and
         ``backward`` themselves.
         """
+        x = np.asarray(x)
         self._check_input(x)
         return self._forward(x if x.dtype == self.dtype else x.astype(self.dtype), training)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        """∂L/∂input from ``grad_out`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
-        self._check_grad(grad_out, self._out)
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        """∂L/∂input from ``grad_output`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
+        grad_output = np.asarray(grad_output)
+        self._check_grad(grad_output, self._out)
         # A copy: ``_backward`` may overwrite its argument (a model passes each one once).
-        return self._backward(grad_out.astype(self.dtype))
+        return self._backward(grad_output.astype(self.dtype))
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} implements neither forward nor _forward.")
