@@ -109,7 +109,7 @@ def test_backward_before_forward_and_wrong_gradient_shape_are_refused():
     with pytest.raises(RuntimeError, match="forward before backward"):
         layer.backward(np.ones((4, 2)))
     layer.forward(np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"grad_out of shape \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"grad_output of shape \(4, 2\)"):
         layer.backward(np.ones((4, 1)))
 
 

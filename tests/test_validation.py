@@ -88,6 +88,11 @@ def test_layers_refuse_bad_input_at_forward():
         layer.forward(np.ones(3))
     with pytest.raises(RuntimeError, match="is not built"):
         mf.layers.ReLU().forward(np.ones((2, 2)))
+    with pytest.raises(TypeError, match="`x` must hold real numbers"):
+        layer.forward([["a", "b", "c"]])
+    layer.forward([[1, 2, 3]])  # lists and integers are fine
+    with pytest.raises(ValueError, match=r"grad_output of shape \(1, 2\)"):
+        layer.backward([1.0, 2.0])
 
 
 def test_a_model_with_no_layers_or_unknown_input_cannot_be_built():

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..validation import float_dtype
+from ..validation import as_numeric_array, float_dtype
 
 
 class Layer:
@@ -104,13 +104,13 @@ class Layer:
         may overwrite the gradient it is given), or overrides ``forward`` and
         ``backward`` themselves.
         """
-        x = np.asarray(x)
+        x = as_numeric_array(x, "x")
         self._check_input(x)
         return self._forward(x if x.dtype == self.dtype else x.astype(self.dtype), training)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         """∂L/∂input from ``grad_output`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
-        grad_output = np.asarray(grad_output)
+        grad_output = as_numeric_array(grad_output, "grad_output")
         self._check_grad(grad_output, self._out)
         # A copy: ``_backward`` may overwrite its argument (a model passes each one once).
         return self._backward(grad_output.astype(self.dtype))
@@ -163,14 +163,14 @@ class Layer:
                 f"got {received}."
             )
 
-    def _check_grad(self, grad_out: np.ndarray, output: np.ndarray | None) -> None:
+    def _check_grad(self, grad_output: np.ndarray, output: np.ndarray | None) -> None:
         """Refuse a backward call before forward, or with a gradient of the wrong shape."""
         if output is None:
             raise RuntimeError(f"{self!r}: call forward before backward.")
-        if getattr(grad_out, "shape", None) != output.shape:
+        if getattr(grad_output, "shape", None) != output.shape:
             raise ValueError(
-                f"{type(self).__name__}.backward expected grad_out of shape {output.shape} "
-                f"(the shape of its last output), got {getattr(grad_out, 'shape', grad_out)}."
+                f"{type(self).__name__}.backward expected grad_output of shape {output.shape} "
+                f"(the shape of its last output), got {getattr(grad_output, 'shape', grad_output)}."
             )
 
     # -- describing ---------------------------------------------------------------
