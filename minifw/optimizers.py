@@ -167,10 +167,16 @@ class Optimizer:
         matrix products makes the two pools fight over the cores (measured on
         W3: 5× slower epochs).
         """
-        for start in range(0, params.size, _AXPY_CHUNK):
-            part = slice(start, start + _AXPY_CHUNK)
-            target = params[part]
-            result = self._axpy(direction[part], target, a=-scale)
+        size = params.size
+        if size <= _AXPY_CHUNK:  # a small model: one call, no slicing
+            chunks = ((params, direction),)
+        else:
+            chunks = (
+                (params[start : start + _AXPY_CHUNK], direction[start : start + _AXPY_CHUNK])
+                for start in range(0, size, _AXPY_CHUNK)
+            )
+        for target, source in chunks:
+            result = self._axpy(source, target, a=-scale)
             if result is not target:  # BLAS could not work in place (not contiguous)
                 target[...] = result
 
