@@ -35,6 +35,17 @@ __all__ = [
 ]
 
 
+# The hooks fit calls, in Keras's names.
+_HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+)
+
+
 class Callback:
     """Base class: every hook does nothing until overridden."""
 
@@ -323,21 +334,12 @@ class CSVLogger(Callback):
 class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
 
-    _HOOKS = (
-        "on_train_begin",
-        "on_train_end",
-        "on_epoch_begin",
-        "on_epoch_end",
-        "on_train_batch_begin",
-        "on_train_batch_end",
-    )
-
     def __init__(self, **hooks: Callable) -> None:
         super().__init__()
-        unknown = set(hooks) - set(self._HOOKS)
+        unknown = set(hooks) - set(_HOOKS)
         if unknown:
             raise TypeError(
-                f"LambdaCallback: unknown hooks {sorted(unknown)}. Expected some of {self._HOOKS}."
+                f"LambdaCallback: unknown hooks {sorted(unknown)}. Expected some of {_HOOKS}."
             )
         for name, function in hooks.items():
             setattr(self, name, function)
@@ -401,7 +403,11 @@ class EpochLogger(Callback):
 
 
 class CallbackList:
-    """Calls each hook on every callback in order; used by ``fit``."""
+    """Calls each hook on the callbacks that implement it, in order; used by ``fit``.
+
+    Hooks run up to thousands of times per epoch, so each one keeps the list
+    of callbacks that override it and calls only those.
+    """
 
     def __init__(self, callbacks: list[Callback], model, params: dict) -> None:
         for callback in callbacks:
@@ -413,38 +419,38 @@ class CallbackList:
             callback.model = model
             callback.params = params
         self.callbacks = callbacks
-        # Per-batch hooks run thousands of times per epoch: call only real overrides.
-        self._batch_begin = [c for c in callbacks if _overrides(c, "on_train_batch_begin")]
-        self._batch_end = [c for c in callbacks if _overrides(c, "on_train_batch_end")]
+        self._hooks = {
+            hook: [getattr(c, hook) for c in callbacks if _overrides(c, hook)] for hook in _HOOKS
+        }
 
     @property
     def has_batch_hooks(self) -> bool:
         """Whether any callback overrides a per-batch hook (else fit skips calling them)."""
-        return bool(self._batch_begin or self._batch_end)
+        return bool(self._hooks["on_train_batch_begin"] or self._hooks["on_train_batch_end"])
 
     def on_train_begin(self, logs=None):
-        for callback in self.callbacks:
-            callback.on_train_begin(logs)
+        for hook in self._hooks["on_train_begin"]:
+            hook(logs)
 
     def on_train_end(self, logs=None):
-        for callback in self.callbacks:
-            callback.on_train_end(logs)
+        for hook in self._hooks["on_train_end"]:
+            hook(logs)
 
     def on_epoch_begin(self, epoch, logs=None):
-        for callback in self.callbacks:
-            callback.on_epoch_begin(epoch, logs)
+        for hook in self._hooks["on_epoch_begin"]:
+            hook(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        for callback in self.callbacks:
-            callback.on_epoch_end(epoch, logs)
+        for hook in self._hooks["on_epoch_end"]:
+            hook(epoch, logs)
 
     def on_train_batch_begin(self, batch, logs=None):
-        for callback in self._batch_begin:
-            callback.on_train_batch_begin(batch, logs)
+        for hook in self._hooks["on_train_batch_begin"]:
+            hook(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        for callback in self._batch_end:
-            callback.on_train_batch_end(batch, logs)
+        for hook in self._hooks["on_train_batch_end"]:
+            hook(batch, logs)
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
