@@ -35,9 +35,17 @@ __all__ = [
 
 
 class Initializer:
-    """Base class: ``__call__(shape, rng, dtype)`` returns a new array."""
+    """Base class: ``initializer(shape, rng, dtype)`` returns a new array."""
 
-    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype) -> np.ndarray:
+    def __call__(
+        self, shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype="float64"
+    ) -> np.ndarray:
+        """A new array of ``shape`` in ``dtype``; random ones draw from ``rng`` (a fresh,
+        unseeded Generator when omitted)."""
+        rng = np.random.default_rng() if rng is None else rng
+        return self._sample(tuple(shape), rng, np.dtype(dtype))
+
+    def _sample(self, shape: tuple[int, ...], rng: np.random.Generator, dtype) -> np.ndarray:
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -63,7 +71,7 @@ class Constant(Initializer):
             )
         self.value = float(value)
 
-    def __call__(self, shape, rng, dtype):
+    def _sample(self, shape, rng, dtype):
         return np.full(shape, self.value, dtype=dtype)
 
     def get_config(self) -> dict:
@@ -97,7 +105,7 @@ class RandomNormal(Initializer):
         self.mean = float(mean)
         self.stddev = positive_float(stddev, "stddev", "RandomNormal")
 
-    def __call__(self, shape, rng, dtype):
+    def _sample(self, shape, rng, dtype):
         return rng.normal(self.mean, self.stddev, size=shape).astype(dtype)
 
     def get_config(self) -> dict:
@@ -115,7 +123,7 @@ class RandomUniform(Initializer):
             )
         self.minval, self.maxval = float(minval), float(maxval)
 
-    def __call__(self, shape, rng, dtype):
+    def _sample(self, shape, rng, dtype):
         return rng.uniform(self.minval, self.maxval, size=shape).astype(dtype)
 
     def get_config(self) -> dict:
@@ -157,7 +165,7 @@ class VarianceScaling(Initializer):
             )
         self.mode, self.distribution = mode, distribution
 
-    def __call__(self, shape, rng, dtype):
+    def _sample(self, shape, rng, dtype):
         fan_in, fan_out = _fans(tuple(shape))
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
