@@ -43,7 +43,8 @@ class Initializer:
         """A new array of ``shape`` in ``dtype``; random ones draw from ``rng`` (a fresh,
         unseeded Generator when omitted)."""
         rng = np.random.default_rng() if rng is None else rng
-        return self._sample(tuple(shape), rng, np.dtype(dtype))
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        return self._sample(shape, rng, np.dtype(dtype))
 
     def _sample(self, shape: tuple[int, ...], rng: np.random.Generator, dtype) -> np.ndarray:
         raise NotImplementedError
