@@ -1,1 +1,1 @@
-"""Benchmarks of BENCHMARKS.md: pytest-benchmark files and ``python -m benchmarks.compare``."""
+"""minifw's benchmark workloads: pytest-benchmark files and ``python -m benchmarks.compare``."""

@@ -1,4 +1,4 @@
-"""BENCHMARKS.md's workloads under pytest-benchmark: minifw, the bare loop and the GEMM floor.
+"""The workloads W1–W4 under pytest-benchmark: minifw, the bare loop and the GEMM floor.
 
     pytest benchmarks --benchmark-only --benchmark-group-by=param:name
 

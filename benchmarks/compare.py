@@ -45,7 +45,7 @@ def timed(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict
 
 
 def epochs_per_run(w: Workload) -> int:
-    """W1's epoch is 4 steps: time 1000 of them, as BENCHMARKS.md does."""
+    """W1's epoch is 4 steps: time 1000 of them (4000 steps)."""
     return 1000 if w.name == "W1" else 1
 
 

@@ -1,4 +1,4 @@
-"""The workloads of BENCHMARKS.md, and the references minifw is measured against.
+"""The benchmark workloads W1–W4, and the references minifw is measured against.
 
 For each workload: synthetic data from a fixed seed, the minifw model, the
 "bare loop" (the same network, loss and optimizer written by hand as the

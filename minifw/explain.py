@@ -7,7 +7,7 @@ plain gradient-descent update w_new = w_old − η ∂L/∂w, keeping every valu
     o_11 = w^1_11·x_i1 + w^1_21·x_i2 + b_11 = 1·60 + 1·3.5 + 0 = 63.5
     ∂L/∂w^1_11 = ∂L/∂y_hat · ∂y_hat/∂o_11 · ∂o_11/∂w^1_11 = 174 · 1 · 60 = 10440
 
-Symbols (plain text, as DESIGN.md spells them): x_ij is input feature j of
+Symbols, in plain text: x_ij is input feature j of
 row i; o_lj the output of unit j of layer l (y_hat, the lecture's ŷ, or
 y_hat_j, for the last layer); net^l_j the weighted sum of unit j before a
 non-identity activation; w^l_ij the weight from unit i of layer l−1 to unit j

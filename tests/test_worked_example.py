@@ -1,4 +1,4 @@
-"""The lecture's 2-2-1 example, number by number (DESIGN.md, "The lecture example")."""
+"""The lecture's 2-2-1 example, number by number."""
 
 from __future__ import annotations
 
