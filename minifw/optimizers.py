@@ -21,7 +21,7 @@ from scipy.linalg.blas import get_blas_funcs
 from . import schedules
 from .registry import resolve
 from .schedules import LearningRateSchedule
-from .validation import positive_float, positive_int
+from .validation import positive_float, positive_int, unit_fraction
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "get"]
 
@@ -309,10 +309,8 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
         owner = type(self).__name__
-        for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if positive_float(value, name, owner, allow_zero=True) >= 1:
-                raise ValueError(f"{owner}: `{name}` must be in [0, 1). Received: {value!r}")
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.beta_1 = unit_fraction(beta_1, "beta_1", owner)
+        self.beta_2 = unit_fraction(beta_2, "beta_2", owner)
         self.epsilon = positive_float(epsilon, "epsilon", owner)
 
     def init_state(self, params):
@@ -390,9 +388,7 @@ class RMSprop(Optimizer):
         clipvalue: float | None = None,
     ) -> None:
         super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
-        if positive_float(rho, "rho", "RMSprop", allow_zero=True) >= 1:
-            raise ValueError(f"RMSprop: `rho` must be in [0, 1). Received: {rho!r}")
-        self.rho = float(rho)
+        self.rho = unit_fraction(rho, "rho", "RMSprop")
         self.epsilon = positive_float(epsilon, "epsilon", "RMSprop")
         self.momentum = positive_float(momentum, "momentum", "RMSprop", allow_zero=True)
 

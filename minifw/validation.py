@@ -40,6 +40,14 @@ def positive_float(value: object, name: str, owner: str, *, allow_zero: bool = F
     return float(value)
 
 
+def unit_fraction(value: object, name: str, owner: str) -> float:
+    """Return ``value`` as a float if it is a number in [0, 1) (a decay rate, a momentum)."""
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not is_real or not 0 <= value < 1:
+        raise ValueError(f"{owner}: `{name}` must be in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
 def float_dtype(dtype: object) -> np.dtype:
     """The model dtype: float32 or float64, given by name or as a NumPy dtype."""
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..validation import as_features, positive_float
+from ..validation import as_features, positive_float, unit_fraction
 from .base import Layer
 
 
@@ -108,12 +108,7 @@ class BatchNormalization(_Standardization):
         name: str | None = None,
     ) -> None:
         super().__init__(epsilon, center, scale, name)
-        momentum = positive_float(momentum, "momentum", "BatchNormalization", allow_zero=True)
-        if momentum >= 1:
-            raise ValueError(
-                f"BatchNormalization: `momentum` must be in [0, 1). Received: {momentum!r}"
-            )
-        self.momentum = momentum
+        self.momentum = unit_fraction(momentum, "momentum", "BatchNormalization")
 
     _state_arrays = 2  # moving_mean, moving_variance
 
