@@ -26,8 +26,7 @@ from . import (
     regularizers,
     schedules,
 )
-from .explain import explain
-from .gradcheck import gradcheck
+from .teaching import explain, gradcheck
 from .model import Sequential
 from .saving import load_model
 

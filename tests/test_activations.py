@@ -9,7 +9,7 @@ import pytest
 from scipy.special import erf
 
 import minifw as mf
-from minifw.gradcheck import numeric_gradient
+from minifw.teaching.gradcheck import numeric_gradient
 from minifw.layers import ELU, GELU, LeakyReLU, Linear, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 
 ACTIVATIONS = [

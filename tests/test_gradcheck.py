@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minifw as mf
-from minifw.gradcheck import numeric_gradient, relative_error
+from minifw.teaching.gradcheck import numeric_gradient, relative_error, round_off_noise
 from minifw.layers import Tanh
 
 
@@ -54,7 +54,29 @@ def test_relative_error_is_zero_for_equal_arrays_and_large_for_wrong_ones():
     assert relative_error([0.0], [0.0]) == 0.0
     assert relative_error([3.0, 4.0], [-3.0, -4.0]) == 2.0  # wrong sign
     assert relative_error([2.0, 4.0], [1.0, 2.0]) == 0.5  # wrong factor of 2
-    assert relative_error([1e-17], [1e-11], floor=1e-7) < 1e-4  # both zero up to round-off
+    assert relative_error([1e-17], [1e-11], noise=1e-8) == 0.0  # both zero up to round-off
+    assert relative_error([2e-6], [1e-6], noise=1e-8) > 0.49  # a wrong factor above the noise
+
+
+def test_an_exactly_zero_gradient_scores_zero_whatever_the_noise_of_the_numeric_one(rng):
+    """A bias before BatchNormalization has ∂L/∂b = 0 exactly; its central difference is
+    round-off only, which depends on the BLAS kernel, and must never count as an error."""
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    model = mf.Sequential(
+        [mf.layers.Dense(4), mf.layers.BatchNormalization(), mf.layers.Dense(1)],
+        dtype="float64",
+        seed=0,
+    )
+    model.compile("sgd", "mse")
+    errors = mf.gradcheck(model, X, y)
+    assert errors["dense_1/b"] == 0.0
+    assert max(errors.values()) < 1e-6
+
+
+def test_the_round_off_bound_scales_with_the_loss_epsilon_and_size():
+    assert round_off_noise(1.0, 1e-6, 1) == pytest.approx(2.22e-8, rel=1e-2)
+    assert round_off_noise(100.0, 1e-6, 4) == pytest.approx(200 * round_off_noise(1.0, 1e-6, 1))
+    assert round_off_noise(0.5, 1e-3, 1) == pytest.approx(round_off_noise(1.0, 1e-6, 1) / 1e3)
 
 
 def test_gradcheck_refuses_other_objects_and_models_without_targets(rng):

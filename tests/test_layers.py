@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minifw as mf
-from minifw.gradcheck import numeric_gradient
+from minifw.teaching.gradcheck import numeric_gradient
 from minifw.layers import Dense, Linear, ReLU, Sigmoid, Tanh
 
 LAYER_FACTORIES = [

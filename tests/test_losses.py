@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minifw import losses
-from minifw.gradcheck import numeric_gradient
+from minifw.teaching.gradcheck import numeric_gradient
 
 
 def test_mse_is_the_plain_mean_with_no_half():

@@ -53,11 +53,24 @@ def test_learning_rate_must_be_a_positive_finite_number(learning_rate):
         optimizers.SGD(learning_rate=learning_rate)
 
 
-def test_an_optimizer_refuses_a_second_model_of_another_size():
+def test_an_optimizer_with_state_refuses_a_second_model_of_another_size():
+    adam = optimizers.Adam(learning_rate=0.1)
+    w = np.zeros(3)
+    adam.apply_gradients(w, np.ones(3))
+    assert adam.iterations == 1
+    state = {key: value.copy() for key, value in adam.state.items()}
+    other = np.zeros(2)
+    with pytest.raises(ValueError, match="holds state for another model's parameters"):
+        adam.apply_gradients(other, np.ones(2))
+    assert other.tolist() == [0.0, 0.0] and adam.iterations == 1  # nothing changed
+    for key, value in adam.state.items():
+        np.testing.assert_array_equal(value, state[key])
+
+
+def test_plain_sgd_keeps_no_state_but_refuses_mismatched_vectors():
     sgd = optimizers.SGD(learning_rate=0.1)
     sgd.apply_gradients(np.zeros(3), np.zeros(3))
-    assert sgd.iterations == 1
-    # plain SGD keeps no state, so a size change is harmless; mismatched arrays are not
+    sgd.apply_gradients(np.zeros(5), np.zeros(5))  # no state: another size is harmless
     with pytest.raises(ValueError, match="flat vectors of the same length"):
         sgd.apply_gradients(np.zeros(3), np.zeros(2))
 

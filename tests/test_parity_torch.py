@@ -173,6 +173,10 @@ def test_the_lecture_trajectory_matches_torch():
                 net(torch.tensor(X[row : row + 1])), torch.tensor(y[row : row + 1, None])
             ).backward()
             optimizer.step()
-    np.testing.assert_allclose(
-        model.get_weights()[2].ravel(), net[1].weight.detach().numpy().ravel(), rtol=1e-12
-    )
+    theirs = [
+        array
+        for layer in net
+        for array in (layer.weight.detach().numpy().T, layer.bias.detach().numpy())
+    ]
+    for ours, reference in zip(model.get_weights(), theirs, strict=True):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-15)

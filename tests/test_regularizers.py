@@ -8,7 +8,7 @@ from support import small_regression
 
 import minifw as mf
 from minifw import regularizers
-from minifw.gradcheck import numeric_gradient
+from minifw.teaching.gradcheck import numeric_gradient
 
 REGULARIZERS = [regularizers.L1(0.1), regularizers.L2(0.05), regularizers.L1L2(0.02, 0.03)]
 

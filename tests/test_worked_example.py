@@ -83,9 +83,14 @@ def test_explain_leaves_the_model_alone_unless_asked_to_apply(worked_221):
     after_apply = worked_221.get_weights()
     reference = lecture_model()
     reference.train_on_batch(X[:1], y[:1])
-    for applied, trained, new in zip(after_apply, reference.get_weights(), step.new_weights):
-        np.testing.assert_array_equal(applied, trained)
-        np.testing.assert_array_equal(applied, new)
+    grads = step.grads
+    for applied, trained, new, old, grad in zip(
+        after_apply, reference.get_weights(), step.new_weights, before, grads, strict=True
+    ):
+        np.testing.assert_array_equal(applied, trained)  # the same training step, run twice
+        np.testing.assert_array_equal(new, applied)  # what explain showed is what it applied
+        # and it is the lecture's rule, to the round-off of one multiply-add
+        np.testing.assert_allclose(new, old - 1e-5 * grad, rtol=1e-15, atol=1e-20)
 
 
 def scalar_lecture(epochs: int, eta: float = 1e-5) -> list[float]:

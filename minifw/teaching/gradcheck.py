@@ -5,12 +5,22 @@
 computed in float64, one entry at a time, perturbing in place and restoring.
 Each parameter array is compared as a whole, analytic a against numeric n:
 
-    ‖a − n‖ / max(‖a‖, ‖n‖, floor),    floor = 1e-7 · max(1, |L|)
+    error = max(‖a − n‖ − noise, 0) / max(‖a‖, ‖n‖, noise)
 
-The floor keeps a gradient that is zero up to round-off (the numeric one
-carries about 1e-10 · |L| of noise) from counting as a large relative error.
-Values around 1e-8 or below mean the analytic gradient is right; a wrong
-factor of 2 gives 0.5, a wrong sign 2.
+where ``noise`` bounds what round-off alone can put into n. Each loss value
+carries a round-off of about u · max(1, |L|) (u = 2.2e-16, float64's machine
+epsilon), and the difference quotient divides it by ε, so per entry
+
+    noise = 100 · u · max(1, |L|) / ε · √(entries)      (2.2e-8 · max(1, |L|) for ε = 1e-6)
+
+with a margin of 100 for the amplification through the layers, and √(entries)
+because independent round-off adds up like a random walk in the norm. A
+difference that noise explains counts as 0, whatever BLAS kernel computed the
+loss: a gradient that is exactly zero (a bias before BatchNormalization) scores
+0, not the 1e-3 its noise would give as a plain ratio. Correct gradients score
+0 or around 1e-8 (the O(ε²) truncation); a wrong factor of 2 gives 0.5, a wrong
+sign 2. The price: a wrong gradient smaller than ``noise`` (below about 1e-8 ·
+|L| per entry) cannot be told from a right one, as with any finite difference.
 """
 
 from __future__ import annotations
@@ -21,11 +31,11 @@ from copy import deepcopy
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .layers.base import Layer
-from .losses import Loss, MSELoss
-from .model import Sequential
+from ..layers.base import Layer
+from ..losses import Loss, MSELoss
+from ..model import Sequential
 
-__all__ = ["gradcheck", "numeric_gradient", "relative_error"]
+__all__ = ["gradcheck", "numeric_gradient", "relative_error", "round_off_noise"]
 
 
 def numeric_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -49,16 +59,21 @@ def numeric_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -
     return grad.reshape(x.shape)
 
 
-def relative_error(analytic: ArrayLike, numeric: ArrayLike, floor: float = 0.0) -> float:
-    """‖a − n‖ / max(‖a‖, ‖n‖, floor) between two gradients; 0 when both are 0."""
+def relative_error(analytic: ArrayLike, numeric: ArrayLike, noise: float = 0.0) -> float:
+    """max(‖a − n‖ − noise, 0) / max(‖a‖, ‖n‖, noise) between two gradients; 0 when both
+    are 0 or when their difference is within ``noise`` (see the module docstring)."""
     a = np.asarray(analytic, dtype=np.float64).ravel()
     n = np.asarray(numeric, dtype=np.float64).ravel()
-    scale = max(np.linalg.norm(a), np.linalg.norm(n), floor)
-    return 0.0 if scale == 0 else float(np.linalg.norm(a - n) / scale)
+    scale = max(np.linalg.norm(a), np.linalg.norm(n), noise)
+    excess = max(float(np.linalg.norm(a - n)) - noise, 0.0)
+    return 0.0 if scale == 0 else float(excess / scale)
 
 
-def _floor(loss: float) -> float:
-    return 1e-7 * max(1.0, abs(loss))
+def round_off_noise(loss: float, eps: float, entries: int) -> float:
+    """The most round-off can put into the norm of a central-difference gradient of
+    ``entries`` entries, for a loss of size ``loss`` (see the module docstring)."""
+    unit = np.finfo(np.float64).eps
+    return 100 * unit * max(1.0, abs(loss)) / eps * float(np.sqrt(entries))
 
 
 def gradcheck(
@@ -140,7 +155,11 @@ def _check_model(model, X, y, loss, eps) -> dict[str, float]:
         return plan.loss._forward(Y, plan.outputs(X, True)) + plan.penalty()
 
     return {
-        name: relative_error(grad, numeric_gradient(f, layer.params[key], eps), _floor(loss))
+        name: relative_error(
+            grad,
+            numeric_gradient(f, layer.params[key], eps),
+            round_off_noise(loss, eps, grad.size),
+        )
         for (name, layer, key), grad in zip(trainable, analytic)
     }
 
@@ -169,7 +188,12 @@ def _check_layer(layer, X, y, loss, eps) -> dict[str, float]:
         return loss.forward(y, copy.forward(X, training=True))
 
     arrays = {"input": X, **copy.params}
+    loss_value = f()
     return {
-        name: relative_error(analytic[name], numeric_gradient(f, array, eps), _floor(f()))
+        name: relative_error(
+            analytic[name],
+            numeric_gradient(f, array, eps),
+            round_off_noise(loss_value, eps, array.size),
+        )
         for name, array in arrays.items()
     }

@@ -27,12 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .errors import NotCompiledError
-from .layers.activations import Activation, Linear
-from .layers.dense import Dense
-from .losses import MSELoss
-from .model import Sequential
-from .validation import positive_float
+from ..errors import NotCompiledError
+from ..layers.activations import Activation, Linear
+from ..layers.dense import Dense
+from ..losses import MSELoss
+from ..model import Sequential
+from ..optimizers import SGD
+from ..validation import positive_float
 
 __all__ = ["explain", "Explanation", "Derivative", "Factor"]
 
@@ -158,7 +159,7 @@ def explain(
     if model.loss is None:
         raise NotCompiledError("Call model.compile(optimizer, loss) before explain().")
     if learning_rate is None:
-        learning_rate = model.optimizer.learning_rate
+        learning_rate = model.optimizer.current_learning_rate()
     learning_rate = positive_float(learning_rate, "learning_rate", "explain")
     x_array = np.asarray(x)
     if x_array.ndim == 1:  # a single row
@@ -175,10 +176,22 @@ def explain(
     y_pred = outputs[-1]
     writer.loss(model.loss, Y, y_pred)
     writer.backward(outputs, model.loss.backward(Y, y_pred))
-    writer.update(model, learning_rate)
-    if apply:
-        model.set_weights(result.new_weights)
+    stepped = model if apply else model.copy()
+    old_weights = model.get_weights()
+    _optimizer_step(stepped, X, Y, learning_rate)
+    writer.update(model.optimizer, old_weights, stepped.get_weights(), learning_rate)
     return result
+
+
+def _optimizer_step(model: Sequential, X: np.ndarray, Y: np.ndarray, learning_rate: float) -> None:
+    """The model's own training step on (X, Y), with η = ``learning_rate`` for this step."""
+    optimizer = model.optimizer
+    rate = optimizer.learning_rate
+    optimizer.learning_rate = learning_rate
+    try:
+        model.train_on_batch(X, Y)
+    finally:
+        optimizer.learning_rate = rate
 
 
 def _units(model: Sequential) -> list[_Unit]:
@@ -365,13 +378,18 @@ class _Writer:
 
     # -- update ---------------------------------------------------------------------
 
-    def update(self, model: Sequential, learning_rate: float) -> None:
-        """w_new = w_old − η ∂L/∂w for every weight and bias."""
+    def update(self, optimizer, old_weights, new_weights, learning_rate: float) -> None:
+        """w_new for every weight and bias, as the model's optimizer computed it.
+
+        For plain gradient descent (SGD without momentum, decay or clipping) each line
+        is the lecture's w_new = w_old − η ∂L/∂w; any other optimizer's line names it
+        and shows the old and new values (its rule is in its docstring).
+        """
         result = self.result
-        result.lines.append(f"Update (gradient descent, η = {_num(learning_rate)})")
-        old_weights = model.get_weights()
-        new_weights = [old - learning_rate * grad for old, grad in zip(old_weights, result.grads)]
-        result.new_weights = [w.astype(model.dtype) for w in new_weights]
+        plain = _is_plain_gradient_descent(optimizer)
+        rule = "gradient descent" if plain else type(optimizer).__name__
+        result.lines.append(f"Update ({rule}, η = {_num(learning_rate)})")
+        result.new_weights = new_weights
         arrays = iter(zip(old_weights, result.grads, new_weights))
         for unit in self.units:
             l = unit.index
@@ -379,18 +397,34 @@ class _Writer:
             b = next(arrays) if unit.dense.use_bias else None
             for j in range(unit.dense.units):
                 for i in range(W[0].shape[0]):
-                    self._update_line(
-                        self.weight(l, i + 1, j + 1), *(a[i, j] for a in W), learning_rate
-                    )
+                    symbol = self.weight(l, i + 1, j + 1)
+                    self._update_line(symbol, *(a[i, j] for a in W), learning_rate, plain)
                 if b is not None:
-                    self._update_line(self.bias(l, j + 1), *(a[j] for a in b), learning_rate)
+                    symbol = self.bias(l, j + 1)
+                    self._update_line(symbol, *(a[j] for a in b), learning_rate, plain)
 
-    def _update_line(self, symbol, old, grad, new, learning_rate) -> None:
+    def _update_line(self, symbol, old, grad, new, learning_rate, plain) -> None:
         self.result.updated[symbol] = float(new)
-        self.result.lines.append(
-            f"  {symbol} ← {symbol} − η · ∂L/∂{symbol} = {_num(old)} − {_num(learning_rate)} · "
-            f"{_num(grad)} = {_num(new)}"
-        )
+        if plain:
+            arithmetic = f"{_num(old)} − {_num(learning_rate)} · {_num(grad)}"
+            self.result.lines.append(
+                f"  {symbol} ← {symbol} − η · ∂L/∂{symbol} = {arithmetic} = {_num(new)}"
+            )
+        else:
+            self.result.lines.append(
+                f"  {symbol} ← {_num(old)} with ∂L/∂{symbol} = {_num(grad)} gives {_num(new)}"
+            )
+
+
+def _is_plain_gradient_descent(optimizer) -> bool:
+    """True when the update is exactly w − η ∂L/∂w: the lecture's rule."""
+    return (
+        isinstance(optimizer, SGD)
+        and not optimizer.momentum
+        and not optimizer.weight_decay
+        and optimizer.clipnorm is None
+        and optimizer.clipvalue is None
+    )
 
 
 def _pair(a: int, b: int) -> str:
