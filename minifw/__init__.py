@@ -26,9 +26,9 @@ from . import (
     regularizers,
     schedules,
 )
-from .teaching import explain, gradcheck
 from .model import Sequential
 from .saving import load_model
+from .teaching import explain, gradcheck
 
 __all__ = [
     "Sequential",

@@ -9,8 +9,8 @@ import pytest
 from scipy.special import erf
 
 import minifw as mf
-from minifw.teaching.gradcheck import numeric_gradient
 from minifw.layers import ELU, GELU, LeakyReLU, Linear, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from minifw.teaching.gradcheck import numeric_gradient
 
 ACTIVATIONS = [
     Linear,

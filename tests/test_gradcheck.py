@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import minifw as mf
-from minifw.teaching.gradcheck import numeric_gradient, relative_error, round_off_noise
 from minifw.layers import Tanh
+from minifw.teaching.gradcheck import numeric_gradient, relative_error, round_off_noise
 
 
 class WrongTanh(Tanh):

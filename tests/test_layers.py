@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import minifw as mf
-from minifw.teaching.gradcheck import numeric_gradient
 from minifw.layers import Dense, Linear, ReLU, Sigmoid, Tanh
+from minifw.teaching.gradcheck import numeric_gradient
 
 LAYER_FACTORIES = [
     lambda: Dense(3),

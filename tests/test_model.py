@@ -237,7 +237,9 @@ def test_predict_in_chunks_equals_predict_at_once(rng):
     model = regression_model()
     # Another chunk size may make BLAS pick another kernel and summation order: the two
     # agree to float64 round-off over a few products of width ≤ 8, not bit for bit.
-    np.testing.assert_allclose(model.predict(X, batch_size=7), model.predict(X), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(
+        model.predict(X, batch_size=7), model.predict(X), rtol=1e-13, atol=1e-14
+    )
 
 
 def test_accepted_inputs_lists_ints_bools_fortran_and_read_only(rng):
