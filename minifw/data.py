@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .losses import Loss, SparseCategoricalCrossEntropy
-from .validation import as_numeric_array, check_finite, positive_float
+from .validation import as_numeric_array, check_finite, positive_float, refuse_sparse
 
 
 def batch_rows(n: int, batch_size: int, order: np.ndarray | None = None) -> Iterator:
@@ -27,6 +27,7 @@ def batch_rows(n: int, batch_size: int, order: np.ndarray | None = None) -> Iter
 
 def batch_source(source: object) -> Iterable:
     """Check that ``source`` can give batches: an iterable (list, generator, loader)."""
+    refuse_sparse(source, "X")
     if isinstance(source, np.ndarray) or not isinstance(source, Iterable):
         raise TypeError(
             "Without y, X must be an iterable of (X_batch, y_batch) batches, such as a "

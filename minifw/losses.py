@@ -31,7 +31,7 @@ from scipy.special import expit, log_expit
 
 from .layers.activations import Activation, Sigmoid, Softmax
 from .registry import resolve
-from .validation import positive_float
+from .validation import as_numeric_array, positive_float
 
 __all__ = [
     "Loss",
@@ -144,7 +144,7 @@ class Loss:
         """Refuse targets this loss cannot take (e.g. outside [0, 1]); none by default."""
 
     def _pair(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        y_true, y_pred = self._arrays(y_true, y_pred)
         if y_true.shape != y_pred.shape:
             hint = " Try y.reshape(-1, 1)." if y_true.shape == y_pred.shape[:1] else ""
             raise ValueError(
@@ -152,9 +152,25 @@ class Loss:
                 f"Received: {y_true.shape} and {y_pred.shape}.{hint}"
             )
         self._check_target_values(y_true)
+        self._check_predictions(y_pred)
         if y_pred.dtype.kind == "f":  # compute in the predictions' precision
             y_true = y_true.astype(y_pred.dtype, copy=False)
         return y_true, y_pred
+
+    def _arrays(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Both as numeric arrays with at least one sample, or a ValueError naming the empty one."""
+        owner = type(self).__name__
+        y_true, y_pred = as_numeric_array(y_true, "y_true"), as_numeric_array(y_pred, "y_pred")
+        for name, array in (("y_true", y_true), ("y_pred", y_pred)):
+            if array.size == 0:
+                raise ValueError(
+                    f"{owner}: `{name}` is empty (shape {array.shape}); a loss needs at least "
+                    "one sample."
+                )
+        return y_true, y_pred
+
+    def _check_predictions(self, y_pred: np.ndarray) -> None:
+        """Refuse predictions this loss cannot take (e.g. probabilities outside [0, 1])."""
 
     def _scale(self, y_pred: np.ndarray) -> float:
         """1 / (n·k) for the mean, 1 for the sum."""
@@ -245,8 +261,30 @@ def _check_probabilities(owner: str, y_true: np.ndarray) -> None:
         )
 
 
+def _check_probability_predictions(owner: str, y_pred: np.ndarray) -> None:
+    """Refuse predictions outside [0, 1]: most often logits given without from_logits."""
+    low, high = float(np.min(y_pred)), float(np.max(y_pred))
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{owner}(from_logits=False) expects probabilities in [0, 1] as y_pred; received "
+            f"values from {low:g} to {high:g}. If these are logits (raw scores), use "
+            f"{owner}(from_logits=True); otherwise end the model with a Sigmoid (binary) or "
+            "Softmax (categorical) activation."
+        )
+
+
 class _CrossEntropy(Loss):
-    """Shared ``from_logits`` handling of the cross-entropies."""
+    """Shared ``from_logits`` handling of the cross-entropies.
+
+    From probabilities, the public ``forward``/``backward`` refuse predictions outside
+    [0, 1] with a message pointing at ``from_logits=True``: silently clipping logits
+    would train on a wrong loss. Rows that do not sum to 1 are taken as given (a
+    numeric gradient perturbs one entry at a time).
+    """
+
+    def _check_predictions(self, y_pred):
+        if not self.from_logits:
+            _check_probability_predictions(type(self).__name__, y_pred)
 
     def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -400,12 +438,13 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         return y.astype(np.intp)
 
     def _pair(self, y_true, y_pred):
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        y_true, y_pred = self._arrays(y_true, y_pred)
         if y_pred.ndim != 2 or y_true.shape not in ((len(y_pred),), (len(y_pred), 1)):
             raise ValueError(
                 "SparseCategoricalCrossEntropy expects y_pred of shape (n, classes) and "
                 f"y_true of shape (n,) or (n, 1). Received: {y_true.shape} and {y_pred.shape}."
             )
+        self._check_predictions(y_pred)
         return self._labels(y_true.reshape(-1), y_pred.shape[1]), y_pred
 
     def _forward(self, y_true, y_pred):

@@ -43,7 +43,15 @@ from .data import (
 from .engine import Plan
 from .errors import NonFiniteError, NotBuiltError, NotCompiledError
 from .layers.base import Layer, default_name
-from .validation import as_features, as_numeric_array, as_targets, float_dtype, positive_int
+from .validation import (
+    as_features,
+    as_numeric_array,
+    as_targets,
+    check_fits_dtype,
+    float_dtype,
+    positive_int,
+    refuse_sparse,
+)
 
 __all__ = ["Sequential"]
 
@@ -260,8 +268,19 @@ class Sequential:
         if not self.built:
             declared = self.layers[0].declared_input_shape if self.layers else None
             self.build(declared or (None,) + X.shape[1:])
+        expected = ("n",) + self.input_shape[1:]
+        if X.ndim != len(expected):
+            raise ValueError(
+                f"The model expects a {len(expected)}-D array X of shape "
+                f"({', '.join(map(str, expected))}); received a {X.ndim}-D array of shape "
+                f"{X.shape}."
+                + (
+                    " Flatten it, e.g. X.reshape(len(X), -1), or put a Flatten layer first."
+                    if len(expected) == 2 and math.prod(X.shape[1:]) == expected[1]
+                    else ""
+                )
+            )
         if X.shape[1:] != self.input_shape[1:]:
-            expected = ("n",) + self.input_shape[1:]
             raise ValueError(
                 f"The model expects X of shape ({', '.join(map(str, expected))}), "
                 f"got {X.shape}."
@@ -271,6 +290,7 @@ class Sequential:
                     else ""
                 )
             )
+        check_fits_dtype(X, self.dtype, "X")
         if X.dtype.name not in ("float32", "float64"):  # bool/int data: convert once
             X = X.astype(self.dtype)
         return X
@@ -280,6 +300,7 @@ class Sequential:
         X = as_features(X)
         y = as_targets(y, len(X))
         X = self._conform(X)
+        check_fits_dtype(y, self.dtype, "y")
         return X, self.loss.targets(y, self.output_shape[1], self.dtype)
 
     def _batch(self, X: np.ndarray, rows) -> np.ndarray:
@@ -388,7 +409,10 @@ class Sequential:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("fit: `validation_data` must be a tuple (X_val, y_val).")
-            validation = self._data(*validation_data)
+            try:
+                validation = self._data(*validation_data)
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"fit: in `validation_data`: {error}") from None
         elif validation_split:
             split_at = validation_split_index(len(X), validation_split)
             validation = (X[split_at:], Y[split_at:])
@@ -654,6 +678,7 @@ def _verbosity(verbose: int | str) -> int:
 
 def _is_batch_source(X: object) -> bool:
     """An iterator or generator of batches, as opposed to array-like data."""
+    refuse_sparse(X, "X")
     return isinstance(X, Iterator) or (
         isinstance(X, Iterable)
         and not isinstance(X, (np.ndarray, list, tuple, str, bytes))

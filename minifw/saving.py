@@ -30,6 +30,7 @@ import io
 import json
 import math
 import os
+import re
 import struct
 import tempfile
 import warnings
@@ -208,6 +209,9 @@ def load_model(path: str | os.PathLike) -> Sequential:
         if compile_config is not None:
             _restore_compile(model, compile_config, training, archive, header, path)
         _restore_rngs(model, training, path)
+        _check_array_count(
+            archive, len(weights) + len(model.optimizer.state if model.optimizer else {})
+        )
         model.set_weights(list(weights.values()))
     return model
 
@@ -221,6 +225,9 @@ def load_weights(model: Sequential, path: str | os.PathLike) -> None:
     with _reading(path) as archive:
         header = _read_header(archive, FORMAT, WEIGHTS_FORMAT)
         weights = _read_arrays(archive, header, _expected(model), path)
+        training = header.get("training", {})
+        state = training.get("optimizer_state", []) if isinstance(training, dict) else []
+        _check_array_count(archive, len(weights) + (len(state) if isinstance(state, list) else 0))
     model.set_weights(list(weights.values()))
 
 
@@ -293,7 +300,7 @@ def _read_header(archive: zipfile.ZipFile, *formats: str) -> dict:
             f"{HEADER} declares {info.file_size} bytes, more than the limit of {MAX_HEADER_BYTES}."
         )
     try:
-        header = json.loads(archive.read(info).decode("utf-8"))
+        header = json.loads(archive.read(info).decode("utf-8"), object_pairs_hook=_unique_keys)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelFileError(f"{HEADER} is not valid JSON: {error}") from None
     if not isinstance(header, dict) or header.get("format") not in formats:
@@ -301,6 +308,7 @@ def _read_header(archive: zipfile.ZipFile, *formats: str) -> dict:
         raise ModelFileError(
             f"not a minifw model file (format {found!r}, expected {formats[0]!r})."
         )
+    _check_member_names(archive)
     version = header.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"invalid format version {version!r}.")
@@ -310,6 +318,48 @@ def _read_header(archive: zipfile.ZipFile, *formats: str) -> dict:
             "and older. Upgrade minifw to load it."
         )
     return header
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object as a dict, refusing a key given twice (which value counts would be
+    up to the reader: one reader could check one value and another use the other)."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ModelFileError(f"{HEADER} gives the key {key!r} twice.")
+        result[key] = value
+    return result
+
+
+_ARRAY_MEMBER = re.compile(r"arrays/(0|[1-9][0-9]*)\.npy")
+
+
+def _check_member_names(archive: zipfile.ZipFile) -> None:
+    """Only the header and ``arrays/<i>.npy`` members, each once: no extra file (a
+    ``data.pkl``, a ``../x.npy``), no name given twice."""
+    names = archive.namelist()
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ModelFileError(f"the file holds more than one member named {duplicates[0]!r}.")
+    unexpected = sorted(
+        name for name in names if name != HEADER and not _ARRAY_MEMBER.fullmatch(name)
+    )
+    if unexpected:
+        raise ModelFileError(
+            f"the file holds members the format does not define: {unexpected[:5]!r}."
+        )
+
+
+def _check_array_count(archive: zipfile.ZipFile, count: int) -> None:
+    """Exactly ``arrays/0.npy`` … ``arrays/<count − 1>.npy``: none unread, none extra."""
+    found = {name for name in archive.namelist() if name != HEADER}
+    expected = {_member(index) for index in range(count)}
+    if found != expected:
+        extra = sorted(found - expected)
+        raise ModelFileError(
+            f"the file holds members the format does not define: {extra[:5]!r} "
+            f"(its header names {count} arrays)."
+        )
 
 
 def _read_arrays(archive, header, expected, path) -> dict[str, np.ndarray]:
@@ -361,7 +411,8 @@ def _read_array(archive, member: str, shape: tuple, dtype: str, label: str) -> n
     )
     if not np.isfinite(array).all():
         raise ModelFileError(f"the array {label} holds NaN or infinite values.")
-    return np.array(array)  # writable, owning its memory
+    # writable, owning its memory, in native byte order (a big-endian array is converted)
+    return np.array(array, dtype=np.dtype(dtype), order="C")
 
 
 def _restore_compile(model, config, training, archive, header, path) -> None:

@@ -11,6 +11,7 @@ import math
 import numbers
 
 import numpy as np
+import scipy.sparse
 from numpy.typing import ArrayLike
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -65,6 +66,7 @@ def as_numeric_array(data: ArrayLike, name: str) -> np.ndarray:
     Lists, object arrays of numbers and pandas DataFrames (anything with
     ``to_numpy``) are accepted. Floating arrays come back without a copy.
     """
+    refuse_sparse(data, name)
     if hasattr(data, "to_numpy") and not isinstance(data, np.ndarray):
         data = data.to_numpy()
     try:
@@ -88,6 +90,31 @@ def as_numeric_array(data: ArrayLike, name: str) -> np.ndarray:
             f"(dtype {array.dtype})."
         )
     return array
+
+
+def refuse_sparse(data: object, name: str) -> None:
+    """Raise TypeError for a scipy.sparse matrix or array: minifw computes on dense arrays."""
+    if scipy.sparse.issparse(data):
+        raise TypeError(
+            f"`{name}` is a scipy.sparse {type(data).__name__} of shape {data.shape}; minifw "
+            f"computes on dense arrays. Convert it with {name}.toarray() (it needs "
+            f"{data.shape[0]}×{data.shape[1]} values in memory)."
+        )
+
+
+def check_fits_dtype(array: np.ndarray, dtype: np.dtype, name: str) -> None:
+    """Raise ValueError if ``array`` holds values too large for ``dtype`` (they would become
+    inf when cast, e.g. 1e39 for float32, and training would diverge for no visible reason)."""
+    if array.size == 0 or array.dtype.kind != "f" or array.itemsize <= dtype.itemsize:
+        return  # integers and narrower floats always fit
+    limit = float(np.finfo(dtype).max)
+    largest = max(abs(float(array.min())), abs(float(array.max())))
+    if largest > limit:
+        raise ValueError(
+            f"`{name}` holds values up to {largest:g}, too large for the model's dtype "
+            f"{dtype.name} (largest {limit:g}). Rescale the data (e.g. standardize it) or "
+            "build the model with dtype='float64'."
+        )
 
 
 def check_finite(array: np.ndarray, name: str) -> None:

@@ -325,7 +325,12 @@ BAD_FIT_INPUTS = [
     (np.ones((4, 2)), np.ones(3), ValueError, "same number of samples. Received 4 and 3"),
     (np.ones(4), np.ones(4), ValueError, r"2-D array .*X.reshape\(-1, 1\) if it holds one feature"),
     (5.0, 1.0, ValueError, r"Received shape \(\): wrap it"),
-    (np.ones((4, 2, 1)), np.ones(4), ValueError, r"expects X of shape \(n, 2\), got \(4, 2, 1\)"),
+    (
+        np.ones((4, 2, 1)),
+        np.ones(4),
+        ValueError,
+        r"expects a 2-D array X of shape \(n, 2\); received a 3-D array of shape \(4, 2, 1\)",
+    ),
     (np.ones((0, 2)), np.ones(0), ValueError, "0 samples"),
     (np.ones((4, 0)), np.ones(4), ValueError, "0 features"),
     ([[1, "a"], [2, 3]], [1, 2], TypeError, "real numbers .* strings"),

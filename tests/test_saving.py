@@ -309,3 +309,87 @@ def test_fuzzed_files_raise_only_model_file_error(saved, tmp_path):
         except ModelFileError:
             outcomes["refused"] += 1
     assert outcomes["refused"] > 100
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "member",
+    ["arrays/99.npy", "data.pkl", "../x.npy", "/abs.npy", "a\\..\\..\\x.npy", "minifw.json/"],
+)
+def test_members_the_format_does_not_define_are_refused(saved, tmp_path, member):
+    _, path, _, _ = saved
+    outside = tmp_path.parent / "x.npy"
+    payload = pickle.dumps({"x": 1}) if member.endswith(".pkl") else npy(np.zeros(3))
+    rewrite(path, members={member: payload})
+    started = time.perf_counter()
+    assert_refused(path, "members the format does not define")
+    assert time.perf_counter() - started < 2
+    assert not outside.exists()
+
+
+def test_two_members_with_one_name_are_refused(saved):
+    _, path, _, _ = saved
+    with zipfile.ZipFile(path) as archive:
+        contents = [(name, archive.read(name)) for name in archive.namelist()]
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in [*contents, contents[1]]:
+                archive.writestr(name, data)
+    assert_refused(path, "more than one member named 'arrays/0.npy'")
+
+
+def test_a_header_with_a_duplicate_key_is_refused(saved):
+    _, path, _, _ = saved
+    with zipfile.ZipFile(path) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    text = contents[saving.HEADER].decode()
+    contents[saving.HEADER] = ('{"format": "other", ' + text[1:]).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    assert_refused(path, "gives the key 'format' twice")
+
+
+def test_a_big_endian_weight_array_is_accepted_and_converted(saved):
+    model, path, X, _ = saved
+    W = model.get_weights()[0]
+    rewrite(path, members={"arrays/0.npy": npy(W.astype(W.dtype.newbyteorder(">")))})
+    loaded = mf.load_model(path)
+    assert loaded.get_weights()[0].dtype == W.dtype and loaded.get_weights()[0].dtype.isnative
+    np.testing.assert_array_equal(loaded.get_weights()[0], W)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+SAVER = """
+import sys, numpy as np, minifw as mf
+path, units = sys.argv[1], int(sys.argv[2])
+model = mf.Sequential([mf.layers.Dense(units, input_dim=3), mf.layers.Dense(1)], seed=units)
+for _ in range(25):
+    model.save(path)
+"""
+
+
+def test_two_processes_saving_to_one_path_always_leave_one_complete_model(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared.minifw"
+    script = tmp_path / "saver.py"
+    script.write_text(SAVER)
+    writers = [
+        subprocess.Popen([sys.executable, str(script), str(path), str(units)]) for units in (4, 7)
+    ]
+    loads = 0
+    while any(writer.poll() is None for writer in writers):
+        if path.exists():
+            model = mf.load_model(path)  # never partial: raises on a torn file
+            assert model.get_weights()[0].shape in ((3, 4), (3, 7))
+            loads += 1
+    assert all(writer.wait() == 0 for writer in writers)
+    assert mf.load_model(path).get_weights()[0].shape in ((3, 4), (3, 7))
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -120,3 +120,88 @@ def test_two_processes_with_the_same_seed_give_bit_identical_weights():
         for _ in range(2)
     ]
     assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout) > 100
+
+
+SPARSE_CALLS = {
+    "fit": lambda m, X: m.fit(X, np.ones(4), epochs=1, verbose=0),
+    "fit batches": lambda m, X: m.fit(X, epochs=1, verbose=0),
+    "predict": lambda m, X: m.predict(X),
+    "evaluate": lambda m, X: m.evaluate(X, np.ones(4)),
+    "train_on_batch": lambda m, X: m.train_on_batch(X, np.ones(4)),
+}
+
+
+@pytest.mark.parametrize("call", sorted(SPARSE_CALLS))
+@pytest.mark.parametrize("kind", ["csr_matrix", "csr_array"])
+def test_a_scipy_sparse_matrix_is_refused_naming_it_and_toarray(call, kind):
+    import scipy.sparse
+
+    model = lecture_model()
+    before = model.get_weights()
+    sparse = getattr(scipy.sparse, kind)(np.ones((4, 2)))
+    with pytest.raises(TypeError, match=r"scipy.sparse .* X.toarray\(\)"):
+        SPARSE_CALLS[call](model, sparse)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_values_beyond_float32_are_refused_by_a_float32_model_before_training():
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=2)], seed=0)
+    model.compile("sgd", "mse")
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"`X` holds values up to 1e\+39, too large .* float32"):
+        model.fit(np.array([[1e39, 1.0], [0.0, 1.0]]), [1.0, 2.0], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"`y` holds values up to 1e\+39"):
+        model.fit(np.ones((2, 2)), np.array([1.0, -1e39]), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="dtype='float64'"):
+        model.predict(np.array([[-1e39, 1.0]]))
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    model64 = mf.Sequential([mf.layers.Dense(1, input_dim=2)], dtype="float64", seed=0)
+    assert np.isfinite(model64.predict(np.array([[1e39, 1.0]]))).all()  # fits float64
+
+
+def test_validation_data_with_the_wrong_features_is_named_as_validation_data():
+    model = lecture_model()
+    with pytest.raises(ValueError, match=r"in `validation_data`: .*expects X of shape \(n, 2\)"):
+        model.fit([[1.0, 2.0]], [1.0], validation_data=([[1.0, 2.0, 3.0]], [1.0]), verbose=0)
+    with pytest.raises(ValueError, match=r"in `validation_data`: .*NaN"):
+        model.fit([[1.0, 2.0]], [1.0], validation_data=([[1.0, np.nan]], [1.0]), verbose=0)
+    assert model.optimizer.iterations == 0
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        mf.losses.MSELoss(),
+        mf.losses.BinaryCrossEntropy(),
+        mf.losses.SparseCategoricalCrossEntropy(),
+    ],
+    ids=repr,
+)
+def test_a_loss_refuses_empty_arrays_naming_them(loss):
+    with pytest.raises(ValueError, match="`y_true` is empty"):
+        loss(np.zeros((0, 1)), np.zeros((0, 1)))
+    with pytest.raises(ValueError, match="`y_pred` is empty"):
+        loss.backward(np.zeros(1), np.zeros((1, 0)))
+
+
+@pytest.mark.parametrize(
+    ("loss", "y_true", "y_pred"),
+    [
+        (mf.losses.BinaryCrossEntropy(), [[1.0], [0.0]], [[3.0], [-2.0]]),
+        (mf.losses.CategoricalCrossEntropy(), [[1.0, 0.0]], [[2.5, -1.0]]),
+        (mf.losses.SparseCategoricalCrossEntropy(), [0], [[2.5, -1.0]]),
+    ],
+    ids=["binary", "categorical", "sparse"],
+)
+def test_cross_entropy_on_probabilities_refuses_logits_and_suggests_from_logits(
+    loss, y_true, y_pred
+):
+    for call in (loss.forward, loss.backward):
+        with pytest.raises(
+            ValueError, match=r"expects probabilities in \[0, 1\].*from_logits=True"
+        ):
+            call(np.array(y_true), np.array(y_pred))
+    with_logits = type(loss)(from_logits=True)
+    assert np.isfinite(with_logits(np.array(y_true), np.array(y_pred)))
