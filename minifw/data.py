@@ -1,53 +1,15 @@
-"""Minibatches and validation splits, as row selections of the caller's arrays.
+"""Validation splits and sample weights for ``fit``.
 
-Nothing here copies a whole data set: a split is two views, and each batch is
-gathered by index when it is used.
+A split is two views of the caller's arrays: nothing here copies a data set.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .losses import Loss, SparseCategoricalCrossEntropy
-from .validation import as_numeric_array, check_finite, positive_float, refuse_sparse
-
-
-def batch_rows(n: int, batch_size: int, order: np.ndarray | None = None) -> Iterator:
-    """The rows of each minibatch: ``slice``s in data order, or chunks of ``order``.
-
-    The last batch holds the remaining n mod batch_size rows; it is used, not dropped.
-    """
-    for start in range(0, n, batch_size):
-        stop = start + batch_size
-        yield slice(start, stop) if order is None else order[start:stop]
-
-
-def batch_source(source: object) -> Iterable:
-    """Check that ``source`` can give batches: an iterable (list, generator, loader)."""
-    refuse_sparse(source, "X")
-    if isinstance(source, np.ndarray) or not isinstance(source, Iterable):
-        raise TypeError(
-            "Without y, X must be an iterable of (X_batch, y_batch) batches, such as a "
-            f"generator. Received {type(source).__name__}; for arrays give y as well."
-        )
-    return source
-
-
-def unpack_batch(item: object, index: int) -> tuple:
-    """(X_batch, y_batch, w_batch or None) from one item of a batch source."""
-    if not isinstance(item, tuple) or len(item) not in (2, 3):
-        raise ValueError(
-            f"Batch {index} of the source is not a tuple (X_batch, y_batch) or "
-            f"(X_batch, y_batch, w_batch). Received {type(item).__name__}."
-        )
-    return item if len(item) == 3 else (*item, None)
-
-
-def n_batches(n: int, batch_size: int) -> int:
-    return -(-n // batch_size)
+from .validation import as_numeric_array, check_finite, positive_float
 
 
 def validation_split_index(n: int, fraction: float) -> int:

@@ -1,4 +1,4 @@
-"""The training step of a compiled model, laid out once and run many times.
+"""The plan of a compiled model: its layers laid out once as steps, run many times.
 
 A ``Plan`` lists the model's layers as forward and backward steps (a Dense
 layer with an activation is two steps), ends them in the loss, and adds the
@@ -10,25 +10,37 @@ weight penalties:
                writing its ∂L/∂w into the model's flat gradient vector,
                then ∂L/∂w += ∂penalty/∂w
 
-When the last step is a Sigmoid or Softmax and the loss is the matching
-cross-entropy on probabilities, the plan drops that step and uses the
-loss's from-logits form (see ``minifw.losses``): ``fused`` is that activation.
-Steps before the first layer with parameters get no backward pass, and that
-layer does not compute ∂L/∂input, which nothing needs. Identity steps
-(``Linear``) are left out altogether.
+Three choices are made here, once, and nowhere else:
+
+- fusion (``FUSIONS``): when the last step is a Sigmoid or Softmax and the loss
+  is the matching cross-entropy on probabilities, the plan drops that step and
+  uses the loss's from-logits form (gradient ŷ − y with respect to the
+  logits): the same loss away from the clip, and no vanishing gradient when
+  the output saturates. ``fused`` is that activation;
+- identity steps (``Linear``) are left out: they change nothing;
+- no step computes a gradient nothing reads: steps before the first layer
+  with parameters get no backward pass, and that layer fills its parameter
+  gradients without ∂L/∂input (``Step.parameter_backward``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .layers.activations import Activation, Linear
+from .layers.activations import Activation, Linear, Sigmoid, Softmax
 from .layers.base import Layer
-from .losses import Loss
+from .losses import BinaryCrossEntropy, CategoricalCrossEntropy, Loss, SparseCategoricalCrossEntropy
 from .regularizers import Regularizer
+
+#: (last activation, loss on probabilities) pairs trained on the logits instead.
+FUSIONS = {
+    (Sigmoid, BinaryCrossEntropy),
+    (Softmax, CategoricalCrossEntropy),
+    (Softmax, SparseCategoricalCrossEntropy),
+}
 
 
 @dataclass
@@ -40,28 +52,28 @@ class Plan:
     penalties: list[tuple[Regularizer, np.ndarray, np.ndarray]]
 
     @classmethod
-    def compile(cls, layers: list[Layer], loss: Loss) -> Plan:
-        # An identity (Linear) step changes nothing forward or backward: leave it out.
-        steps = [step for layer in layers for step in layer.steps() if type(step[0]) is not Linear]
-        if not steps:
-            steps = [(layers[-1], layers[-1].forward, layers[-1].backward)]
+    def compile(cls, layers: Sequence[Layer], loss: Loss) -> Plan:
+        steps = [step for layer in layers for step in layer.steps()]
+        kept = [step for step in steps if not isinstance(step.layer, Linear)]
+        steps = kept or steps[-1:]  # a model of identities still has one step
         fused = None
-        owner = steps[-1][0]
-        fusable = loss.fuses_with is not None and not loss.from_logits
-        if fusable and len(steps) > 1 and type(owner) is loss.fuses_with:
-            fused, steps, loss = owner, steps[:-1], loss.with_logits()
-        trainable = [i for i, (owner, _, _) in enumerate(steps) if owner.params]
-        first = trainable[0] if trainable else len(steps)
-        for i, (owner, _, _) in enumerate(steps):
-            owner.needs_input_grad = i != first
+        if len(steps) > 1 and (type(steps[-1].layer), type(loss)) in FUSIONS:
+            if not loss.from_logits:
+                fused, steps, loss = steps[-1].layer, steps[:-1], loss.with_logits()
+        trainable = [i for i, step in enumerate(steps) if step.layer.params]
+        backwards = []
+        if trainable:
+            first = steps[trainable[0]]
+            backwards = [step.backward for step in steps[trainable[0] + 1 :]][::-1]
+            backwards.append(first.parameter_backward or first.backward)
         penalties = [
             (regularizer, layer.params[key], layer.grads[key])
             for layer in layers
             for key, regularizer in layer.regularizers().items()
         ]
         return cls(
-            forwards=[forward for _, forward, _ in steps],
-            backwards=[backward for _, _, backward in steps[first:]][::-1],
+            forwards=[step.forward for step in steps],
+            backwards=backwards,
             loss=loss,
             fused=fused,
             penalties=penalties,
@@ -85,14 +97,15 @@ class Plan:
     ) -> tuple[float, np.ndarray]:
         """One forward and backward pass; gradients land in the layers' ``grads``.
 
-        ``weights`` (one per sample) make the loss Σ w_i ℓ_i / Σ w_i.
+        Returns the loss (with penalties) and the outputs. ``weights`` (one per
+        sample) make the loss Σ w_i ℓ_i / Σ w_i.
         """
         for forward in self.forwards:
             x = forward(x, True)
         if weights is None:
-            loss, grad = self.loss._value_and_grad(y, x)
+            loss, grad = self.loss.value_and_grad(y, x)
         else:
-            loss, grad = self.loss._weighted_value_and_grad(y, x, weights)
+            loss, grad = self.loss.weighted_value_and_grad(y, x, weights)
         for backward in self.backwards:
             grad = backward(grad)
         for regularizer, param, param_grad in self.penalties:

@@ -19,8 +19,9 @@ log-sum-exp and log-sigmoid and are finite for logits of any size.
 Fusion: when a model's last layer is ``Sigmoid`` (with ``BinaryCrossEntropy``)
 or ``Softmax`` (with the categorical cross-entropies) and ``from_logits`` is
 False, the model trains on the logits with the ``from_logits=True`` form
-instead (gradient ŷ − y with respect to the logits): the same loss away from
-the clip, and no vanishing gradient when the output saturates.
+instead (``with_logits()``; gradient ŷ − y with respect to the logits): the
+same loss away from the clip, and no vanishing gradient when the output
+saturates. The pairs are listed in ``minifw.engine.FUSIONS``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit
 
-from .layers.activations import Activation, Sigmoid, Softmax
 from .registry import resolve
 from .validation import as_numeric_array, positive_float
 
@@ -51,14 +51,12 @@ EPSILON = 1e-7
 class Loss:
     """Base class.
 
-    Subclasses implement ``_forward`` and ``_backward`` on arrays already
-    checked; the public ``forward``/``backward`` check shapes and target
-    values first. A model validates its data once per ``fit`` (``targets``)
-    and then calls the unchecked forms.
+    Subclasses write the arithmetic once, as ``value`` (L) and ``gradient``
+    (∂L/∂y_pred), or as ``value_and_grad`` when the two share work. Those take
+    arrays a model prepared (targets shaped by ``targets``, predictions from its
+    forward pass) and check nothing; the public ``forward``/``backward`` (and
+    calling the loss) check shapes and values first.
     """
-
-    #: The activation whose outputs this loss may take as logits instead (see the module doc).
-    fuses_with: type[Activation] | None = None
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:
@@ -74,22 +72,24 @@ class Loss:
     def forward(self, y_true: ArrayLike, y_pred: ArrayLike) -> float:
         """The loss L, a Python float."""
         y_true, y_pred = self._pair(y_true, y_pred)
-        return self._forward(y_true, y_pred)
+        return self.value(y_true, y_pred)
 
     def backward(self, y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
         """∂L/∂y_pred, with the shape of ``y_pred``."""
         y_true, y_pred = self._pair(y_true, y_pred)
-        return self._backward(y_true, y_pred)
+        return self.gradient(y_true, y_pred)
 
-    def _forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    def value(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        """L on prepared arrays (no checks)."""
         raise NotImplementedError
 
-    def _backward(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """∂L/∂y_pred on prepared arrays (no checks)."""
         raise NotImplementedError
 
-    def _value_and_grad(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
-        """L and ∂L/∂y_pred together, on checked arrays (one training step's need)."""
-        return self._forward(y_true, y_pred), self._backward(y_true, y_pred)
+    def value_and_grad(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
+        """L and ∂L/∂y_pred together, on prepared arrays (one training step's need)."""
+        return self.value(y_true, y_pred), self.gradient(y_true, y_pred)
 
     def _entries(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """The loss of each entry, shape (n, k), for losses that are a mean over entries."""
@@ -100,7 +100,7 @@ class Loss:
         entries = self._entries(y_true, y_pred)
         return entries.mean(axis=1) if self.reduction == "mean" else entries.sum(axis=1)
 
-    def _weighted_value_and_grad(
+    def weighted_value_and_grad(
         self, y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray
     ) -> tuple[float, np.ndarray]:
         """L = Σ w_i ℓ_i / Σ w_i ("mean") or Σ w_i ℓ_i ("sum"), and ∂L/∂y_pred.
@@ -108,7 +108,7 @@ class Loss:
         Each row of the unweighted gradient is rescaled: by n w_i / Σ w (mean) or
         w_i (sum). A batch whose weights are all 0 has L = 0 and no gradient.
         """
-        _, grad = self._value_and_grad(y_true, y_pred)
+        _, grad = self.value_and_grad(y_true, y_pred)
         rows = self._rows(y_true, y_pred)
         if self.reduction == "mean":
             total = float(weights.sum())
@@ -199,19 +199,18 @@ class MSELoss(Loss):
     def _entries(self, y_true, y_pred):
         return np.square(y_pred - y_true)
 
-    def _forward(self, y_true, y_pred):
-        error = (y_pred - y_true).ravel()
-        return float(error.dot(error)) * self._scale(y_pred)
+    def value(self, y_true, y_pred):
+        return self.value_and_grad(y_true, y_pred)[0]
 
-    def _backward(self, y_true, y_pred):
-        return (y_pred - y_true) * (2.0 * self._scale(y_pred))
+    def gradient(self, y_true, y_pred):
+        return self.value_and_grad(y_true, y_pred)[1]
 
-    def _value_and_grad(self, y_true, y_pred):
+    def value_and_grad(self, y_true, y_pred):
         error = y_pred - y_true
         flat = error.ravel()
-        scale = 1.0 / flat.size if self.reduction == "mean" else 1.0
-        value = float(flat.dot(flat)) * scale
-        error *= 2.0 * scale
+        scale = self._scale(y_pred)
+        value = float(flat.dot(flat)) * scale  # L = Σ (y − ŷ)² / (n·k)
+        error *= 2.0 * scale  # ∂L/∂ŷ = 2 (ŷ − y) / (n·k) = −2 (y − ŷ) / (n·k)
         return value, error
 
 
@@ -221,10 +220,10 @@ class MAELoss(Loss):
     def _entries(self, y_true, y_pred):
         return np.abs(y_pred - y_true)
 
-    def _forward(self, y_true, y_pred):
+    def value(self, y_true, y_pred):
         return float(self._entries(y_true, y_pred).sum()) * self._scale(y_pred)
 
-    def _backward(self, y_true, y_pred):
+    def gradient(self, y_true, y_pred):
         return np.sign(y_pred - y_true) * self._scale(y_pred)
 
 
@@ -243,10 +242,10 @@ class HuberLoss(Loss):
         quadratic = np.minimum(error, self.delta)
         return 0.5 * quadratic * quadratic + self.delta * (error - quadratic)
 
-    def _forward(self, y_true, y_pred):
+    def value(self, y_true, y_pred):
         return float(self._entries(y_true, y_pred).sum()) * self._scale(y_pred)
 
-    def _backward(self, y_true, y_pred):
+    def gradient(self, y_true, y_pred):
         return np.clip(y_pred - y_true, -self.delta, self.delta) * self._scale(y_pred)
 
     def get_config(self):
@@ -333,8 +332,6 @@ class BinaryCrossEntropy(_CrossEntropy):
     ∂L/∂z = (σ(z) − y) / (n·k).
     """
 
-    fuses_with = Sigmoid
-
     def _check_target_values(self, y_true):
         _check_probabilities(type(self).__name__, y_true)
 
@@ -345,10 +342,10 @@ class BinaryCrossEntropy(_CrossEntropy):
         p, _ = _clipped(y_pred)
         return -(y_true * np.log(p) + (1 - y_true) * np.log1p(-p))
 
-    def _forward(self, y_true, y_pred):
+    def value(self, y_true, y_pred):
         return float(np.sum(self._entries(y_true, y_pred))) * self._scale(y_pred)
 
-    def _backward(self, y_true, y_pred):
+    def gradient(self, y_true, y_pred):
         if self.from_logits:
             return (expit(y_pred) - y_true) * self._scale(y_pred)
         p, inside = _clipped(y_pred)
@@ -363,8 +360,6 @@ class CategoricalCrossEntropy(_CrossEntropy):
     ∂L/∂z = (softmax(z) Σ_k y_k − y) / n, i.e. (p − y) / n for targets summing to 1.
     """
 
-    fuses_with = Softmax
-
     def targets(self, y, n_outputs, dtype):
         if y.ndim == 1 and n_outputs > 1:
             raise ValueError(
@@ -377,11 +372,11 @@ class CategoricalCrossEntropy(_CrossEntropy):
     def _check_target_values(self, y_true):
         _check_probabilities(type(self).__name__, y_true)
 
-    def _forward(self, y_true, y_pred):
-        return self._value_and_grad(y_true, y_pred)[0]
+    def value(self, y_true, y_pred):
+        return self.value_and_grad(y_true, y_pred)[0]
 
-    def _backward(self, y_true, y_pred):
-        return self._value_and_grad(y_true, y_pred)[1]
+    def gradient(self, y_true, y_pred):
+        return self.value_and_grad(y_true, y_pred)[1]
 
     def _rows(self, y_true, y_pred):
         if self.from_logits:
@@ -389,7 +384,7 @@ class CategoricalCrossEntropy(_CrossEntropy):
             return -np.sum(y_true * (shifted - log_total), axis=-1)
         return -np.sum(y_true * np.log(_clipped(y_pred)[0]), axis=-1)
 
-    def _value_and_grad(self, y_true, y_pred):
+    def value_and_grad(self, y_true, y_pred):
         scale = self._row_scale(y_pred)
         if self.from_logits:
             p, shifted, log_total = _softmax_parts(y_pred)
@@ -410,8 +405,6 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
     probabilities: p = clip(ŷ, ε, 1 − ε), ∂L/∂ŷ = −onehot / (p n). From logits
     z: ∂L/∂z = (softmax(z) − onehot) / n.
     """
-
-    fuses_with = Softmax
 
     def targets(self, y, n_outputs, dtype):
         if y.ndim == 2 and y.shape[1] == 1:
@@ -447,11 +440,11 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         self._check_predictions(y_pred)
         return self._labels(y_true.reshape(-1), y_pred.shape[1]), y_pred
 
-    def _forward(self, y_true, y_pred):
-        return self._value_and_grad(y_true, y_pred)[0]
+    def value(self, y_true, y_pred):
+        return self.value_and_grad(y_true, y_pred)[0]
 
-    def _backward(self, y_true, y_pred):
-        return self._value_and_grad(y_true, y_pred)[1]
+    def gradient(self, y_true, y_pred):
+        return self.value_and_grad(y_true, y_pred)[1]
 
     def _rows(self, y_true, y_pred):
         rows = np.arange(len(y_true))
@@ -460,7 +453,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
             return -(shifted[rows, y_true] - log_total[:, 0])
         return -np.log(_clipped(y_pred[rows, y_true])[0])
 
-    def _value_and_grad(self, y_true, y_pred):
+    def value_and_grad(self, y_true, y_pred):
         scale = self._row_scale(y_pred)
         rows = np.arange(len(y_true))
         if self.from_logits:

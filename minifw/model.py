@@ -8,22 +8,19 @@ One training step on a batch (X, Y), the lecture's algorithm in matrix form:
                each layer writing its ∂L/∂w into ``grads``
     update     w ← optimizer(w, ∂L/∂w)
 
-(``minifw.engine`` runs it; ``minifw.training`` loops it over epochs.)
-
-Every trainable parameter of a built model lives in one flat vector, every
-gradient in another and every non-trainable array (moving statistics) in a
-third; each layer's ``params``/``grads``/``state`` entries are views into them,
-so the optimizer updates the whole model with a few whole-vector operations.
+The model holds the layers and the choices of ``compile``; the arithmetic is
+elsewhere, each piece in one place: the parameter vectors in
+``minifw.parameters``, the steps in ``minifw.engine``, the training step and
+the loops in ``minifw.training``, files in ``minifw.saving``. Those use the
+model through its public seams: ``parameters``, ``plan``, ``prepare`` and
+``training_state``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import os
-import sys
-import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from copy import deepcopy
 
 import numpy as np
@@ -32,30 +29,18 @@ from numpy.typing import ArrayLike
 from . import layers as layers_module
 from . import losses, optimizers, saving, training
 from . import metrics as metrics_module
-from .callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar, TerminateOnNaN
-from .data import (
-    batch_rows,
-    batch_source,
-    n_batches,
-    sample_weights,
-    validation_split_index,
-)
+from .callbacks import Callback, History
 from .engine import Plan
-from .errors import NonFiniteError, NotBuiltError, NotCompiledError
+from .errors import NotBuiltError, NotCompiledError
 from .layers.base import Layer, default_name
-from .validation import (
-    as_features,
-    as_numeric_array,
-    as_targets,
-    check_fits_dtype,
-    float_dtype,
-    positive_int,
-    refuse_sparse,
-)
+from .parameters import ParameterStore, claim
+from .registry import MODELS
+from .validation import as_features, as_targets, check_fits_dtype, float_dtype, positive_int
 
 __all__ = ["Sequential"]
 
 
+@MODELS.register()
 class Sequential:
     """A linear stack of layers, with Keras's ``compile``/``fit``/``predict`` API.
 
@@ -90,28 +75,30 @@ class Sequential:
         self.dtype = float_dtype(dtype)
         if seed is not None:
             seed = positive_int(seed, "seed", "Sequential", allow_zero=True)
-        self.seed = seed
-        self.name = name
+        self.seed, self.name = seed, name
         init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
         self._init_seed = init_seed
-        self._shuffle_rng = np.random.default_rng(shuffle_seed)
+        #: The generator that orders fit's rows each epoch (part of the training state).
+        self.shuffle_rng = np.random.default_rng(shuffle_seed)
         self.layers: list[Layer] = []
-        self.built = False
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
         self.metrics: list = []
         self._metric_specs: list = []
         self.history: History | None = None
         self.stop_training = False
-        self._interrupted = False  # Ctrl-C during fit, acted on between two steps
-        self._compiled_plan: Plan | None = None
+        self._parameters: ParameterStore | None = None
+        self._plan: Plan | None = None
         for layer in layers or []:
             self.add(layer)
 
     # -- structure ----------------------------------------------------------------
 
     def add(self, layer: Layer) -> None:
-        """Append a layer; it gets a unique name such as ``dense_2`` if it has none."""
+        """Append a layer; it gets a unique name such as ``dense_2`` if it has none.
+
+        A layer belongs to one model: one that another model holds is refused.
+        """
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential.add expects a Layer instance (e.g. mf.layers.Dense(4)). "
@@ -121,13 +108,19 @@ class Sequential:
             raise RuntimeError("Cannot add layers to a built model: create a new Sequential.")
         if any(layer is existing for existing in self.layers):
             raise ValueError(f"{layer!r} is already in this model; create a new layer instead.")
-        if layer.name is None:
+        name = layer.name
+        if name is None:
             stem = default_name(layer)
-            count = sum(default_name(existing) == stem for existing in self.layers)
-            layer.name = f"{stem}_{count + 1}"
-        if any(existing.name == layer.name for existing in self.layers):
-            raise ValueError(f"Layer names must be unique; {layer.name!r} is already taken.")
+            name = f"{stem}_{sum(default_name(other) == stem for other in self.layers) + 1}"
+        if any(existing.name == name for existing in self.layers):
+            raise ValueError(f"Layer names must be unique; {name!r} is already taken.")
+        claim(layer, self)
+        layer.name = name
         self.layers.append(layer)
+
+    @property
+    def built(self) -> bool:
+        return self._parameters is not None
 
     def build(self, input_shape: Sequence[int | None] | None = None) -> None:
         """Create every layer's parameters for inputs of ``input_shape``, e.g. ``(None, 2)``.
@@ -159,48 +152,22 @@ class Sequential:
                 shape = layer.output_shape
         except Exception:
             for layer in self.layers:
-                layer._forget_build()
+                layer.unbuild()
             raise
-        self._bind_flat_buffers()
-        self.built = True
+        self._parameters = ParameterStore(self.layers, self.dtype)
+        self._plan = None
         if self.loss is not None:
             self.metrics = self._resolve_metrics(self._metric_specs, self.loss)
-
-    def _bind_flat_buffers(self) -> None:
-        """Move every array into the flat vectors (views per layer, values kept).
-
-        ``_slots`` lists (layer, kind, key) in ``get_weights`` order: each layer's
-        params, then its state (Keras's order, e.g. gamma, beta, moving_mean, ...).
-        """
-        self._slots = [
-            (layer, kind, key)
-            for layer in self.layers
-            for kind in ("params", "state")
-            for key in getattr(layer, kind)
-        ]
-        trainable = [(layer, key) for layer, kind, key in self._slots if kind == "params"]
-        self._params, self._slices = self._flatten(trainable, "params")
-        self._grads, _ = self._flatten(trainable, "grads")
-        state = [(layer, key) for layer, kind, key in self._slots if kind == "state"]
-        self._state, _ = self._flatten(state, "state")
-        self._compiled_plan = None
-
-    def _flatten(self, entries, kind: str) -> tuple[np.ndarray, list[slice]]:
-        """One vector holding ``getattr(layer, kind)[key]`` for each entry, rebound as views."""
-        arrays = [getattr(layer, kind)[key] for layer, key in entries]
-        vector = np.empty(sum(array.size for array in arrays), dtype=self.dtype)
-        slices, offset = [], 0
-        for (layer, key), array in zip(entries, arrays):
-            part = slice(offset, offset + array.size)
-            vector[part] = array.ravel()
-            getattr(layer, kind)[key] = vector[part].reshape(array.shape)
-            slices.append(part)
-            offset += array.size
-        return vector, slices
 
     def _ensure_built(self) -> None:
         if not self.built:
             self.build()
+
+    @property
+    def parameters(self) -> ParameterStore:
+        """The flat parameter, gradient and state vectors (building the model if it can)."""
+        self._ensure_built()
+        return self._parameters
 
     @property
     def input_shape(self) -> tuple:
@@ -214,8 +181,7 @@ class Sequential:
 
     def count_params(self) -> int:
         """Trainable and non-trainable entries, as Keras counts them."""
-        self._ensure_built()
-        return int(self._params.size + self._state.size)
+        return self.parameters.size
 
     # -- compiling ----------------------------------------------------------------
 
@@ -238,7 +204,7 @@ class Sequential:
             raise TypeError(f"`metrics` must be a list, e.g. ['mae']. Received: {metrics!r}")
         self.metrics = self._resolve_metrics(list(metrics), loss)  # refuses unknown names
         self.optimizer, self.loss, self._metric_specs = optimizer, loss, list(metrics)
-        self._compiled_plan = None
+        self._plan = None
 
     def _resolve_metrics(self, specs: list, loss: losses.Loss) -> list:
         """(name, function) pairs; ``"accuracy"`` depends on the loss and, once built, outputs."""
@@ -246,25 +212,35 @@ class Sequential:
         resolved = [metrics_module.get(spec, loss=loss, outputs=outputs) for spec in specs]
         return [(metrics_module.name_of(spec, f), f) for spec, f in zip(specs, resolved)]
 
+    @property
+    def metric_names(self) -> list:
+        """The metrics as given to ``compile`` (names or functions)."""
+        return list(self._metric_specs)
+
     def _require_compiled(self, caller: str) -> None:
         if self.optimizer is None or self.loss is None:
             raise NotCompiledError(f"Call model.compile(optimizer, loss) before model.{caller}().")
 
     @property
-    def _plan(self) -> Plan:
-        """The training step for the current layers and loss (see ``minifw.engine``)."""
-        if self._compiled_plan is None:
-            self._compiled_plan = Plan.compile(self.layers, self.loss)
-        return self._compiled_plan
+    def plan(self) -> Plan:
+        """The forward and backward steps for the current layers and loss (``minifw.engine``)."""
+        if self._plan is None:
+            self._ensure_built()  # the plan binds the built arrays
+            self._plan = Plan.compile(self.layers, self.loss)
+        return self._plan
 
     # -- data at the boundary -----------------------------------------------------
 
-    def _features(self, X: ArrayLike) -> np.ndarray:
-        """Validated inputs; builds the model from their shape on first use."""
-        return self._conform(as_features(X))
+    def prepare(self, X: ArrayLike, y: ArrayLike | None = None):
+        """Checked inputs (and targets shaped like the predictions, (n, outputs) in the
+        model dtype); builds the model from X on first use. Nothing changes on error.
 
-    def _conform(self, X: np.ndarray) -> np.ndarray:
-        """Checked inputs against the model's input shape (building it on first use)."""
+        X keeps a float dtype of its own (float64 data for a float32 model is cast
+        batch by batch); other data is converted once.
+        """
+        X = as_features(X)
+        if y is not None:
+            y = as_targets(y, len(X))
         if not self.built:
             declared = self.layers[0].declared_input_shape if self.layers else None
             self.build(declared or (None,) + X.shape[1:])
@@ -293,51 +269,12 @@ class Sequential:
         check_fits_dtype(X, self.dtype, "X")
         if X.dtype.name not in ("float32", "float64"):  # bool/int data: convert once
             X = X.astype(self.dtype)
-        return X
-
-    def _data(self, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """Validated (X, Y), Y shaped like the predictions; nothing changes on error."""
-        X = as_features(X)
-        y = as_targets(y, len(X))
-        X = self._conform(X)
+        if y is None:
+            return X
+        if self.loss is None:
+            raise NotCompiledError("Call model.compile(optimizer, loss) before passing targets.")
         check_fits_dtype(y, self.dtype, "y")
         return X, self.loss.targets(y, self.output_shape[1], self.dtype)
-
-    def _batch(self, X: np.ndarray, rows) -> np.ndarray:
-        """Rows of X in the model dtype (float64 data is cast batch by batch)."""
-        batch = X[rows]
-        return batch if batch.dtype == self.dtype else batch.astype(self.dtype)
-
-    # -- computing ----------------------------------------------------------------
-
-    def _train_step(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        epoch: int | None = None,
-        batch: int | None = None,
-        weights: np.ndarray | None = None,
-    ) -> tuple[float, np.ndarray]:
-        """One optimizer step on a batch; refuses to apply a non-finite update."""
-        loss, outputs = self._plan.loss_and_gradients(x, y, weights)
-        grads = self._grads
-        # one check for both: a NaN or inf in either makes the sum non-finite
-        if not math.isfinite(loss + grads.dot(grads)):
-            where = (
-                "in train_on_batch" if epoch is None else f"in epoch {epoch + 1}, batch {batch + 1}"
-            )
-            what = (
-                f"The loss became {loss}"
-                if not math.isfinite(loss)
-                else "The gradient became infinite or NaN (or too large to square)"
-            )
-            raise NonFiniteError(
-                f"{what} {where}; the weights were left as they were before this step. "
-                "Lower the learning rate, standardize the inputs, or clip gradients "
-                "(clipnorm=...)."
-            )
-        self.optimizer._apply(self._params, grads, self._slices)
-        return loss, outputs
 
     # -- training -----------------------------------------------------------------
 
@@ -382,103 +319,31 @@ class Sequential:
         each epoch iterates the source afresh.
         """
         self._require_compiled("fit")
-        epochs = positive_int(epochs, "epochs", "fit", allow_zero=True)
-        batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size", "fit")
-        initial_epoch = positive_int(initial_epoch, "initial_epoch", "fit", allow_zero=True)
-        verbose = _verbosity(verbose)
-        if not isinstance(shuffle, bool):
-            raise TypeError(f"fit: `shuffle` must be True or False. Received: {shuffle!r}")
-        if on_nonfinite not in ("raise", "stop"):
-            raise ValueError(
-                f"fit: `on_nonfinite` must be 'raise' or 'stop'. Received: {on_nonfinite!r}"
-            )
-        if steps_per_epoch is not None:
-            steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch", "fit")
-        streaming = y is None
-        if streaming:
-            if sample_weight is not None or class_weight is not None or validation_split:
-                raise ValueError(
-                    "fit: with batches from an iterable, give weights inside the batches "
-                    "(X_batch, y_batch, w_batch); validation_split needs arrays."
-                )
-            source, X, Y, weights = batch_source(X), None, None, None
-        else:
-            X, Y = self._data(X, y)
-            weights = sample_weights(self.loss, Y, sample_weight, class_weight)
-        validation = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("fit: `validation_data` must be a tuple (X_val, y_val).")
-            try:
-                validation = self._data(*validation_data)
-            except (ValueError, TypeError) as error:
-                raise type(error)(f"fit: in `validation_data`: {error}") from None
-        elif validation_split:
-            split_at = validation_split_index(len(X), validation_split)
-            validation = (X[split_at:], Y[split_at:])
-            X, Y = X[:split_at], Y[:split_at]
-            weights = None if weights is None else weights[:split_at]
-        if isinstance(callbacks, Callback) or not isinstance(callbacks, (Sequence, type(None))):
-            raise TypeError(
-                f"fit: `callbacks` must be a list of Callback instances, e.g. "
-                f"[EarlyStopping()]. Received: {callbacks!r}"
-            )
-        callbacks = list(callbacks or [])
-        stop_on_nonfinite = on_nonfinite == "stop" or any(
-            isinstance(callback, TerminateOnNaN) for callback in callbacks
+        return training.fit(
+            self,
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            initial_epoch=initial_epoch,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            on_nonfinite=on_nonfinite,
+            steps_per_epoch=steps_per_epoch,
         )
-        full_batch = getattr(self.optimizer, "full_batch", False)
-        if full_batch and streaming:
-            raise ValueError("fit: L-BFGS trains on the whole data set: give arrays X and y.")
-        if streaming:
-            steps = steps_per_epoch or (len(source) if hasattr(source, "__len__") else None)
-        else:
-            steps = 1 if full_batch else n_batches(len(X), batch_size)
-        history = History()
-        progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
-        params = {"epochs": epochs, "steps": steps, "verbose": verbose}
-        callback_list = CallbackList([*callbacks, history, *progress], self, params)
-
-        self.history = history
-        self.stop_training = self._interrupted = False
-        loop = dict(
-            epochs=range(initial_epoch, epochs),
-            weights=weights,
-            validation=validation,
-            callbacks=callback_list,
-        )
-        callback_list.on_train_begin()
-        try:
-            # Overflow shows up as a non-finite loss, reported by NonFiniteError, not warnings.
-            with (
-                training.interrupts_between_steps(self),
-                np.errstate(over="ignore", invalid="ignore"),
-            ):
-                if streaming:
-                    del loop["weights"]
-                    training.fit_batch_source(self, source, steps_per_epoch, **loop)
-                elif full_batch:
-                    training.fit_full_batch(self, X, Y, **loop)
-                else:
-                    training.fit_minibatches(
-                        self, X, Y, batch_size=batch_size, shuffle=shuffle, **loop
-                    )
-        except NonFiniteError as error:
-            if not stop_on_nonfinite:
-                raise
-            warnings.warn(f"{error} Training stopped.", RuntimeWarning, stacklevel=2)
-        finally:
-            callback_list.on_train_end()
-        if self._interrupted:
-            raise KeyboardInterrupt
-        return history
 
     def train_on_batch(self, X: ArrayLike, y: ArrayLike) -> float:
         """One update on the whole of (X, y) as a single batch; returns the loss before it."""
         self._require_compiled("train_on_batch")
-        X, Y = self._data(X, y)
+        X, Y = self.prepare(X, y)
+        step = training.TrainStep(self.plan, self.parameters, self.optimizer)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, _ = self._train_step(self._batch(X, slice(None)), Y)
+            loss, _ = step(X.astype(self.dtype, copy=False), Y)
         return loss
 
     def gradients(self, X: ArrayLike, y: ArrayLike) -> tuple[float, list[np.ndarray]]:
@@ -490,14 +355,11 @@ class Sequential:
         """
         if self.loss is None:
             raise NotCompiledError("Call model.compile(optimizer, loss) before model.gradients().")
-        X, Y = self._data(X, y)
-        state = self._state.copy()
-        loss, _ = self._plan.loss_and_gradients(self._batch(X, slice(None)), Y)
-        self._state[...] = state
-        return loss, [
-            layer.grads[key].copy() if kind == "params" else np.zeros_like(layer.state[key])
-            for layer, kind, key in self._slots
-        ]
+        X, Y = self.prepare(X, y)
+        saved = self.parameters.snapshot()
+        loss, _ = self.plan.loss_and_gradients(X.astype(self.dtype, copy=False), Y)
+        self.parameters.restore(saved)
+        return loss, self.parameters.gradients()
 
     # -- inference ----------------------------------------------------------------
 
@@ -506,23 +368,7 @@ class Sequential:
 
         ``X`` may also be an iterable of batches (or of ``(X_batch, y_batch)``).
         """
-        if _is_batch_source(X):
-            parts = [
-                self.predict(item[0] if isinstance(item, tuple) else item, batch_size)
-                for item in batch_source(X)
-            ]
-            if not parts:
-                raise ValueError("predict: the batch source gave no batches.")
-            return np.concatenate(parts)
-        X = self._features(X)
-        rows = _inference_rows(batch_size, "predict")
-        out = np.empty((len(X),) + self.output_shape[1:], dtype=self.dtype)
-        for part in batch_rows(len(X), rows):
-            x = self._batch(X, part)
-            for layer in self.layers:
-                x = layer.forward(x, False)
-            out[part] = x
-        return out
+        return training.predict(self, X, batch_size)
 
     def evaluate(
         self, X: ArrayLike | Iterable, y: ArrayLike | None = None, batch_size: int | None = None
@@ -532,11 +378,7 @@ class Sequential:
         ``X`` may also be an iterable of ``(X_batch, y_batch)`` with no ``y``.
         """
         self._require_compiled("evaluate")
-        if y is None:
-            logs = training.evaluate_batch_source(self, batch_source(X))
-        else:
-            X, Y = self._data(X, y)
-            logs = training.evaluate_arrays(self, X, Y, _inference_rows(batch_size, "evaluate"))
+        logs = training.evaluate(self, X, y, batch_size)
         return logs if self.metrics else logs["loss"]
 
     # -- weights ------------------------------------------------------------------
@@ -544,39 +386,43 @@ class Sequential:
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every array: [W¹, b¹, W², b², ...] in layer order (Keras order),
         each layer's trainable parameters first, then its non-trainable state."""
-        self._ensure_built()
-        return [getattr(layer, kind)[key].copy() for layer, kind, key in self._slots]
+        return self.parameters.get_weights()
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Replace every parameter; all arrays are checked before any is written."""
-        self._ensure_built()
-        if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence):
-            raise TypeError("set_weights expects a list of arrays, as returned by get_weights().")
-        if len(weights) != len(self._slots):
-            raise ValueError(
-                f"set_weights expects {len(self._slots)} arrays (one per parameter, as "
-                f"get_weights() returns them), got {len(weights)}."
-            )
-        checked = []
-        for index, ((layer, kind, key), value) in enumerate(zip(self._slots, weights)):
-            label = f"weight {index} ({layer.name}/{key})"
-            array = as_numeric_array(value, label)
-            expected = getattr(layer, kind)[key].shape
-            if array.shape != expected:
-                raise ValueError(
-                    f"set_weights: {label} must have shape {expected}, got {array.shape}."
-                )
-            if not np.isfinite(array).all():
-                raise ValueError(f"set_weights: {label} contains NaN or infinity.")
-            checked.append(array)
-        for (layer, kind, key), array in zip(self._slots, checked):
-            getattr(layer, kind)[key][...] = array
+        self.parameters.set_weights(weights)
 
     @property
     def weight_names(self) -> list[str]:
         """``"layer_name/param"`` for each array of ``get_weights()``, e.g. ``"dense_1/W"``."""
-        self._ensure_built()
-        return [f"{layer.name}/{key}" for layer, _, key in self._slots]
+        return self.parameters.names
+
+    def training_state(self) -> dict:
+        """Everything beyond the weights that makes resumed training bit-identical: the
+        shuffling and layer generators' states, the optimizer's step count and state."""
+        optimizer = self.optimizer
+        return {
+            "shuffle_rng": self.shuffle_rng.bit_generator.state,
+            "layer_rngs": {
+                layer.name: layer.rng.bit_generator.state
+                for layer in self.layers
+                if layer.rng is not None
+            },
+            "optimizer_iterations": 0 if optimizer is None else optimizer.iterations,
+            "optimizer_state": {} if optimizer is None else dict(optimizer.state),
+        }
+
+    def restore_training_state(self, state: dict) -> None:
+        """Set what ``training_state`` returned (any part may be missing)."""
+        if "shuffle_rng" in state:
+            self.shuffle_rng.bit_generator.state = state["shuffle_rng"]
+        rngs = state.get("layer_rngs", {})
+        for layer in self.layers:
+            if layer.name in rngs:
+                layer.rng.bit_generator.state = rngs[layer.name]
+        if self.optimizer is not None:
+            self.optimizer.iterations = state.get("optimizer_iterations", 0)
+            self.optimizer.state = dict(state.get("optimizer_state", {}))
 
     # -- describing ---------------------------------------------------------------
 
@@ -598,7 +444,7 @@ class Sequential:
             return "".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
 
         rule = "=" * sum(widths)
-        total, trainable = self.count_params(), int(self._params.size)
+        total, trainable = self.count_params(), int(self.parameters.params.size)
         text = "\n".join(
             [
                 f'Model: "{self.name}" ({self.dtype.name})',
@@ -617,7 +463,7 @@ class Sequential:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the whole model to exactly ``path`` (one zip file, no pickle), atomically:
-        config, weights, compile settings and optimizer state (see ``minifw.saving``)."""
+        config, weights, compile settings and training state (see ``minifw.saving``)."""
         saving.save_model(self, path)
 
     def save_weights(self, path: str | os.PathLike) -> None:
@@ -632,12 +478,15 @@ class Sequential:
         """An independent deep copy (weights, optimizer state, everything), optionally in
         another ``dtype``: ``model.copy(dtype="float64")`` for exact checks of a float32 model."""
         clone = deepcopy(self)
+        for layer in clone.layers:
+            claim(layer, clone)
         if dtype is not None:
             clone.dtype = float_dtype(dtype)
             for layer in clone.layers:
                 layer.dtype = clone.dtype
         if clone.built:
-            clone._bind_flat_buffers()
+            clone._parameters = ParameterStore(clone.layers, clone.dtype)
+            clone._plan = None
         return clone
 
     def get_config(self) -> dict:
@@ -666,28 +515,3 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name!r})"
-
-
-def _verbosity(verbose: int | str) -> int:
-    if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    if isinstance(verbose, numbers.Integral) and verbose in (0, 1, 2):  # True and False too
-        return int(verbose)
-    raise ValueError(f"fit: `verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
-
-
-def _is_batch_source(X: object) -> bool:
-    """An iterator or generator of batches, as opposed to array-like data."""
-    refuse_sparse(X, "X")
-    return isinstance(X, Iterator) or (
-        isinstance(X, Iterable)
-        and not isinstance(X, (np.ndarray, list, tuple, str, bytes))
-        and not hasattr(X, "__array__")
-        and not hasattr(X, "to_numpy")
-    )
-
-
-def _inference_rows(batch_size: int | None, caller: str) -> int:
-    if batch_size is None:
-        return training.INFERENCE_ROWS
-    return positive_int(batch_size, "batch_size", caller)

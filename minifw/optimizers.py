@@ -114,10 +114,11 @@ class Optimizer:
                 f"{type(self).__name__}: params and grads must be flat vectors of the same "
                 f"length. Received shapes {params.shape} and {grads.shape}."
             )
-        self._apply(params, grads, arrays)
+        self.apply(params, grads, arrays)
 
-    def _apply(self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice]) -> None:
-        """``apply_gradients`` without the argument check: a model's own training step."""
+    def apply(self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice]) -> None:
+        """``apply_gradients`` without the argument check: a model's training step, whose
+        vectors are its own."""
         if params.size != self._size or params.dtype != self._dtype:
             self._start(params)
         if self.clipvalue is not None or self.clipnorm is not None:
@@ -485,7 +486,7 @@ class LBFGS(Optimizer):
         self.max_evaluations = positive_int(max_evaluations, "max_evaluations", "LBFGS")
         self.evaluations = 0
 
-    def _apply(self, params, grads, arrays):
+    def apply(self, params, grads, arrays):
         raise RuntimeError(
             "LBFGS trains on the whole data set at once: use model.fit(X, y, epochs=...) "
             "(one epoch per L-BFGS iteration), not train_on_batch."

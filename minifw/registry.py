@@ -1,16 +1,69 @@
-"""Name lookup shared by every catalogue (activations, initializers, losses, ...).
+"""Name lookup shared by every catalogue (layers, activations, initializers, losses, ...).
 
 Each catalogue module keeps a dict of names and calls :func:`resolve` from its
 own ``get``, so a string such as ``"sgd"`` is turned into an object in exactly
 one place per kind, with one wording for unknown names. Objects are stored in
 configs by :func:`serialize`: their name when that rebuilds them exactly, else
 ``{"class_name": ..., "config": ...}``.
+
+Classes that configs may name (layers, models) are kept in a :class:`Catalogue`
+and added to it by its ``register`` decorator where they are defined: the
+catalogue is the allow-list of what a model file can instantiate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+
+
+class Catalogue:
+    """Classes of one kind by class name, and by short names (``"relu"``) where given.
+
+    Examples
+    --------
+    >>> shapes = Catalogue("shape")
+    >>> @shapes.register("sq")
+    ... class Square:
+    ...     def __init__(self, side=1):
+    ...         self.side = side
+    >>> shapes.deserialize({"class_name": "Square", "config": {"side": 2}}).side
+    2
+    >>> shapes.names["sq"] is Square
+    True
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.classes: dict[str, type] = {}
+        self.names: dict[str, type] = {}
+
+    def register(self, *names: str) -> Callable[[type], type]:
+        """Class decorator: add the class under its own name and under each of ``names``."""
+
+        def add(cls: type) -> type:
+            self.classes[cls.__name__] = cls
+            for name in names:
+                self.names[name] = cls
+            return cls
+
+        return add
+
+    def deserialize(self, config: object) -> Any:
+        """An instance from ``{"class_name": ..., "config": {...}}``; only registered classes."""
+        if not isinstance(config, dict):
+            raise ValueError(f"A {self.kind} config must be a dict. Received: {config!r}")
+        cls = self.classes.get(config.get("class_name"))
+        if cls is None:
+            valid = ", ".join(sorted(self.classes))
+            raise ValueError(
+                f"Unknown {self.kind} type {config.get('class_name')!r}. Expected one of: {valid}."
+            )
+        arguments = config.get("config", {})
+        if not isinstance(arguments, dict):
+            raise ValueError(f"The config of a {self.kind} must be a dict. Received: {arguments!r}")
+        from_config = getattr(cls, "from_config", None)
+        return from_config(arguments) if from_config is not None else cls(**arguments)
 
 
 def resolve(
@@ -61,3 +114,7 @@ def serialize(obj: Any, names: Mapping[str, type]) -> str | dict | None:
         if type(obj) is cls and config == cls().get_config():
             return name
     return {"class_name": type(obj).__name__, "config": config}
+
+
+#: Model classes a model file may name (``Sequential``).
+MODELS = Catalogue("model")

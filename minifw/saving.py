@@ -43,6 +43,7 @@ import numpy as np
 
 from . import losses, optimizers
 from .errors import ModelFileError
+from .registry import MODELS
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -64,7 +65,6 @@ _DTYPES = ("float32", "float64")
 
 def save_model(model: Sequential, path: str | os.PathLike) -> None:
     """Write ``model`` (config, weights, compile settings, optimizer state) to ``path``."""
-    model._ensure_built()
     arrays = _weight_arrays(model)
     weight_names = list(arrays)
     training = _training_state(model, arrays)  # adds the optimizer's arrays after the weights
@@ -81,7 +81,6 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
 
 def save_weights(model: Sequential, path: str | os.PathLike) -> None:
     """Write only the arrays of ``get_weights()`` (with their names) to ``path``."""
-    model._ensure_built()
     arrays = _weight_arrays(model)
     header = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "weights": list(arrays)}
     _write(path, header, arrays)
@@ -94,7 +93,7 @@ def _weight_arrays(model: Sequential) -> dict[str, np.ndarray]:
 def _compile_config(model: Sequential) -> dict | None:
     if model.optimizer is None or model.loss is None:
         return None
-    specs = model._metric_specs
+    specs = model.metric_names
     saved = [spec for spec in specs if isinstance(spec, str)]
     if len(saved) < len(specs):
         warnings.warn(
@@ -113,23 +112,12 @@ def _compile_config(model: Sequential) -> dict | None:
 
 
 def _training_state(model: Sequential, arrays: dict[str, np.ndarray]) -> dict:
-    """Everything beyond the weights that makes resumed training bit-identical."""
-    optimizer = model.optimizer
-    state = {
-        "shuffle_rng": model._shuffle_rng.bit_generator.state,
-        "layer_rngs": {
-            layer.name: layer._rng.bit_generator.state
-            for layer in model.layers
-            if getattr(layer, "_rng", None) is not None
-        },
-        "optimizer_iterations": 0 if optimizer is None else optimizer.iterations,
-        "optimizer_state": [],
-    }
-    if optimizer is not None:
-        for key, value in optimizer.state.items():
-            arrays[f"optimizer/{key}"] = value
-            state["optimizer_state"].append(key)
-    return state
+    """``model.training_state()`` as JSON, its optimizer arrays added to ``arrays``."""
+    state = model.training_state()
+    optimizer_arrays = state.pop("optimizer_state")
+    for key, value in optimizer_arrays.items():
+        arrays[f"optimizer/{key}"] = value
+    return {**state, "optimizer_state": list(optimizer_arrays)}
 
 
 def _write(path: str | os.PathLike, header: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -192,13 +180,12 @@ def load_model(path: str | os.PathLike) -> Sequential:
         The file is not a minifw model file, is truncated or corrupt, names an
         unknown layer or class, or holds arrays that do not fit the model.
     """
-    from .model import Sequential
-
     with _reading(path) as archive:
         header = _read_header(archive, FORMAT)
         try:
             config = header["model"]
-            model = Sequential.from_config(config, build=False)
+            model_class = MODELS.classes[config.get("class_name", "Sequential")]
+            model = model_class.from_config(config, build=False)
             _check_size(model, config, archive, path)
             model.build((None, *config["input_shape"]))
         except (KeyError, TypeError, ValueError, RecursionError) as error:
@@ -206,12 +193,15 @@ def load_model(path: str | os.PathLike) -> Sequential:
         weights = _read_arrays(archive, header, _expected(model), path)
         compile_config = header.get("compile")
         training = header.get("training", {})
+        if not isinstance(training, dict):
+            raise ModelFileError(f"{path}: the training state must be a JSON object.")
+        optimizer_state = {}
         if compile_config is not None:
-            _restore_compile(model, compile_config, training, archive, header, path)
-        _restore_rngs(model, training, path)
-        _check_array_count(
-            archive, len(weights) + len(model.optimizer.state if model.optimizer else {})
-        )
+            optimizer_state = _restore_compile(
+                model, compile_config, training, archive, header, path
+            )
+        _restore_training_state(model, training, optimizer_state, path)
+        _check_array_count(archive, len(weights) + len(optimizer_state))
         model.set_weights(list(weights.values()))
     return model
 
@@ -221,7 +211,6 @@ def load_weights(model: Sequential, path: str | os.PathLike) -> None:
 
     Every array is checked against the model before any weight is written.
     """
-    model._ensure_built()
     with _reading(path) as archive:
         header = _read_header(archive, FORMAT, WEIGHTS_FORMAT)
         weights = _read_arrays(archive, header, _expected(model), path)
@@ -415,7 +404,8 @@ def _read_array(archive, member: str, shape: tuple, dtype: str, label: str) -> n
     return np.array(array, dtype=np.dtype(dtype), order="C")
 
 
-def _restore_compile(model, config, training, archive, header, path) -> None:
+def _restore_compile(model, config, training, archive, header, path) -> dict[str, np.ndarray]:
+    """Compile ``model`` as saved; returns the optimizer's state arrays, each checked."""
     try:
         optimizer = optimizers.get(config["optimizer"])
         loss = losses.get(config["loss"])
@@ -429,28 +419,24 @@ def _restore_compile(model, config, training, archive, header, path) -> None:
             raise ValueError("invalid optimizer state")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ModelFileError(f"{path}: the compile settings are invalid: {error}") from None
-    size = model._params.size
-    expected_keys = list(optimizer.init_state(model._params)) if iterations else []
+    params = model.parameters.params
+    expected_keys = list(optimizer.init_state(params)) if iterations else []
     if keys != expected_keys:
         raise ModelFileError(
             f"{path}: the optimizer state holds {keys}, {type(optimizer).__name__} needs "
             f"{expected_keys}."
         )
     start = len(header["weights"])
-    optimizer.state = {
-        key: _read_array(archive, _member(start + i), (size,), model.dtype.name, f"optimizer/{key}")
+    return {
+        key: _read_array(
+            archive, _member(start + i), params.shape, model.dtype.name, f"optimizer/{key}"
+        )
         for i, key in enumerate(keys)
     }
-    optimizer.iterations = iterations
 
 
-def _restore_rngs(model, training, path) -> None:
+def _restore_training_state(model, training, optimizer_state, path) -> None:
     try:
-        if "shuffle_rng" in training:
-            model._shuffle_rng.bit_generator.state = training["shuffle_rng"]
-        rngs = training.get("layer_rngs", {})
-        for layer in model.layers:
-            if layer.name in rngs:
-                layer._rng.bit_generator.state = rngs[layer.name]
+        model.restore_training_state({**training, "optimizer_state": optimizer_state})
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ModelFileError(f"{path}: the saved random state is invalid: {error}") from None

@@ -1,9 +1,15 @@
-"""docs/backprop.md quotes the code that computes each formula: the quotes must stay true."""
+"""docs/backprop.md quotes the code that computes each formula: every quote must stand in
+the named file, and be a line that ``fit`` runs."""
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
+
+from support import lecture_model
+
+import minifw as mf
 
 ROOT = Path(__file__).parent.parent
 
@@ -19,9 +25,63 @@ def quoted_code(markdown: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def lines_run_by(train) -> set[tuple[str, int]]:
+    """(file, line) of every line of minifw that ``train()`` executes."""
+    package = str(ROOT / "minifw")
+    executed: set[tuple[str, int]] = set()
+
+    def trace(frame, event, arg):
+        if not frame.f_code.co_filename.startswith(package):
+            return None
+        if event == "line":
+            executed.add((frame.f_code.co_filename, frame.f_lineno))
+        return trace
+
+    sys.settrace(trace)
+    try:
+        train()
+    finally:
+        sys.settrace(None)
+    return executed
+
+
+def train_the_lecture_and_a_tanh_network() -> None:
+    X, y = mf.datasets.salary()
+    lecture_model().fit(X, y, epochs=1, batch_size=1, shuffle=False, verbose=0)
+    tanh = mf.Sequential(
+        [mf.layers.Dense(3, input_dim=2, activation="tanh"), mf.layers.Dense(1)],
+        dtype="float64",
+        seed=0,
+    )
+    tanh.compile(mf.optimizers.SGD(learning_rate=1e-3), "mse")
+    tanh.fit((X - X.mean(0)) / X.std(0), y, epochs=1, batch_size=2, verbose=0)
+
+
+PAIRS = quoted_code((ROOT / "docs" / "backprop.md").read_text(encoding="utf-8"))
+
+
 def test_every_line_quoted_in_backprop_md_is_in_the_named_file():
-    pairs = quoted_code((ROOT / "docs" / "backprop.md").read_text(encoding="utf-8"))
-    assert len(pairs) >= 8
-    for path, code in pairs:
+    assert len(PAIRS) >= 8
+    for path, code in PAIRS:
         source = (ROOT / path).read_text(encoding="utf-8")
         assert code in source, f"{code!r} is no longer in {path}"
+
+
+def test_every_line_quoted_in_backprop_md_is_run_by_fit():
+    executed = lines_run_by(train_the_lecture_and_a_tanh_network)
+    for path, code in PAIRS:
+        lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
+        numbers = [number for number, line in enumerate(lines, 1) if code in line]
+        assert numbers, f"{code!r} is not one line of {path}"
+        filename = str(ROOT / path)
+        assert any((filename, n) in executed for n in numbers), (
+            f"{path}: {code!r} is quoted in docs/backprop.md but fit does not run it"
+        )
+
+
+def test_the_trace_sees_a_line_fit_does_not_run():
+    """The check above can fail: a line fit never reaches is not in the trace."""
+    executed = lines_run_by(train_the_lecture_and_a_tanh_network)
+    path = ROOT / "minifw" / "training" / "lbfgs.py"
+    lbfgs_lines = {n for f, n in executed if f == str(path)}
+    assert executed and not lbfgs_lines

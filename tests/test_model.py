@@ -77,13 +77,14 @@ def test_parameters_gradients_and_state_are_views_into_flat_buffers():
         [mf.layers.Dense(3, input_dim=2), mf.layers.BatchNormalization(), mf.layers.Dense(1)]
     )
     model.build()
-    for layer, kind, key in model._slots:
-        if kind == "params":
-            assert np.shares_memory(layer.params[key], model._params)
-            assert np.shares_memory(layer.grads[key], model._grads)
+    store = model.parameters
+    for slot in store.slots:
+        if slot.kind == "params":
+            assert np.shares_memory(slot.layer.params[slot.key], store.params)
+            assert np.shares_memory(slot.layer.grads[slot.key], store.grads)
         else:
-            assert np.shares_memory(layer.state[key], model._state)
-    assert model._params.size == 6 + 3 + 3 + 3 + 3 + 1 and model._state.size == 6
+            assert np.shares_memory(slot.layer.state[slot.key], store.state)
+    assert store.params.size == 6 + 3 + 3 + 3 + 3 + 1 and store.state.size == 6
 
 
 # -- training ---------------------------------------------------------------------
@@ -308,7 +309,7 @@ def test_copy_is_independent_and_can_change_dtype(rng):
         np.testing.assert_array_equal(a, b)
     double.fit(X, y, epochs=1, verbose=0)
     assert not np.array_equal(model.get_weights()[0], double.get_weights()[0])
-    assert not np.shares_memory(model._params, double._params)
+    assert not np.shares_memory(model.parameters.params, double.parameters.params)
 
 
 # -- refusing bad input, before anything changes ----------------------------------

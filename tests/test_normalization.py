@@ -77,7 +77,7 @@ def test_a_model_with_batchnorm_predicts_differently_from_how_it_trains(rng):
     )
     model.compile("adam", "mse")
     model.fit(X, y, epochs=2, batch_size=8, verbose=0)
-    train_mode = model._plan.outputs(X, True)
+    train_mode = model.plan.outputs(X, True)
     assert not np.allclose(train_mode, model.predict(X))
     assert model.count_params() == 4 * 8 + 4 * 8 + 8 + 1 - 1 * 0  # W, b, γ, β, μ, σ², W, b
     assert [name.split("/")[1] for name in model.weight_names[2:6]] == [
@@ -156,7 +156,7 @@ def test_identical_seeds_give_identical_dropout_masks_and_fit_differs_from_predi
         model.fit(X, y, epochs=2, batch_size=4, verbose=0)
         runs.append(model.get_weights())
         np.testing.assert_array_equal(model.predict(X), model.predict(X))
-        assert not np.allclose(model._plan.outputs(X, True), model.predict(X))
+        assert not np.allclose(model.plan.outputs(X, True), model.predict(X))
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
 

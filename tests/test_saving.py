@@ -67,7 +67,7 @@ def test_round_trip_gives_identical_predictions_config_and_optimizer_state(saved
     for key, value in model.optimizer.state.items():
         np.testing.assert_array_equal(loaded.optimizer.state[key], value)
     assert [name for name, _ in loaded.metrics] == ["mae"]
-    assert not np.shares_memory(loaded._params, model._params)
+    assert not np.shares_memory(loaded.parameters.params, model.parameters.params)
     assert os.listdir(path.parent) == ["model.minifw"]  # exactly the path, no suffix added
 
 

@@ -1,4 +1,9 @@
-"""Layers: ``mf.layers.Dense``, ``mf.layers.ReLU``, ..."""
+"""Layers: ``mf.layers.Dense``, ``mf.layers.ReLU``, ...
+
+Each layer class is registered where it is defined (``@register``): the
+registry ``LAYERS`` is the allow-list of classes a model file may name (a test
+checks that it and ``__all__`` list the same layers).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from .activations import (
     Softplus,
     Tanh,
 )
-from .base import Layer
+from .base import LAYERS, Layer, Step, register
 from .dense import Dense
 from .dropout import Dropout
 from .normalization import BatchNormalization, LayerNormalization, Normalization
@@ -23,6 +28,9 @@ from .reshaping import Flatten
 
 __all__ = [
     "Layer",
+    "Step",
+    "LAYERS",
+    "register",
     "Dense",
     "Activation",
     "Linear",
@@ -44,29 +52,6 @@ __all__ = [
     "deserialize",
 ]
 
-# The allow-list of classes a config may name: nothing else is ever instantiated.
-_CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        Dense,
-        Linear,
-        ReLU,
-        LeakyReLU,
-        Sigmoid,
-        Tanh,
-        Softmax,
-        ELU,
-        GELU,
-        Softplus,
-        SiLU,
-        Dropout,
-        BatchNormalization,
-        LayerNormalization,
-        Normalization,
-        Flatten,
-    )
-}
-
 
 def serialize(layer: Layer) -> dict:
     """``{"class_name": ..., "config": ...}``, the inverse of :func:`deserialize`."""
@@ -74,9 +59,5 @@ def serialize(layer: Layer) -> dict:
 
 
 def deserialize(config: dict) -> Layer:
-    """Rebuild a layer from :func:`serialize` output; only minifw's own classes are allowed."""
-    class_name = config.get("class_name")
-    if class_name not in _CLASSES:
-        valid = ", ".join(sorted(_CLASSES))
-        raise ValueError(f"Unknown layer type {class_name!r}. Expected one of: {valid}.")
-    return _CLASSES[class_name].from_config(config.get("config", {}))
+    """Rebuild a layer from :func:`serialize` output; only registered classes are allowed."""
+    return LAYERS.deserialize(config)

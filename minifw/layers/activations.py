@@ -17,7 +17,7 @@ from scipy.special import erf, expit
 from .. import registry
 from ..registry import resolve
 from ..validation import positive_float
-from .base import Layer
+from .base import LAYERS, Layer, register
 
 __all__ = [
     "Activation",
@@ -37,7 +37,12 @@ __all__ = [
 
 
 class Activation(Layer):
-    """Base class of activations: o = f(net), ∂L/∂net = ∂L/∂o · f'(net) elementwise."""
+    """Base class of activations: o = f(net), ∂L/∂net = ∂L/∂o · f'(net) elementwise.
+
+    A new elementwise activation is two short methods: ``activate(x)`` (f) and
+    ``derivative(x, out)`` (f', given the input and the output, whichever is
+    cheaper).
+    """
 
     #: True when o_j depends on net_j alone, so that f' is one number per unit.
     elementwise = True
@@ -54,20 +59,25 @@ class Activation(Layer):
         """f'(x), given the input ``x`` and the output ``out`` = f(x)."""
         raise NotImplementedError
 
-    def _forward(self, x, training):
+    def forward(self, x, training=False):
+        """o = f(net), keeping net and o for the derivative."""
         self._x = x
         self._out = self.activate(x)
         return self._out
 
-    def _backward(self, grad_out):
-        return grad_out * self.derivative(self._x, self._out)
+    def backward(self, grad_output):
+        """∂L/∂net = ∂L/∂o · f'(net), elementwise, in place."""
+        grad_output *= self.derivative(self._x, self._out)
+        return grad_output
 
 
+@register("linear")
 class Linear(Activation):
     """Identity activation: o = net, f'(net) = 1.
 
     This is Keras's ``"linear"`` activation (the lecture's hidden units), not
     PyTorch's ``nn.Linear``, which is a fully connected layer (``Dense`` here).
+    A model leaves it out of its training step: it changes nothing.
     """
 
     def activate(self, x):
@@ -76,10 +86,8 @@ class Linear(Activation):
     def derivative(self, x, out):
         return np.ones_like(x)
 
-    def _backward(self, grad_out):
-        return grad_out
 
-
+@register("relu")
 class ReLU(Activation):
     """o = max(net, 0);  f'(net) = 1 where net > 0, else 0 (0 at net = 0 exactly)."""
 
@@ -87,13 +95,10 @@ class ReLU(Activation):
         return np.maximum(x, 0)
 
     def derivative(self, x, out):
-        return (x > 0).astype(x.dtype)
-
-    def _backward(self, grad_out):
-        grad_out *= self._x > 0  # in place: see Layer.backward
-        return grad_out
+        return x > 0  # exactly 1 or 0 (as bool, which multiplies without a float copy)
 
 
+@register("leaky_relu")
 class LeakyReLU(Activation):
     """o = net for net > 0, α·net otherwise;  f'(net) = 1 or α (α at net = 0).
 
@@ -114,6 +119,7 @@ class LeakyReLU(Activation):
         return {**super().get_config(), "alpha": self.alpha}
 
 
+@register("sigmoid")
 class Sigmoid(Activation):
     """o = σ(net) = 1 / (1 + e^(−net));  f'(net) = o (1 − o).
 
@@ -127,6 +133,7 @@ class Sigmoid(Activation):
         return out * (1 - out)
 
 
+@register("tanh")
 class Tanh(Activation):
     """o = tanh(net);  f'(net) = 1 − o²."""
 
@@ -137,6 +144,7 @@ class Tanh(Activation):
         return 1 - out * out
 
 
+@register("softmax")
 class Softmax(Activation):
     """o_j = e^(net_j) / Σ_k e^(net_k) over the last axis;  ∂L/∂net = o ⊙ (g − Σ_k g_k o_k).
 
@@ -151,11 +159,13 @@ class Softmax(Activation):
         shifted /= shifted.sum(axis=-1, keepdims=True)
         return shifted
 
-    def _backward(self, grad_out):
+    def backward(self, grad_output):
+        """∂L/∂net = o ⊙ (g − Σ_k g_k o_k), g = ∂L/∂o."""
         out = self._out
-        return out * (grad_out - np.sum(grad_out * out, axis=-1, keepdims=True))
+        return out * (grad_output - np.sum(grad_output * out, axis=-1, keepdims=True))
 
 
+@register("elu")
 class ELU(Activation):
     """o = net for net > 0, α (e^net − 1) otherwise;  f'(net) = 1 or o + α."""
 
@@ -176,6 +186,7 @@ class ELU(Activation):
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
+@register("gelu")
 class GELU(Activation):
     """o = net · Φ(net), Φ the standard normal CDF;  f'(net) = Φ(net) + net · φ(net).
 
@@ -208,6 +219,7 @@ class GELU(Activation):
         return {**super().get_config(), "approximate": self.approximate}
 
 
+@register("softplus")
 class Softplus(Activation):
     """o = log(1 + e^net), as ``logaddexp(0, net)``;  f'(net) = σ(net)."""
 
@@ -218,6 +230,7 @@ class Softplus(Activation):
         return expit(x)
 
 
+@register("silu", "swish")
 class SiLU(Activation):
     """o = net · σ(net) (also called swish);  f'(net) = σ(net) (1 + net (1 − σ(net)))."""
 
@@ -229,29 +242,14 @@ class SiLU(Activation):
         return sigma * (1 + x * (1 - sigma))
 
 
-_NAMES = {
-    "linear": Linear,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "softmax": Softmax,
-    "elu": ELU,
-    "gelu": GELU,
-    "softplus": Softplus,
-    "silu": SiLU,
-    "swish": SiLU,
-}
-
-
 def get(identifier: str | dict | Activation | None) -> Activation | None:
     """An activation layer from its name (``"relu"``, ...), an instance, or a config
     dict written by :func:`serialize`; None stays None."""
     if identifier is None:
         return None
-    return resolve("activation", identifier, _NAMES, Activation)
+    return resolve("activation", identifier, LAYERS.names, Activation)
 
 
 def serialize(activation: Activation | None) -> str | dict | None:
     """The registered name when that rebuilds it exactly, else ``{"class_name", "config"}``."""
-    return registry.serialize(activation, _NAMES)
+    return registry.serialize(activation, LAYERS.names)

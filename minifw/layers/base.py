@@ -1,14 +1,55 @@
-"""The Layer base class: build, forward, backward, params and grads."""
+"""The Layer contract: parameter shapes, output shape, forward, backward and config.
+
+A layer is written once, as its arithmetic:
+
+- ``param_shapes(input_shape)`` / ``state_shapes(input_shape)``: the trainable
+  and non-trainable arrays it needs, by name, and ``initial_value`` for each;
+- ``compute_output_shape(input_shape)``;
+- ``forward(x, training)``: the outputs, caching what ``backward`` needs;
+- ``backward(grad_output)``: ∂L/∂input, writing ∂L/∂param into ``grads``;
+- ``get_config()``: the constructor arguments.
+
+Called by a user, ``forward`` and ``backward`` first check their argument (a
+number array of the built shape) and ``backward`` works on a copy; the base
+class adds those checks to every subclass's methods. A model, which checked
+its data once at its own boundary, runs the very same methods without them
+(``steps()``), so ``backward`` may overwrite the gradient it is given.
+"""
 
 from __future__ import annotations
 
+import functools
 import inspect
+import math
 import re
+import types
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..registry import Catalogue
 from ..validation import as_numeric_array, float_dtype
+
+#: Every layer class a model file may name, added by ``@register`` where it is defined.
+LAYERS = Catalogue("layer")
+register = LAYERS.register
+
+
+@dataclass(frozen=True)
+class Step:
+    """One forward/backward step a model runs for a layer (a Dense layer with an
+    activation is two steps, so that a model can fuse the last one with its loss).
+
+    ``parameter_backward``, when given, fills the parameter gradients without
+    computing ∂L/∂input: what a model runs for its first trainable step, whose
+    input is the data.
+    """
+
+    layer: Layer
+    forward: Callable[[np.ndarray, bool], np.ndarray]
+    backward: Callable[[np.ndarray], np.ndarray]
+    parameter_backward: Callable[[np.ndarray], None] | None = None
 
 
 class Layer:
@@ -23,16 +64,16 @@ class Layer:
     params, grads : dict[str, ndarray]
         Trainable arrays and their gradients, with identical keys and shapes
         (``{}`` for layers without weights). Both are updated in place, never
-        rebound by the layer: a built ``Sequential`` rebinds them once to views
-        into its flat buffers, so that an optimizer step is a few whole-buffer
-        operations.
+        rebound by the layer: a model holds them as views into its flat
+        vectors (``minifw.parameters``), so that an optimizer step is a few
+        whole-vector operations.
     state : dict[str, ndarray]
         Non-trainable arrays (BatchNormalization's moving statistics,
         Normalization's mean and variance): saved and restored with the
         weights, never touched by an optimizer. Also updated in place.
-    needs_input_grad : bool
-        When False, ``backward`` may skip ∂L/∂input and return None (set by
-        ``Sequential`` on its first trainable layer, whose input is the data).
+    rng : numpy.random.Generator or None
+        The layer's own random generator (Dropout's masks), seeded when it is
+        built; part of a model's training state.
     """
 
     def __init__(self, *, name: str | None = None) -> None:
@@ -45,43 +86,37 @@ class Layer:
         self.built = False
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
-        self._feature_shape: tuple | None = None  # input_shape[1:], for the per-call check
         self.dtype: np.dtype | None = None
-        self.needs_input_grad = True
+        self.rng: np.random.Generator | None = None
         self._out: np.ndarray | None = None  # the last output, for the shape check in backward
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Give the ``forward``/``backward`` a subclass writes the checks of a public call."""
+        super().__init_subclass__(**kwargs)
+        for name, add_checks in (("forward", _checked_forward), ("backward", _checked_backward)):
+            method = cls.__dict__.get(name)
+            if method is not None and not hasattr(method, "__wrapped__"):
+                setattr(cls, name, add_checks(method))
 
     # -- building -----------------------------------------------------------------
 
-    def build(self, input_shape: tuple, rng: np.random.Generator | None = None, dtype="float64"):
-        """Create the parameters for inputs of ``input_shape`` (batch axis first).
-
-        ``rng`` feeds the random initializers (a fresh unseeded Generator when
-        omitted); ``dtype`` is float32 or float64.
-        """
-        input_shape = _batch_shape(input_shape, type(self).__name__)
-        self.dtype = float_dtype(dtype)
-        rng = np.random.default_rng() if rng is None else rng
-        self.params = self._init_params(input_shape, rng, self.dtype)
-        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
-        self.state = self._init_state(input_shape, self.dtype)
-        self.input_shape = input_shape
-        self.output_shape = self.compute_output_shape(input_shape)
-        self._feature_shape = input_shape[1:]
-        self.built = True
-
-    def _forget_build(self) -> None:
-        """Back to the unbuilt state (used when building a whole model fails halfway)."""
-        self.params, self.grads, self.state = {}, {}, {}
-        self.input_shape = self.output_shape = self._feature_shape = None
-        self.built = False
-
-    def _init_params(self, input_shape: tuple, rng: np.random.Generator, dtype) -> dict:
-        """New parameter arrays for this input shape; layers with weights override it."""
+    def param_shapes(self, input_shape: tuple) -> dict[str, tuple[int, ...]]:
+        """The trainable arrays for inputs of ``input_shape``, by name; none by default."""
         return {}
 
-    def _init_state(self, input_shape: tuple, dtype) -> dict:
-        """New non-trainable arrays for this input shape; none by default."""
+    def state_shapes(self, input_shape: tuple) -> dict[str, tuple[int, ...]]:
+        """The non-trainable arrays for inputs of ``input_shape``, by name; none by default."""
         return {}
+
+    def initial_value(
+        self, key: str, shape: tuple[int, ...], rng: np.random.Generator, dtype: np.dtype
+    ) -> np.ndarray:
+        """The starting value of the array ``key``: zeros unless a layer says otherwise."""
+        return np.zeros(shape, dtype=dtype)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """Output shape for ``input_shape`` (batch axis first); same shape by default."""
+        return tuple(input_shape)
 
     @property
     def declared_input_shape(self) -> tuple | None:
@@ -89,59 +124,73 @@ class Layer:
         a model whose first layer declares one can build itself."""
         return None
 
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        """Output shape for ``input_shape`` (batch axis first); same shape by default."""
-        return tuple(input_shape)
+    def build(self, input_shape: tuple, rng: np.random.Generator | None = None, dtype="float64"):
+        """Create the arrays for inputs of ``input_shape`` (batch axis first).
+
+        ``rng`` feeds the random initializers (a fresh unseeded Generator when
+        omitted); ``dtype`` is float32 or float64.
+        """
+        input_shape = _batch_shape(input_shape, type(self).__name__)
+        dtype = float_dtype(dtype)
+        rng = np.random.default_rng() if rng is None else rng
+        params = {
+            key: self.initial_value(key, shape, rng, dtype)
+            for key, shape in self.param_shapes(input_shape).items()
+        }
+        state = {
+            key: self.initial_value(key, shape, rng, dtype)
+            for key, shape in self.state_shapes(input_shape).items()
+        }
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.params, self.state, self.dtype = params, state, dtype
+        self.grads = {key: np.zeros_like(value) for key, value in params.items()}
+        self.input_shape = input_shape
+        self.built = True
+
+    def unbuild(self) -> None:
+        """Back to the unbuilt state (when building a whole model fails halfway)."""
+        self.params, self.grads, self.state = {}, {}, {}
+        self.input_shape = self.output_shape = self.dtype = None
+        self.built = False
+
+    def count_params_for(self, input_shape: tuple) -> int:
+        """How many entries ``build(input_shape)`` would create, without creating them."""
+        shapes = {**self.param_shapes(input_shape), **self.state_shapes(input_shape)}
+        return sum(math.prod(shape) for shape in shapes.values())
+
+    @property
+    def count_params(self) -> int:
+        """Trainable and non-trainable entries."""
+        return sum(int(value.size) for value in (*self.params.values(), *self.state.values()))
 
     # -- computing ----------------------------------------------------------------
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Outputs for inputs ``x``, caching what ``backward`` needs.
+        """Outputs for inputs ``x``, caching what ``backward`` needs (and the output in
+        ``self._out``, for the shape check of a public ``backward`` call)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward.")
 
-        Checks the shape of ``x``, then runs ``_forward``. A new layer
-        implements ``_forward`` and ``_backward`` (which may trust their
-        arguments, keep their last output in ``self._out``, and ``_backward``
-        may overwrite the gradient it is given), or overrides ``forward`` and
-        ``backward`` themselves.
-        """
-        x = as_numeric_array(x, "x")
-        self._check_input(x)
-        return self._forward(x if x.dtype == self.dtype else x.astype(self.dtype), training)
-
-    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """∂L/∂input from ``grad_output`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
-        grad_output = as_numeric_array(grad_output, "grad_output")
-        self._check_grad(grad_output, self._out)
-        # A copy: ``_backward`` may overwrite its argument (a model passes each one once).
-        return self._backward(grad_output.astype(self.dtype))
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward.")
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} implements neither forward nor _forward.")
+    def steps(self) -> list[Step]:
+        """The steps a model runs for this layer: its own forward and backward, without
+        the checks of a public call (the model checked its data once)."""
+        return [Step(self, self._unchecked("forward"), self._unchecked("backward"))]
 
-    def _backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        raise NotImplementedError(
-            f"{type(self).__name__} implements neither backward nor _backward."
-        )
-
-    def steps(self) -> list[tuple[Layer, Callable, Callable]]:
-        """The (owner, forward, backward) steps a model runs for this layer: one by default.
-
-        A model checks its data once, and the shapes between layers are fixed
-        when it is built, so it runs ``_forward``/``_backward`` without the
-        per-call checks, unless a subclass overrides ``forward``/``backward``.
-        A layer that is two steps in one (Dense with an activation) lists both,
-        so that a model can fuse its last activation with the loss.
-        """
-        if type(self).forward is Layer.forward and type(self).backward is Layer.backward:
-            return [(self, self._forward, self._backward)]
-        return [(self, self.forward, self.backward)]
+    def _unchecked(self, name: str) -> Callable:
+        """The method ``name`` as the layer wrote it, bound to this layer."""
+        method = getattr(type(self), name)
+        return types.MethodType(getattr(method, "__wrapped__", method), self)
 
     def regularizers(self) -> dict:
         """``{param_key: Regularizer}``: penalties a model adds to its loss; none by default."""
         return {}
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
-        x = np.asarray(x)
+        """``forward``, building the layer from ``x`` on first use."""
+        x = as_numeric_array(x, "x")
         if not self.built:
             dtype = x.dtype if x.dtype.name in ("float32", "float64") else "float64"
             self.build(x.shape, dtype=dtype)
@@ -149,28 +198,26 @@ class Layer:
 
     def _check_input(self, x: np.ndarray) -> None:
         """Refuse inputs whose shape (after the batch axis) differs from the built one."""
-        features = self._feature_shape
-        if features is None:
+        if not self.built:
             raise RuntimeError(
                 f"{self!r} is not built: call layer.build(input_shape) or call the layer "
                 "on data first."
             )
-        if not isinstance(x, np.ndarray) or x.shape[1:] != features:
+        if x.shape[1:] != self.input_shape[1:] or x.ndim != len(self.input_shape):
             expected = ("n",) + self.input_shape[1:]
-            received = getattr(x, "shape", type(x).__name__)
             raise ValueError(
                 f"{type(self).__name__} expected inputs of shape {_shape_text(expected)}, "
-                f"got {received}."
+                f"got {x.shape}."
             )
 
-    def _check_grad(self, grad_output: np.ndarray, output: np.ndarray | None) -> None:
+    def _check_grad(self, grad_output: np.ndarray) -> None:
         """Refuse a backward call before forward, or with a gradient of the wrong shape."""
-        if output is None:
+        if self._out is None:
             raise RuntimeError(f"{self!r}: call forward before backward.")
-        if getattr(grad_output, "shape", None) != output.shape:
+        if grad_output.shape != self._out.shape:
             raise ValueError(
-                f"{type(self).__name__}.backward expected grad_output of shape {output.shape} "
-                f"(the shape of its last output), got {getattr(grad_output, 'shape', grad_output)}."
+                f"{type(self).__name__}.backward expected grad_output of shape "
+                f"{self._out.shape} (the shape of its last output), got {grad_output.shape}."
             )
 
     # -- describing ---------------------------------------------------------------
@@ -183,15 +230,6 @@ class Layer:
     def from_config(cls, config: dict) -> Layer:
         return cls(**config)
 
-    def count_params_for(self, input_shape: tuple) -> int:
-        """How many entries ``build(input_shape)`` would create, without creating them."""
-        return 0
-
-    @property
-    def count_params(self) -> int:
-        """Trainable and non-trainable entries."""
-        return sum(int(value.size) for value in (*self.params.values(), *self.state.values()))
-
     def __repr__(self) -> str:
         defaults = {
             name: parameter.default
@@ -203,6 +241,27 @@ class Layer:
             if key != "name" and defaults.get(key, inspect.Parameter.empty) != value
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _checked_forward(forward: Callable) -> Callable:
+    @functools.wraps(forward)
+    def checked(self: Layer, x, training: bool = False) -> np.ndarray:
+        x = as_numeric_array(x, "x")
+        self._check_input(x)
+        return forward(self, x if x.dtype == self.dtype else x.astype(self.dtype), training)
+
+    return checked
+
+
+def _checked_backward(backward: Callable) -> Callable:
+    @functools.wraps(backward)
+    def checked(self: Layer, grad_output) -> np.ndarray:
+        grad_output = as_numeric_array(grad_output, "grad_output")
+        self._check_grad(grad_output)
+        # A copy: ``backward`` may overwrite its argument (a model passes each one once).
+        return backward(self, grad_output.astype(self.dtype))
+
+    return checked
 
 
 def default_name(layer: Layer) -> str:

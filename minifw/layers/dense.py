@@ -7,7 +7,7 @@ import numpy as np
 from .. import initializers, regularizers
 from ..validation import positive_int
 from . import activations
-from .base import Layer
+from .base import Layer, Step, register
 
 # From about a million weights on, a broadcast outer product beats BLAS's matrix
 # product with an inner dimension of 1 (measured: 1024×4096 float32, 0.99 ms vs
@@ -15,6 +15,7 @@ from .base import Layer
 _OUTER_PRODUCT_MIN_SIZE = 2**20
 
 
+@register()
 class Dense(Layer):
     """Fully connected layer: net_j = Σ_i o_i · w_ij + b_j, batched as NET = X @ W + b.
 
@@ -99,7 +100,7 @@ class Dense(Layer):
     def declared_input_shape(self) -> tuple | None:
         return None if self.input_dim is None else (None, self.input_dim)
 
-    def _init_params(self, input_shape, rng, dtype):
+    def param_shapes(self, input_shape):
         if len(input_shape) != 2:
             raise ValueError(
                 f"Dense expects 2-D inputs (batch, features), got input shape {input_shape}. "
@@ -110,38 +111,44 @@ class Dense(Layer):
                 f"Dense was declared with input_dim={self.input_dim} but is built for "
                 f"{input_shape[1]} features."
             )
-        params = {"W": self.kernel_initializer((input_shape[1], self.units), rng, dtype)}
+        shapes = {"W": (input_shape[1], self.units)}
         if self.use_bias:
-            params["b"] = self.bias_initializer((self.units,), rng, dtype)
+            shapes["b"] = (self.units,)
+        return shapes
+
+    def initial_value(self, key, shape, rng, dtype):
+        initializer = self.kernel_initializer if key == "W" else self.bias_initializer
+        return initializer(shape, rng, dtype)
+
+    def build(self, input_shape, rng=None, dtype="float64"):
+        super().build(input_shape, rng, dtype)
         if self.activation is not None:
-            self.activation.build((None, self.units), rng, dtype)
-        return params
+            self.activation.build(self.output_shape, rng, self.dtype)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
 
-    def count_params_for(self, input_shape):
-        return (int(input_shape[-1]) + self.use_bias) * self.units
-
     def steps(self):
-        if type(self).forward is not Layer.forward or type(self).backward is not Layer.backward:
+        if type(self).forward is not Dense.forward or type(self).backward is not Dense.backward:
             return super().steps()  # a subclass that overrides them runs as written
-        linear = [(self, self._linear, self._linear_backward)]
-        return linear if self.activation is None else [*linear, *self.activation.steps()]
+        own = Step(self, self.weighted_sum, self.weighted_sum_backward, self.parameter_gradients)
+        return [own] if self.activation is None else [own, *self.activation.steps()]
 
-    def _forward(self, x, training):
-        net = self._linear(x, training)
-        return net if self.activation is None else self.activation._forward(net, training)
+    def forward(self, x, training=False):
+        """o = f(NET), NET = X @ W + b (f the activation, if any)."""
+        net = self.weighted_sum(x, training)
+        return net if self.activation is None else self.activation.forward(net, training)
 
-    def _backward(self, grad_out):
+    def backward(self, grad_output):
+        """∂L/∂NET = ∂L/∂o · f'(NET) through the activation, then ``weighted_sum_backward``."""
         if self.activation is not None:
-            grad_out = self.activation._backward(grad_out)  # ∂L/∂net = ∂L/∂o · f'(net)
-        return self._linear_backward(grad_out)
+            grad_output = self.activation.backward(grad_output)
+        return self.weighted_sum_backward(grad_output)
 
     # ``a.dot(b)`` rather than ``a @ b``: the same BLAS call, with half the per-call
     # overhead on small arrays, which is what batch-1 training pays for.
 
-    def _linear(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def weighted_sum(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """NET = X @ W + b, before the activation."""
         self._x = x  # cached for ∂L/∂W = Xᵀ G
         net = x.dot(self.params["W"])
@@ -150,22 +157,24 @@ class Dense(Layer):
         self._out = net
         return net
 
-    def _linear_backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        """∂L/∂X from ``grad_out`` = ∂L/∂NET, writing ∂L/∂W and ∂L/∂b into ``grads``."""
+    def weighted_sum_backward(self, grad_net: np.ndarray) -> np.ndarray:
+        """∂L/∂X = G Wᵀ from ``grad_net`` = G = ∂L/∂NET, after ``parameter_gradients``."""
+        self.parameter_gradients(grad_net)
+        return grad_net.dot(self.params["W"].T)  # ∂L/∂X = G Wᵀ
+
+    def parameter_gradients(self, grad_net: np.ndarray) -> None:
+        """∂L/∂W = Xᵀ G and ∂L/∂b = Σ_rows G, written into ``grads`` (G = ∂L/∂NET)."""
         # Written in place: params and grads may be views into a model's flat buffers.
         dW, x = self.grads["W"], self._x
         if len(x) == 1 and dW.size >= _OUTER_PRODUCT_MIN_SIZE:
-            np.multiply(x.T, grad_out, out=dW)  # one row: ∂L/∂W is an outer product
+            np.multiply(x.T, grad_net, out=dW)  # one row: ∂L/∂W is an outer product
         else:
-            x.T.dot(grad_out, out=dW)  # ∂L/∂W = Xᵀ G
+            x.T.dot(grad_net, out=dW)  # ∂L/∂W = Xᵀ G
         if self.use_bias:
-            if len(grad_out) == 1:
-                self.grads["b"][...] = grad_out[0]
+            if len(grad_net) == 1:
+                self.grads["b"][...] = grad_net[0]
             else:
-                grad_out.sum(axis=0, out=self.grads["b"])  # ∂L/∂b = Σ_n G
-        if not self.needs_input_grad:
-            return None
-        return grad_out.dot(self.params["W"].T)  # ∂L/∂X = G Wᵀ
+                grad_net.sum(axis=0, out=self.grads["b"])  # ∂L/∂b = Σ_rows G
 
     def regularizers(self) -> dict:
         pairs = {"W": self.kernel_regularizer, "b": self.bias_regularizer}

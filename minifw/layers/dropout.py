@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, register
 
 
+@register()
 class Dropout(Layer):
     """Inverted dropout: o = x · m / (1 − rate) with m_j ~ Bernoulli(1 − rate), in training only.
 
@@ -28,15 +29,16 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: `rate` must be a number in [0, 1). Received: rate={rate!r}")
         self.rate = float(rate)
         self._scaled_mask: np.ndarray | None = None
-        self._rng = np.random.default_rng()
+        self.rng = np.random.default_rng()
 
-    def _init_params(self, input_shape, rng, dtype):
-        self._rng = np.random.default_rng(rng.integers(2**63))
-        return {}
+    def build(self, input_shape, rng=None, dtype="float64"):
+        super().build(input_shape, rng, dtype)
+        self.rng = np.random.default_rng(None if rng is None else rng.integers(2**63))
 
-    def _forward(self, x, training):
+    def forward(self, x, training=False):
+        """o = x · m / (1 − rate) in training, o = x otherwise."""
         if training and self.rate > 0:
-            keep = self._rng.random(x.shape, dtype=x.dtype) >= self.rate
+            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
             self._scaled_mask = keep * x.dtype.type(1 / (1 - self.rate))
             self._out = x * self._scaled_mask
         else:
@@ -44,8 +46,11 @@ class Dropout(Layer):
             self._out = x
         return self._out
 
-    def _backward(self, grad_out):
-        return grad_out if self._scaled_mask is None else grad_out * self._scaled_mask
+    def backward(self, grad_output):
+        """∂L/∂x = ∂L/∂o · m / (1 − rate) (the mask of the last forward pass)."""
+        if self._scaled_mask is None:
+            return grad_output
+        return grad_output * self._scaled_mask
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}

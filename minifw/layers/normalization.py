@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..validation import as_features, positive_float, unit_fraction
-from .base import Layer
+from .base import Layer, register
 
 
 def _standardize(x: np.ndarray, axes, epsilon: float):
@@ -47,19 +47,19 @@ class _Standardization(Layer):
         self.center, self.scale = center, scale
         self._xhat = self._inv_std = None
 
-    def _init_params(self, input_shape, rng, dtype):
-        features = input_shape[-1]
-        params = {}
+    def param_shapes(self, input_shape):
+        features = (input_shape[-1],)
+        shapes = {}
         if self.scale:
-            params["gamma"] = np.ones(features, dtype=dtype)
+            shapes["gamma"] = features
         if self.center:
-            params["beta"] = np.zeros(features, dtype=dtype)
-        return params
+            shapes["beta"] = features
+        return shapes
 
-    def count_params_for(self, input_shape):
-        return int(input_shape[-1]) * (self.scale + self.center + self._state_arrays)
-
-    _state_arrays = 0  # non-trainable arrays per feature
+    def initial_value(self, key, shape, rng, dtype):
+        """γ and the moving variance start at 1, β and the moving mean at 0."""
+        start = 1.0 if key in ("gamma", "moving_variance") else 0.0
+        return np.full(shape, start, dtype=dtype)
 
     def _affine(self, xhat: np.ndarray) -> np.ndarray:
         out = xhat * self.params["gamma"] if self.scale else xhat.copy()
@@ -85,6 +85,7 @@ class _Standardization(Layer):
         }
 
 
+@register()
 class BatchNormalization(_Standardization):
     """y = γ x̂ + β, x̂ standardized per feature over the batch (training) or with the
     moving statistics (inference).
@@ -110,19 +111,13 @@ class BatchNormalization(_Standardization):
         super().__init__(epsilon, center, scale, name)
         self.momentum = unit_fraction(momentum, "momentum", "BatchNormalization")
 
-    _state_arrays = 2  # moving_mean, moving_variance
-
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(range(x.ndim - 1))
 
-    def _init_state(self, input_shape, dtype):
-        features = input_shape[-1]
-        return {
-            "moving_mean": np.zeros(features, dtype=dtype),
-            "moving_variance": np.ones(features, dtype=dtype),
-        }
+    def state_shapes(self, input_shape):
+        return {"moving_mean": (input_shape[-1],), "moving_variance": (input_shape[-1],)}
 
-    def _forward(self, x, training):
+    def forward(self, x, training=False):
         axes = self._axes(x)
         if training:
             self._xhat, self._inv_std, mean, variance = _standardize(x, axes, self.epsilon)
@@ -137,9 +132,9 @@ class BatchNormalization(_Standardization):
         self._out = self._affine(self._xhat)
         return self._out
 
-    def _backward(self, grad_out):
-        axes = self._axes(grad_out)
-        grad_xhat = self._affine_backward(grad_out, axes)
+    def backward(self, grad_output):
+        axes = self._axes(grad_output)
+        grad_xhat = self._affine_backward(grad_output, axes)
         if not self._training:  # the moving statistics are constants
             return grad_xhat * self._inv_std
         return _standardize_backward(grad_xhat, self._xhat, self._inv_std, axes)
@@ -148,6 +143,7 @@ class BatchNormalization(_Standardization):
         return {**super().get_config(), "momentum": self.momentum}
 
 
+@register()
 class LayerNormalization(_Standardization):
     """y = γ x̂ + β, x̂ standardized over the last axis of each sample (same in training
     and inference). Keras's default ε = 1e-3. ``params``: gamma, beta."""
@@ -162,13 +158,13 @@ class LayerNormalization(_Standardization):
     ) -> None:
         super().__init__(epsilon, center, scale, name)
 
-    def _forward(self, x, training):
+    def forward(self, x, training=False):
         self._xhat, self._inv_std, _, _ = _standardize(x, -1, self.epsilon)
         self._out = self._affine(self._xhat)
         return self._out
 
-    def _backward(self, grad_out):
-        grad_xhat = self._affine_backward(grad_out, tuple(range(grad_out.ndim - 1)))
+    def backward(self, grad_output):
+        grad_xhat = self._affine_backward(grad_output, tuple(range(grad_output.ndim - 1)))
         return _standardize_backward(grad_xhat, self._xhat, self._inv_std, -1)
 
 
@@ -176,6 +172,7 @@ class LayerNormalization(_Standardization):
 _MIN_STD = 1e-7
 
 
+@register()
 class Normalization(Layer):
     """Per-feature standardization inside the model: o = (x − mean) / max(√variance, 1e-7).
 
@@ -231,29 +228,30 @@ class Normalization(Layer):
         else:
             self._pending = stats
 
-    def count_params_for(self, input_shape):
-        return 2 * int(input_shape[-1])
+    def state_shapes(self, input_shape):
+        return {"mean": (input_shape[-1],), "variance": (input_shape[-1],)}
 
-    def _init_state(self, input_shape, dtype):
+    def initial_value(self, key, shape, rng, dtype):
         if self._pending is None:
             raise ValueError(
                 "Normalization has no statistics: call layer.adapt(X) before building or "
                 "training the model, or give mean= and variance=."
             )
-        features = input_shape[-1]
-        if self._pending["mean"].size != features:
+        if self._pending[key].shape != shape:
             raise ValueError(
-                f"Normalization was adapted to {self._pending['mean'].size} features but is "
-                f"built for {features}."
+                f"Normalization was adapted to {self._pending[key].size} features but is "
+                f"built for {shape[0]}."
             )
-        return {key: value.astype(dtype) for key, value in self._pending.items()}
+        return self._pending[key].astype(dtype)
 
-    def _forward(self, x, training):
+    def forward(self, x, training=False):
+        """o = (x − mean) / max(√variance, 1e-7)."""
         self._out = (x - self.state["mean"]) / self._std()
         return self._out
 
-    def _backward(self, grad_out):
-        return grad_out / self._std()
+    def backward(self, grad_output):
+        """∂L/∂x = ∂L/∂o / max(√variance, 1e-7)."""
+        return grad_output / self._std()
 
     def _std(self) -> np.ndarray:
         return np.maximum(np.sqrt(self.state["variance"]), _MIN_STD).astype(self.dtype)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from .base import Layer
+from .base import Layer, register
 
 
+@register()
 class Flatten(Layer):
     """(n, d1, d2, ...) → (n, d1 · d2 · ...), e.g. 28×28 images to 784 features."""
 
@@ -21,12 +22,12 @@ class Flatten(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], math.prod(input_shape[1:]))
 
-    def _forward(self, x, training):
+    def forward(self, x, training=False):
         self._out = x.reshape(len(x), -1)
         return self._out
 
-    def _backward(self, grad_out):
-        return grad_out.reshape((len(grad_out), *self.input_shape[1:]))
+    def backward(self, grad_output):
+        return grad_output.reshape((len(grad_output), *self.input_shape[1:]))
 
     def get_config(self):
         shape = None if self._declared is None else list(self._declared[1:])

@@ -164,7 +164,7 @@ def explain(
     x_array = np.asarray(x)
     if x_array.ndim == 1:  # a single row
         x, y = x_array.reshape(1, -1), np.asarray(y).reshape(1, -1)
-    X, Y = model._data(x, y)
+    X, Y = model.prepare(x, y)
     units = _units(model)
     if X.shape[1:] != model.input_shape[1:] or not units:
         raise ValueError("explain needs a model whose first layer is Dense.")

@@ -119,11 +119,7 @@ def gradcheck(
 def _replaying_randomness(layers) -> Callable[[], None]:
     """A function that rewinds every layer's random generator (Dropout's) to where it is
     now, so that each forward pass of the check draws the same masks."""
-    saved = [
-        (layer._rng, layer._rng.bit_generator.state)
-        for layer in layers
-        if getattr(layer, "_rng", None) is not None
-    ]
+    saved = [(layer.rng, layer.rng.bit_generator.state) for layer in layers if layer.rng]
 
     def rewind() -> None:
         for rng, state in saved:
@@ -135,46 +131,38 @@ def _replaying_randomness(layers) -> Callable[[], None]:
 def _check_model(model, X, y, loss, eps) -> dict[str, float]:
     if y is None:
         raise ValueError("gradcheck on a model needs targets y.")
-    X = np.asarray(X)
-    model._features(X)  # builds the model from X if needed
+    model.prepare(X)  # checks X, and builds the model from it if needed
     copy = model.copy(dtype="float64")
     copy.compile("sgd", loss or model.loss or MSELoss())
-    X, Y = copy._data(X, y)
-    plan = copy._plan
+    X, Y = copy.prepare(X, y)
+    X = X.astype(np.float64)
+    plan = copy.plan
     same_masks = _replaying_randomness(copy.layers)
     loss, _ = plan.loss_and_gradients(X, Y)
-    trainable = [
-        (name, layer, key)
-        for name, (layer, kind, key) in zip(copy.weight_names, copy._slots)
-        if kind == "params"
-    ]
-    analytic = [layer.grads[key].copy() for _, layer, key in trainable]
+    trainable = [slot for slot in copy.parameters.slots if slot.kind == "params"]
+    analytic = [slot.layer.grads[slot.key].copy() for slot in trainable]
 
     def f() -> float:
         same_masks()
-        return plan.loss._forward(Y, plan.outputs(X, True)) + plan.penalty()
+        return plan.loss.value(Y, plan.outputs(X, True)) + plan.penalty()
 
     return {
-        name: relative_error(
+        slot.name: relative_error(
             grad,
-            numeric_gradient(f, layer.params[key], eps),
+            numeric_gradient(f, slot.array, eps),
             round_off_noise(loss, eps, grad.size),
         )
-        for (name, layer, key), grad in zip(trainable, analytic)
+        for slot, grad in zip(trainable, analytic)
     }
 
 
 def _check_layer(layer, X, y, loss, eps) -> dict[str, float]:
     X = np.array(X, dtype=np.float64)  # a copy, perturbed in place below
     copy = deepcopy(layer)
-    if layer.built:
-        copy.dtype = np.dtype(np.float64)
-        copy.params = {key: value.astype(np.float64) for key, value in copy.params.items()}
-        copy.grads = {key: np.zeros_like(value) for key, value in copy.params.items()}
-        copy.state = {key: value.astype(np.float64) for key, value in copy.state.items()}
-    else:
-        copy.build(X.shape, np.random.default_rng(0), "float64")
-    copy.needs_input_grad = True
+    copy.build(layer.input_shape or X.shape, np.random.default_rng(0), "float64")
+    for kind in ("params", "state"):  # a built layer's own values, in float64
+        for key, value in getattr(layer, kind).items():
+            getattr(copy, kind)[key][...] = value
     same_masks = _replaying_randomness([copy])
     out = copy.forward(X, training=True)
     if y is None:

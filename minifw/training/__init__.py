@@ -1,0 +1,21 @@
+"""Training: the step (``step``), where batches come from (``sources``), the epoch loop
+(``loop``), inference over batches (``inference``) and full-batch L-BFGS (``lbfgs``)."""
+
+from __future__ import annotations
+
+from .inference import INFERENCE_ROWS, evaluate, predict
+from .loop import fit
+from .sources import ArrayBatches, StreamBatches, is_batch_source
+from .step import GradientReducer, TrainStep
+
+__all__ = [
+    "INFERENCE_ROWS",
+    "ArrayBatches",
+    "GradientReducer",
+    "StreamBatches",
+    "TrainStep",
+    "evaluate",
+    "fit",
+    "is_batch_source",
+    "predict",
+]

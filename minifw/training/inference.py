@@ -1,0 +1,99 @@
+"""Inference over batches: ``evaluate``, ``predict`` and the validation after each epoch.
+
+The forward pass is the model's plan (the same steps ``fit`` trains, in
+inference mode), in chunks of ``INFERENCE_ROWS`` rows unless told otherwise; a
+fused activation is applied to what ``predict`` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..callbacks import CallbackList
+from ..data import sample_weights
+from ..validation import positive_int
+from .sources import ArrayBatches, StreamBatches, batch_rows, is_batch_source, unpack_batch
+
+# Rows per forward pass in predict/evaluate when no batch_size is given.
+INFERENCE_ROWS = 1024
+
+
+def stream_preparer(model):
+    """Checks one item of a batch source: (x in the model dtype, y, weights or None)."""
+
+    def prepare(item: object, index: int):
+        X_batch, y_batch, w_batch = unpack_batch(item, index)
+        x, y = model.prepare(X_batch, y_batch)
+        weights = sample_weights(model.loss, y, w_batch, None)
+        return x.astype(model.dtype, copy=False), y, weights
+
+    return prepare
+
+
+def end_epoch(model, epoch: int, logs: dict, validation, callbacks: CallbackList) -> None:
+    """Add the validation logs (``val_loss``, ...) and call the epoch-end hooks."""
+    if validation is not None:
+        X, Y = validation
+        val_logs = evaluate_batches(model, ArrayBatches(X, Y, None, INFERENCE_ROWS))
+        logs.update({f"val_{key}": value for key, value in val_logs.items()})
+    callbacks.on_epoch_end(epoch, logs)
+
+
+def metric_logs(metrics, targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    return {name: float(metric(targets, predictions)) for name, metric in metrics}
+
+
+def evaluate_batches(model, batches: Iterable) -> dict[str, float]:
+    """Loss (row-weighted mean over batches, plus penalties) and metrics on all predictions."""
+    plan, metrics = model.plan, model.metrics
+    total, rows = 0.0, 0
+    targets, predictions = [], []
+    for x, y, _ in batches:
+        outputs = plan.outputs(x.astype(model.dtype, copy=False), False)
+        total += plan.loss.value(y, outputs) * len(outputs)
+        rows += len(outputs)
+        if metrics:
+            targets.append(y)
+            predictions.append(plan.predictions(outputs))
+    if not rows:
+        raise ValueError("evaluate: the batch source gave no batches.")
+    logs = {"loss": total / rows + plan.penalty()}
+    if metrics:
+        logs.update(metric_logs(metrics, np.concatenate(targets), np.concatenate(predictions)))
+    return logs
+
+
+def evaluate(model, X: ArrayLike | Iterable, y: ArrayLike | None, batch_size: int | None) -> dict:
+    """``Sequential.evaluate``'s logs, from arrays or from a source of (X_batch, y_batch)."""
+    if y is None:
+        batches = StreamBatches(X, stream_preparer(model))
+    else:
+        X, Y = model.prepare(X, y)
+        batches = ArrayBatches(X, Y, None, inference_rows(batch_size, "evaluate"))
+    return evaluate_batches(model, batches)
+
+
+def predict(model, X: ArrayLike | Iterable, batch_size: int | None) -> np.ndarray:
+    """Outputs of shape (n, outputs), computed in chunks; X may be a source of batches."""
+    if is_batch_source(X):
+        parts = [
+            predict(model, item[0] if isinstance(item, tuple) else item, batch_size) for item in X
+        ]
+        if not parts:
+            raise ValueError("predict: the batch source gave no batches.")
+        return np.concatenate(parts)
+    X = model.prepare(X)
+    plan = model.plan
+    out = np.empty((len(X),) + model.output_shape[1:], dtype=model.dtype)
+    for part in batch_rows(len(X), inference_rows(batch_size, "predict")):
+        out[part] = plan.predictions(plan.outputs(X[part].astype(model.dtype, copy=False), False))
+    return out
+
+
+def inference_rows(batch_size: int | None, caller: str) -> int:
+    if batch_size is None:
+        return INFERENCE_ROWS
+    return positive_int(batch_size, "batch_size", caller)

@@ -1,0 +1,219 @@
+"""The loop behind ``Sequential.fit``.
+
+One epoch loop serves every source of batches (arrays or a stream): each batch
+is one ``TrainStep``; an epoch's ``loss`` is the mean of its batch losses, each
+taken before its update (as Keras reports it) and weighted by its rows (or its
+sum of sample weights); metrics are computed on all of the epoch's predictions
+at once; ``val_*`` entries on the validation data after the epoch
+(``minifw.training.inference``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar, TerminateOnNaN
+from ..data import sample_weights, validation_split_index
+from ..errors import NonFiniteError
+from ..validation import positive_int
+from . import lbfgs
+from .inference import end_epoch, metric_logs, stream_preparer
+from .sources import ArrayBatches, StreamBatches
+from .step import TrainStep
+
+if TYPE_CHECKING:
+    from ..model import Sequential
+
+
+def fit(
+    model: Sequential,
+    X: ArrayLike | Iterable,
+    y: ArrayLike | None,
+    *,
+    epochs: int,
+    batch_size: int | None,
+    shuffle: bool,
+    validation_data: tuple | None,
+    validation_split: float,
+    callbacks: Sequence[Callback] | None,
+    verbose: int | str,
+    initial_epoch: int,
+    sample_weight: ArrayLike | None,
+    class_weight: dict | None,
+    on_nonfinite: str,
+    steps_per_epoch: int | None,
+) -> History:
+    """``Sequential.fit`` (see its docstring): every argument is checked before training."""
+    epochs = positive_int(epochs, "epochs", "fit", allow_zero=True)
+    batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size", "fit")
+    initial_epoch = positive_int(initial_epoch, "initial_epoch", "fit", allow_zero=True)
+    verbose = verbosity(verbose, "fit")
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"fit: `shuffle` must be True or False. Received: {shuffle!r}")
+    if on_nonfinite not in ("raise", "stop"):
+        raise ValueError(
+            f"fit: `on_nonfinite` must be 'raise' or 'stop'. Received: {on_nonfinite!r}"
+        )
+    if steps_per_epoch is not None:
+        steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch", "fit")
+    full_batch = getattr(model.optimizer, "full_batch", False)
+    if y is None:
+        if sample_weight is not None or class_weight is not None or validation_split:
+            raise ValueError(
+                "fit: with batches from an iterable, give weights inside the batches "
+                "(X_batch, y_batch, w_batch); validation_split needs arrays."
+            )
+        if full_batch:
+            raise ValueError("fit: L-BFGS trains on the whole data set: give arrays X and y.")
+        batches = StreamBatches(X, stream_preparer(model), steps_per_epoch)
+        arrays = None
+    else:
+        X, Y = model.prepare(X, y)
+        weights = sample_weights(model.loss, Y, sample_weight, class_weight)
+        arrays = (X, Y, weights)
+    validation = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("fit: `validation_data` must be a tuple (X_val, y_val).")
+        try:
+            validation = model.prepare(*validation_data)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"fit: in `validation_data`: {error}") from None
+    elif validation_split:
+        X, Y, weights = arrays
+        split_at = validation_split_index(len(X), validation_split)
+        validation = (X[split_at:], Y[split_at:])
+        arrays = (X[:split_at], Y[:split_at], None if weights is None else weights[:split_at])
+    if arrays is not None:
+        batches = ArrayBatches(
+            *arrays,
+            len(arrays[0]) if full_batch else batch_size,
+            shuffle=shuffle,
+            rng=model.shuffle_rng,
+            dtype=model.dtype,
+        )
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (Sequence, type(None))):
+        raise TypeError(
+            f"fit: `callbacks` must be a list of Callback instances, e.g. "
+            f"[EarlyStopping()]. Received: {callbacks!r}"
+        )
+    callbacks = list(callbacks or [])
+    stop_on_nonfinite = on_nonfinite == "stop" or any(
+        isinstance(callback, TerminateOnNaN) for callback in callbacks
+    )
+    history = History()
+    progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
+    params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
+    callback_list = CallbackList([*callbacks, history, *progress], model, params)
+
+    model.history = history
+    model.stop_training = False
+    epoch_range = range(initial_epoch, epochs)
+    callback_list.on_train_begin()
+    try:
+        # Overflow shows up as a non-finite loss, reported by NonFiniteError, not warnings.
+        with interrupts_between_steps(model) as guard, np.errstate(over="ignore", invalid="ignore"):
+            if full_batch:
+                lbfgs.fit_full_batch(model, *arrays, epoch_range, validation, callback_list)
+            else:
+                step = TrainStep(model.plan, model.parameters, model.optimizer)
+                run_epochs(model, batches, step, epoch_range, validation, callback_list, guard)
+    except NonFiniteError as error:
+        if not stop_on_nonfinite:
+            raise
+        warnings.warn(f"{error} Training stopped.", RuntimeWarning, stacklevel=3)
+    finally:
+        callback_list.on_train_end()
+    if guard.interrupted:
+        raise KeyboardInterrupt
+    return history
+
+
+def run_epochs(model, batches, step: TrainStep, epochs: range, validation, callbacks, guard):
+    """The epoch loop: one ``step`` per batch, until ``epochs`` ends or training stops."""
+    # The inner loop runs once per batch: everything fixed for the whole fit is set here.
+    metrics, predictions_of = model.metrics, model.plan.predictions
+    batch_hooks = callbacks.has_batch_hooks
+    for epoch in epochs:
+        callbacks.on_epoch_begin(epoch)
+        total_loss, total_weight, batch = 0.0, 0.0, -1
+        targets, predictions = [], []
+        for batch, (x, y, weights) in enumerate(batches):
+            if batch_hooks:
+                callbacks.on_train_batch_begin(batch)
+            loss, outputs = step(x, y, weights, (epoch, batch))
+            weight = len(x) if weights is None else float(weights.sum())
+            total_loss += loss * weight
+            total_weight += weight
+            if metrics:
+                targets.append(y)
+                predictions.append(predictions_of(outputs))
+            if batch_hooks:
+                running = total_loss / total_weight if total_weight else 0.0
+                callbacks.on_train_batch_end(batch, {"loss": running})
+            if model.stop_training:
+                break
+        if guard.interrupted:
+            return  # fit raises KeyboardInterrupt; this partial epoch is not logged
+        if batch < 0:
+            warnings.warn(
+                "The batch source ran out of data; training stopped.", RuntimeWarning, stacklevel=4
+            )
+            return
+        logs = {"loss": total_loss / total_weight if total_weight else 0.0}
+        if metrics:
+            logs.update(metric_logs(metrics, np.concatenate(targets), np.concatenate(predictions)))
+        end_epoch(model, epoch, logs, validation, callbacks)
+        if model.stop_training:
+            return
+
+
+def verbosity(verbose: int | str, caller: str) -> int:
+    """0 silent, 1 progress bar, 2 one line per epoch; ``"auto"``: 1 on a terminal, else 2."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    if isinstance(verbose, numbers.Integral) and verbose in (0, 1, 2):  # True and False too
+        return int(verbose)
+    raise ValueError(
+        f"{caller}: `verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}"
+    )
+
+
+class _Interrupts:
+    """Whether Ctrl-C was pressed during ``fit`` (acted on between two steps)."""
+
+    interrupted = False
+
+
+@contextlib.contextmanager
+def interrupts_between_steps(model):
+    """While fit runs, Ctrl-C sets a flag that the loop acts on after the current step.
+
+    So the weights are always those after a completed step, never half-updated.
+    Only in the main thread, and only when Python's default SIGINT handler is in
+    place (a handler of the user's own is left alone).
+    """
+    guard = _Interrupts()
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield guard
+        return
+
+    def request_stop(signum, frame) -> None:
+        guard.interrupted = model.stop_training = True
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield guard
+    finally:
+        signal.signal(signal.SIGINT, previous)
