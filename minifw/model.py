@@ -33,7 +33,7 @@ from .callbacks import Callback, History
 from .engine import Plan
 from .errors import NotBuiltError, NotCompiledError
 from .layers.base import Layer, default_name
-from .parameters import ParameterStore, claim
+from .parameters import ParameterStore, claim, refuse_if_owned
 from .registry import MODELS
 from .validation import as_features, as_targets, check_fits_dtype, float_dtype, positive_int
 
@@ -108,6 +108,7 @@ class Sequential:
             raise RuntimeError("Cannot add layers to a built model: create a new Sequential.")
         if any(layer is existing for existing in self.layers):
             raise ValueError(f"{layer!r} is already in this model; create a new layer instead.")
+        refuse_if_owned(layer, self)
         name = layer.name
         if name is None:
             stem = default_name(layer)

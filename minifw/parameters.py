@@ -7,7 +7,7 @@ optimizer then updates the whole model with a few whole-vector operations,
 and a copy, a snapshot or a gradient reduction is one array operation.
 
 A layer's arrays can live in one store only, so a layer belongs to one model:
-adding it to a second is refused (:func:`claim`).
+adding it to a second is refused (:func:`refuse_if_owned`).
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from numpy.typing import ArrayLike
 from .layers.base import Layer
 from .validation import as_numeric_array
 
-__all__ = ["ParameterStore", "Slot", "claim"]
+__all__ = ["ParameterStore", "Slot", "claim", "refuse_if_owned"]
 
 # Which model owns each layer that was added to one (weakly: a collected model frees it).
 _OWNERS: weakref.WeakKeyDictionary[Layer, weakref.ref] = weakref.WeakKeyDictionary()
 
 
-def claim(layer: Layer, model: object) -> None:
-    """Record ``model`` as the owner of ``layer``; a layer of another live model is refused.
+def refuse_if_owned(layer: Layer, model: object) -> None:
+    """Raise ValueError if a live model other than ``model`` holds ``layer``.
 
     Its weights would be views into two models' vectors at once, and the model
     built first would go on training arrays its layers no longer read.
@@ -38,11 +38,16 @@ def claim(layer: Layer, model: object) -> None:
     current = owner() if owner is not None else None
     if current is not None and current is not model:
         raise ValueError(
-            f"{layer.name or layer!r} already belongs to another model "
+            f"{layer.name or repr(layer)} already belongs to another model "
             f"({getattr(current, 'name', type(current).__name__)!r}); a layer's weights live "
             "in one model. Create a new layer (e.g. type(layer).from_config(layer.get_config())) "
             "or copy the whole model with model.copy()."
         )
+
+
+def claim(layer: Layer, model: object) -> None:
+    """Record ``model`` as the owner of ``layer`` (refused if another live model holds it)."""
+    refuse_if_owned(layer, model)
     _OWNERS[layer] = weakref.ref(model)
 
 
