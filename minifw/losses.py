@@ -207,8 +207,8 @@ class MSELoss(Loss):
 
     def value_and_grad(self, y_true, y_pred):
         error = y_pred - y_true
-        flat = error.ravel()
-        scale = self._scale(y_pred)
+        flat = error.reshape(-1)
+        scale = 1.0 / flat.size if self.reduction == "mean" else 1.0
         value = float(flat.dot(flat)) * scale  # L = Σ (y − ŷ)² / (n·k)
         error *= 2.0 * scale  # ∂L/∂ŷ = 2 (ŷ − y) / (n·k) = −2 (y − ŷ) / (n·k)
         return value, error

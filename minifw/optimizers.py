@@ -78,7 +78,7 @@ class Optimizer:
         )
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
-        self._size, self._dtype = -1, None  # the parameters the state and BLAS routine fit
+        self._params: np.ndarray | None = None  # the vector the state and BLAS routine fit
 
     @property
     def learning_rate(self) -> LearningRate:
@@ -114,19 +114,27 @@ class Optimizer:
                 f"{type(self).__name__}: params and grads must be flat vectors of the same "
                 f"length. Received shapes {params.shape} and {grads.shape}."
             )
+        if not (params.flags.c_contiguous and params.flags.writeable):
+            raise ValueError(
+                f"{type(self).__name__}: params must be a writable contiguous vector "
+                "(it is updated in place)."
+            )
         self.apply(params, grads, arrays)
 
     def apply(self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice]) -> None:
         """``apply_gradients`` without the argument check: a model's training step, whose
-        vectors are its own."""
-        if params.size != self._size or params.dtype != self._dtype:
+        vectors are its own. w ← w − s · d, with (d, s) from the rule's ``update``."""
+        if params is not self._params:
             self._start(params)
         if self.clipvalue is not None or self.clipnorm is not None:
             self._clip(grads, arrays)
         constant = self._constant_learning_rate
-        self.update(
-            params, grads, self._learning_rate if constant else self.current_learning_rate()
-        )
+        rate = self._learning_rate if constant else self.current_learning_rate()
+        direction, scale = self.update(params, grads, rate)
+        if params.size <= _AXPY_CHUNK:
+            self._axpy(direction, params, a=-scale)  # w ← w − s · d, in place
+        else:
+            self._step_in_chunks(params, direction, scale)
         self.iterations += 1
         if self.iterations % _FLUSH_EVERY == 0:
             for value in self.state.values():
@@ -146,7 +154,7 @@ class Optimizer:
         self.state = {
             key: value.astype(params.dtype, copy=False) for key, value in self.state.items()
         }
-        self._size, self._dtype = params.size, params.dtype
+        self._params = params
         self._axpy = get_blas_funcs("axpy", dtype=params.dtype)
         self._scratch = np.empty_like(params)  # room for one temporary vector per step
 
@@ -155,10 +163,10 @@ class Optimizer:
         state = dict(self.__dict__)
         state.pop("_axpy", None)
         state.pop("_scratch", None)
-        state["_size"] = -1
+        state["_params"] = None
         return state
 
-    def _step(self, params: np.ndarray, direction: np.ndarray, scale: float) -> None:
+    def _step_in_chunks(self, params: np.ndarray, direction: np.ndarray, scale: float) -> None:
         """params ← params − scale · direction, in place, by BLAS axpy on chunks.
 
         axpy reads and writes each entry once (``params -= scale * direction``
@@ -168,25 +176,19 @@ class Optimizer:
         matrix products makes the two pools fight over the cores (measured on
         W3: 5× slower epochs).
         """
-        size = params.size
-        if size <= _AXPY_CHUNK:  # a small model: one call, no slicing
-            chunks = ((params, direction),)
-        else:
-            chunks = (
-                (params[start : start + _AXPY_CHUNK], direction[start : start + _AXPY_CHUNK])
-                for start in range(0, size, _AXPY_CHUNK)
-            )
-        for target, source in chunks:
-            result = self._axpy(source, target, a=-scale)
-            if result is not target:  # BLAS could not work in place (not contiguous)
-                target[...] = result
+        for start in range(0, params.size, _AXPY_CHUNK):
+            part = slice(start, start + _AXPY_CHUNK)
+            self._axpy(direction[part], params[part], a=-scale)
 
     def init_state(self, params: np.ndarray) -> dict[str, np.ndarray]:
         """Per-parameter state vectors (velocity, moments), all zero; none by default."""
         return {}
 
-    def update(self, params: np.ndarray, grads: np.ndarray, learning_rate: float) -> None:
-        """The update rule, applied in place to the flat ``params``."""
+    def update(
+        self, params: np.ndarray, grads: np.ndarray, learning_rate: float
+    ) -> tuple[np.ndarray, float]:
+        """The update rule: the direction d and the step size s of w ← w − s · d, updating
+        the rule's state (and ``params`` itself for decoupled decay) on the way."""
         raise NotImplementedError
 
     def _momentum(self, direction: np.ndarray) -> np.ndarray:
@@ -274,7 +276,7 @@ class SGD(Optimizer):
                 grads += self._scratch
             else:
                 direction = velocity
-        self._step(params, direction, learning_rate)
+        return direction, learning_rate
 
     def get_config(self):
         return {
@@ -332,7 +334,7 @@ class Adam(Optimizer):
         scratch /= math.sqrt(1 - self.beta_2**t)
         scratch += self.epsilon
         np.divide(m, scratch, out=scratch)
-        self._step(params, scratch, learning_rate / (1 - self.beta_1**t))
+        return scratch, learning_rate / (1 - self.beta_1**t)
 
     def get_config(self):
         return {
@@ -364,7 +366,7 @@ class AdamW(Adam):
 
     def update(self, params, grads, learning_rate):
         params *= 1 - learning_rate * self.weight_decay
-        super().update(params, grads, learning_rate)
+        return super().update(params, grads, learning_rate)
 
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}
@@ -410,7 +412,7 @@ class RMSprop(Optimizer):
         np.divide(grads, direction, out=direction)  # g / (√v + ε)
         if self.momentum:
             direction = self._momentum(direction)
-        self._step(params, direction, learning_rate)
+        return direction, learning_rate
 
     def get_config(self):
         return {
@@ -445,7 +447,7 @@ class Adagrad(Optimizer):
         np.sqrt(accumulator, out=direction)
         direction += self.epsilon
         np.divide(grads, direction, out=direction)  # g / (√s + ε)
-        self._step(params, direction, learning_rate)
+        return direction, learning_rate
 
     def get_config(self):
         return {"epsilon": self.epsilon, **super().get_config()}

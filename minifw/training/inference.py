@@ -22,13 +22,14 @@ INFERENCE_ROWS = 1024
 
 
 def stream_preparer(model):
-    """Checks one item of a batch source: (x in the model dtype, y, weights or None)."""
+    """Checks one item of a batch source: (x in the model dtype, y, weights or None, weight)."""
 
     def prepare(item: object, index: int):
         X_batch, y_batch, w_batch = unpack_batch(item, index)
         x, y = model.prepare(X_batch, y_batch)
         weights = sample_weights(model.loss, y, w_batch, None)
-        return x.astype(model.dtype, copy=False), y, weights
+        weight = len(x) if weights is None else float(weights.sum())
+        return x.astype(model.dtype, copy=False), y, weights, weight
 
     return prepare
 
@@ -51,7 +52,7 @@ def evaluate_batches(model, batches: Iterable) -> dict[str, float]:
     plan, metrics = model.plan, model.metrics
     total, rows = 0.0, 0
     targets, predictions = [], []
-    for x, y, _ in batches:
+    for x, y, _, _ in batches:
         outputs = plan.outputs(x.astype(model.dtype, copy=False), False)
         total += plan.loss.value(y, outputs) * len(outputs)
         rows += len(outputs)

@@ -147,12 +147,12 @@ def run_epochs(model, batches, step: TrainStep, epochs: range, validation, callb
     for epoch in epochs:
         callbacks.on_epoch_begin(epoch)
         total_loss, total_weight, batch = 0.0, 0.0, -1
-        targets, predictions = [], []
-        for batch, (x, y, weights) in enumerate(batches):
+        if metrics:
+            targets, predictions = [], []
+        for batch, (x, y, weights, weight) in enumerate(batches):
             if batch_hooks:
                 callbacks.on_train_batch_begin(batch)
-            loss, outputs = step(x, y, weights, (epoch, batch))
-            weight = len(x) if weights is None else float(weights.sum())
+            loss, outputs = step(x, y, weights, epoch, batch)
             total_loss += loss * weight
             total_weight += weight
             if metrics:

@@ -17,7 +17,11 @@ import numpy as np
 
 from ..validation import refuse_sparse
 
-Batch = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+#: (x, y, sample weights or None, the batch's weight: its rows or Σ sample weights)
+Batch = tuple[np.ndarray, np.ndarray, np.ndarray | None, float]
+
+# Batches an unshuffled source keeps as views across epochs (a few hundred kB at most).
+_MAX_KEPT_BATCHES = 4096
 
 
 def is_batch_source(X: object) -> bool:
@@ -45,7 +49,8 @@ def n_batches(n: int, batch_size: int) -> int:
 
 
 class ArrayBatches:
-    """Batches (x, y, w) of arrays, rows gathered by index; x cast to ``dtype`` batch by batch.
+    """Batches (x, y, w, weight) of arrays, rows gathered by index; x cast to ``dtype`` batch
+    by batch.
 
     ``rng`` draws the permutation of each epoch when ``shuffle`` is true.
     """
@@ -65,23 +70,31 @@ class ArrayBatches:
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
         self.dtype = X.dtype if dtype is None else np.dtype(dtype)
         self.steps = n_batches(len(X), batch_size)
-        # without shuffling every epoch takes the same rows: slice them once
-        self._in_order = None if shuffle else list(batch_rows(len(X), batch_size))
+        # Without shuffling or casting, every epoch takes the same views: make them once
+        # (for up to _MAX_KEPT_BATCHES batches, so that the views cost little memory).
+        self._kept = None
+        if not shuffle and X.dtype == self.dtype and self.steps <= _MAX_KEPT_BATCHES:
+            self._kept = list(self._gather(batch_rows(len(X), batch_size)))
 
     def __iter__(self) -> Iterator[Batch]:
+        if self._kept is not None:
+            return iter(self._kept)
+        order = self.rng.permutation(len(self.X)) if self.shuffle else None
+        return self._gather(batch_rows(len(self.X), self.batch_size, order))
+
+    def _gather(self, parts: Iterable) -> Iterator[Batch]:
         X, Y, weights, dtype = self.X, self.Y, self.weights, self.dtype
-        if self._in_order is not None:
-            parts = self._in_order
-        else:
-            parts = batch_rows(len(X), self.batch_size, self.rng.permutation(len(X)))
         cast = X.dtype != dtype
         for rows in parts:
             x = X[rows].astype(dtype) if cast else X[rows]
-            yield x, Y[rows], None if weights is None else weights[rows]
+            if weights is None:
+                yield x, Y[rows], None, len(x)
+            else:
+                yield x, Y[rows], weights[rows], float(weights[rows].sum())
 
 
 class StreamBatches:
-    """Batches from an iterable, each checked by ``prepare(item, index)`` → (x, y, w).
+    """Batches from an iterable, each checked by ``prepare(item, index)`` → (x, y, w, weight).
 
     With ``steps_per_epoch`` an epoch is that many batches drawn from one iterator
     kept across epochs (for endless generators); without it, each epoch iterates

@@ -55,31 +55,32 @@ class TrainStep:
             parameters.grads,
             parameters.slices,
         )
+        # bound once: this runs for every batch
+        self._loss_and_gradients, self._update = plan.loss_and_gradients, optimizer.apply
 
     def __call__(
         self,
         x: np.ndarray,
         y: np.ndarray,
         weights: np.ndarray | None = None,
-        where: tuple[int, int] | None = None,
+        epoch: int | None = None,
+        batch: int | None = None,
     ) -> tuple[float, np.ndarray]:
         """Update the parameters from the batch (x, y); returns the loss before the update
-        and the outputs. ``where`` = (epoch, batch) names the step in an error."""
-        loss, outputs = self.plan.loss_and_gradients(x, y, weights)
+        and the outputs. ``epoch`` and ``batch`` (from 0) name the step in an error."""
+        loss, outputs = self._loss_and_gradients(x, y, weights)
         grads = self.grads
         if self.reducer is not None:
             loss = self.reducer.reduce(grads, loss, len(x) if weights is None else weights.sum())
         # one check for both: a NaN or inf in either makes the sum non-finite
         if not math.isfinite(loss + grads.dot(grads)):
-            raise NonFiniteError(_non_finite_message(loss, where))
-        self.optimizer.apply(self.params, grads, self.slices)
+            raise NonFiniteError(_non_finite_message(loss, epoch, batch))
+        self._update(self.params, grads, self.slices)
         return loss, outputs
 
 
-def _non_finite_message(loss: float, where: tuple[int, int] | None) -> str:
-    place = (
-        "in train_on_batch" if where is None else f"in epoch {where[0] + 1}, batch {where[1] + 1}"
-    )
+def _non_finite_message(loss: float, epoch: int | None, batch: int | None) -> str:
+    place = "in train_on_batch" if epoch is None else f"in epoch {epoch + 1}, batch {batch + 1}"
     what = (
         f"The loss became {loss}"
         if not math.isfinite(loss)
