@@ -102,3 +102,18 @@ def test_explain_refuses_softmax_whose_units_are_not_independent():
     model = model_with(mf.layers.Dense(3, input_dim=2, activation="softmax"))
     with pytest.raises(ValueError, match=r"dense_1 \(Dense\) is not supported"):
         mf.explain(model, [1.0, 2.0], [0.2, 0.3, 0.5])
+
+
+def test_explain_shows_the_update_the_models_optimizer_makes():
+    model = mf.Sequential(
+        [mf.layers.Dense(1, input_dim=1, kernel_initializer="ones")], dtype="float64"
+    )
+    model.compile(mf.optimizers.Adam(learning_rate=0.1), "mse")
+    step = mf.explain(model, [2.0], [0.0])
+    # Adam's first step moves every parameter by η (m̂/√v̂ = ±1): 1 → 0.9, not 1 − 0.1·8
+    assert step.updated["w^1_11"] == pytest.approx(0.9, rel=1e-6)
+    assert step.updated["b_11"] == pytest.approx(-0.1, rel=1e-6)
+    text = str(step)
+    assert "Update (Adam, η = 0.1)" in text
+    assert "w^1_11 ← 1 with ∂L/∂w^1_11 = 8 gives 0.9" in text
+    assert model.get_weights()[0][0, 0] == 1.0  # unchanged unless apply=True

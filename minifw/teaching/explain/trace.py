@@ -1,0 +1,342 @@
+"""The numbers of one explained training step, computed once, as records.
+
+For a Sequential of Dense and elementwise activation layers: the forward value
+of every unit, the loss, the chain rule for every weight and bias with each
+factor's value, and the update the model's optimizer makes. Renderers
+(``text``) write these records out; they compute nothing.
+
+The chain for ∂L/∂w^l_ij multiplies ∂L/∂o_lj by ∂o_lj/∂w^l_ij. When layer
+l+1 has a single unit, ∂L/∂o_lj = ∂L/∂o_(l+1)1 · ∂o_(l+1)1/∂o_lj is kept in
+full, as the lecture writes it; with several units it is a sum, recorded once
+as its own derivative and then used as one factor. With a batch of rows every
+factor is a vector over the rows and ∂L/∂w is the sum of their products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...layers.activations import Activation, Linear
+from ...layers.dense import Dense
+from ...losses import Loss, MSELoss
+from ...optimizers import SGD, Optimizer
+from . import text
+from .notation import Notation
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One factor of a chain rule, e.g. ``∂y_hat/∂o_11``, with its value for each row."""
+
+    symbol: str
+    value: np.ndarray
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """∂L/∂(something) = product of ``factors``, summed over rows, = ``value``.
+
+    ``terms`` holds the chains of a sum (∂L/∂o_lj when layer l feeds several
+    units); ``layer`` is the layer whose backward pass computes it.
+    """
+
+    symbol: str
+    factors: tuple[Factor, ...]
+    value: float
+    terms: tuple[tuple[Factor, ...], ...] = ()
+    layer: int = 0
+
+    def __str__(self) -> str:
+        return text.derivative_line(self)
+
+
+@dataclass(frozen=True)
+class UnitStep:
+    """The forward pass of unit j of layer l: net = Σ_i w^l_ij · o_(l−1)i + b_lj, o = f(net)."""
+
+    layer: int
+    unit: int
+    output: str  # o_lj, y_hat
+    net_symbol: str | None  # net^l_j, when the activation is not the identity
+    terms: tuple[tuple[str, str], ...]  # (w^l_ij, o_(l−1)i) for each input i
+    weights: np.ndarray  # w^l_ij for each i
+    inputs: np.ndarray  # o_(l−1)i for each row and i
+    bias: tuple[str, float] | None
+    net: np.ndarray  # per row
+    activation: str | None  # "tanh", or None for the identity
+    value: np.ndarray  # o_lj per row
+
+
+@dataclass(frozen=True)
+class Update:
+    """w_new from w_old and ∂L/∂w, as the model's optimizer computed it."""
+
+    symbol: str
+    old: float
+    gradient: float
+    new: float
+
+
+@dataclass
+class Explanation:
+    """The values of one explained training step; ``str()`` is the write-up.
+
+    Attributes
+    ----------
+    units : list of UnitStep
+        The forward pass, unit by unit, layer by layer.
+    values : dict[str, ndarray]
+        Forward quantities by symbol (``"x_i1"``, ``"net^1_1"``, ``"o_11"``,
+        ``"y_hat"``), one entry per row.
+    loss : float
+        L on the rows explained (``loss_name``; with ``targets`` and ``outputs``).
+    derivatives : dict[str, Derivative]
+        ``"∂L/∂y_hat"``, every ``"∂L/∂w^l_ij"`` and ``"∂L/∂b_lj"`` (and the sums
+        ``"∂L/∂o_lj"`` where a layer feeds several units), in the order of the
+        derivation: last layer first.
+    grads : list of ndarray
+        The same gradients as arrays, in the order of ``model.get_weights()``.
+    updates : list of Update
+    updated : dict[str, float]
+        w_new for every weight and bias symbol.
+    new_weights : list of ndarray
+        The updated parameters, in the order of ``model.get_weights()``.
+    learning_rate : float
+        η used for the update.
+    optimizer : str
+        The optimizer's class name; ``plain_update`` is True when its rule is
+        the lecture's w − η ∂L/∂w.
+    """
+
+    layers: int = 0
+    units: list[UnitStep] = field(default_factory=list)
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    loss: float = 0.0
+    loss_name: str = ""
+    lecture_loss: bool = False  # one row, one output, plain MSE: L = (y − ŷ)²
+    targets: np.ndarray | None = None
+    outputs: np.ndarray | None = None
+    derivatives: dict[str, Derivative] = field(default_factory=dict)
+    grads: list[np.ndarray] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    new_weights: list[np.ndarray] = field(default_factory=list)
+    learning_rate: float = 0.0
+    optimizer: str = ""
+    plain_update: bool = True
+
+    @property
+    def updated(self) -> dict[str, float]:
+        return {update.symbol: update.new for update in self.updates}
+
+    @property
+    def rows(self) -> int:
+        return 0 if self.targets is None else len(self.targets)
+
+    def __str__(self) -> str:
+        return text.render(self)
+
+    def __repr__(self) -> str:
+        return f"<Explanation loss={self.loss:.6g}, {len(self.updates)} parameters>"
+
+
+@dataclass
+class _Layer:
+    """Layer l of the explanation: a Dense layer and the activations after it."""
+
+    index: int
+    dense: Dense
+    activations: list[Activation]
+
+    @property
+    def is_identity(self) -> bool:
+        return all(isinstance(a, Linear) for a in self.activations)
+
+
+def dense_layers(layers) -> list[_Layer]:
+    """Group the layers as Dense + following activations; refuse anything else."""
+    grouped: list[_Layer] = []
+    for layer in layers:
+        inner = getattr(layer, "activation", None)
+        if isinstance(layer, Dense) and (inner is None or inner.elementwise):
+            grouped.append(_Layer(len(grouped) + 1, layer, [inner] if inner is not None else []))
+        elif isinstance(layer, Activation) and layer.elementwise and grouped:
+            grouped[-1].activations.append(layer)
+        else:
+            raise ValueError(
+                f"explain supports models of Dense and elementwise activation layers that start "
+                f"with a Dense layer; {layer.name} ({type(layer).__name__}) is not supported there."
+            )
+    return grouped
+
+
+def trace(layers: list[_Layer], loss: Loss, X: np.ndarray, Y: np.ndarray) -> Explanation:
+    """Forward pass, loss and chain rule of ``layers`` on (X, Y), as records."""
+    notation = Notation(len(layers), layers[-1].dense.units)
+    result = Explanation(layers=len(layers))
+    tracer = _Tracer(result, notation, layers)
+    outputs = tracer.forward(X.astype(np.float64))
+    y_pred = outputs[-1]
+    result.loss, result.loss_name = float(loss.forward(Y, y_pred)), type(loss).__name__
+    result.lecture_loss = isinstance(loss, MSELoss) and loss.reduction == "mean" and Y.size == 1
+    result.targets, result.outputs = np.asarray(Y, dtype=np.float64), y_pred
+    result.grads = tracer.backward(outputs, np.asarray(loss.backward(Y, y_pred), np.float64))
+    return result
+
+
+def record_update(
+    result: Explanation, optimizer: Optimizer, layers, old_weights, new_weights, rate
+) -> None:
+    """The update of every weight and bias, in the lecture's order (layer, unit, input)."""
+    notation = Notation(len(layers), layers[-1].dense.units)
+    result.learning_rate, result.optimizer = rate, type(optimizer).__name__
+    result.plain_update = is_plain_gradient_descent(optimizer)
+    result.new_weights = new_weights
+    arrays = iter(zip(old_weights, result.grads, new_weights))
+    for layer in layers:
+        l, W = layer.index, next(arrays)
+        b = next(arrays) if layer.dense.use_bias else None
+        for j in range(layer.dense.units):
+            for i in range(W[0].shape[0]):
+                values = (float(a[i, j]) for a in W)
+                result.updates.append(Update(notation.weight(l, i + 1, j + 1), *values))
+            if b is not None:
+                values = (float(a[j]) for a in b)
+                result.updates.append(Update(notation.bias(l, j + 1), *values))
+
+
+def is_plain_gradient_descent(optimizer: Optimizer) -> bool:
+    """True when the update is exactly w − η ∂L/∂w: the lecture's rule."""
+    return (
+        isinstance(optimizer, SGD)
+        and not optimizer.momentum
+        and not optimizer.weight_decay
+        and optimizer.clipnorm is None
+        and optimizer.clipvalue is None
+    )
+
+
+class _Tracer:
+    """Fills an Explanation, layer by layer, in the lecture's order."""
+
+    def __init__(self, result: Explanation, notation: Notation, layers: list[_Layer]) -> None:
+        self.result, self.notation, self.layers = result, notation, layers
+        self.slope: dict[int, np.ndarray] = {}  # f'(net^l), per layer
+
+    def forward(self, X: np.ndarray) -> list[np.ndarray]:
+        """o^l for l = 0 … L (o^0 = X)."""
+        n, values = self.notation, self.result.values
+        outputs = [X]
+        for j in range(X.shape[1]):
+            values[n.out(0, j + 1)] = X[:, j]
+        for layer in self.layers:
+            l, previous = layer.index, outputs[-1]
+            W = layer.dense.params["W"].astype(np.float64)
+            b = layer.dense.params["b"].astype(np.float64) if layer.dense.use_bias else None
+            net = previous @ W + (0.0 if b is None else b)
+            o, slope = net, np.ones_like(net)
+            for activation in layer.activations:
+                activated = activation.activate(o)
+                slope = slope * activation.derivative(o, activated)
+                o = activated
+            self.slope[l] = slope
+            names = " ∘ ".join(type(a).__name__.lower() for a in layer.activations)
+            for j in range(layer.dense.units):
+                unit = UnitStep(
+                    layer=l,
+                    unit=j + 1,
+                    output=n.out(l, j + 1),
+                    net_symbol=None if layer.is_identity else n.net(l, j + 1),
+                    terms=tuple(
+                        (n.weight(l, i + 1, j + 1), n.out(l - 1, i + 1)) for i in range(len(W))
+                    ),
+                    weights=W[:, j],
+                    inputs=previous,
+                    bias=None if b is None else (n.bias(l, j + 1), float(b[j])),
+                    net=net[:, j],
+                    activation=None if layer.is_identity else names,
+                    value=o[:, j],
+                )
+                self.result.units.append(unit)
+                if unit.net_symbol is not None:
+                    values[unit.net_symbol] = unit.net
+                values[unit.output] = unit.value
+            outputs.append(o)
+        return outputs
+
+    def backward(self, outputs: list[np.ndarray], dL_dy: np.ndarray) -> list[np.ndarray]:
+        """∂L/∂w^l_ij and ∂L/∂b_lj for l = L … 1, as the lecture derives them."""
+        last, derivatives = len(self.layers), self.result.derivatives
+        # chains[j]: the factors whose product is ∂L/∂o_lj, for the current layer l.
+        chains = []
+        for j in range(self.layers[-1].dense.units):
+            factor = Factor(f"∂L/∂{self.notation.out(last, j + 1)}", dL_dy[:, j])
+            derivatives[factor.symbol] = Derivative(
+                factor.symbol, (factor,), float(np.sum(factor.value)), layer=last
+            )
+            chains.append((factor,))
+        grads: list[np.ndarray] = []
+        for layer in reversed(self.layers):
+            grads[:0] = self._layer_gradients(layer, chains, outputs[layer.index - 1])
+            if layer.index > 1:
+                chains = self._chains_below(layer, chains)
+        return grads
+
+    def _local(self, layer: _Layer, j: int, wrt: str, value: np.ndarray) -> list[Factor]:
+        """∂o_lj/∂(wrt) as factors: one for an identity unit, two through net otherwise."""
+        l, o = layer.index, self.notation.out(layer.index, j + 1)
+        if layer.is_identity:
+            return [Factor(f"∂{o}/∂{wrt}", value)]
+        net = self.notation.net(l, j + 1)
+        return [Factor(f"∂{o}/∂{net}", self.slope[l][:, j]), Factor(f"∂{net}/∂{wrt}", value)]
+
+    def _layer_gradients(self, layer: _Layer, chains, previous) -> list[np.ndarray]:
+        l, dense, n = layer.index, layer.dense, self.notation
+        dW = np.empty(dense.params["W"].shape)
+        db = np.empty(dense.units)
+        for j in range(dense.units):
+            for i in range(dW.shape[0]):
+                symbol = n.weight(l, i + 1, j + 1)
+                factors = (*chains[j], *self._local(layer, j, symbol, previous[:, i]))
+                dW[i, j] = self._record(f"∂L/∂{symbol}", factors, l)
+            if dense.use_bias:
+                symbol = n.bias(l, j + 1)
+                factors = (*chains[j], *self._local(layer, j, symbol, np.ones(len(previous))))
+                db[j] = self._record(f"∂L/∂{symbol}", factors, l)
+        return [dW, db] if dense.use_bias else [dW]
+
+    def _chains_below(self, layer: _Layer, chains) -> list[tuple[Factor, ...]]:
+        """∂L/∂o_(l−1)i for each unit i below: Σ_j ∂L/∂o_lj · ∂o_lj/∂o_(l−1)i."""
+        l, W = layer.index, layer.dense.params["W"].astype(np.float64)
+        rows = len(chains[0][0].value)
+        below = []
+        for i in range(W.shape[0]):
+            wrt = self.notation.out(l - 1, i + 1)
+            terms = tuple(
+                (*chains[j], *self._local(layer, j, wrt, np.full(rows, W[i, j])))
+                for j in range(layer.dense.units)
+            )
+            if len(terms) == 1:
+                below.append(terms[0])
+                continue
+            symbol = f"∂L/∂{wrt}"
+            per_row = sum(_product(term) for term in terms)
+            total = Derivative(
+                symbol, (Factor(symbol, per_row),), float(per_row.sum()), terms, layer=l
+            )
+            self.result.derivatives[symbol] = total
+            below.append((Factor(symbol, per_row),))
+        return below
+
+    def _record(self, symbol: str, factors: tuple[Factor, ...], layer: int) -> float:
+        value = float(_product(factors).sum())
+        self.result.derivatives[symbol] = Derivative(symbol, factors, value, layer=layer)
+        return value
+
+
+def _product(factors: tuple[Factor, ...]) -> np.ndarray:
+    product = np.ones_like(factors[0].value, dtype=np.float64)
+    for factor in factors:
+        product = product * factor.value
+    return product
