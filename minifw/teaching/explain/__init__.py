@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 
 from ...errors import NotCompiledError
 from ...validation import positive_float
-from .trace import Derivative, Explanation, Factor, Update, UnitStep, dense_layers, record_update
+from .trace import Derivative, Explanation, Factor, UnitStep, Update, dense_layers, record_update
 from .trace import trace as _trace
 
 __all__ = ["explain", "Explanation", "Derivative", "Factor", "UnitStep", "Update"]
