@@ -18,7 +18,6 @@ model through its public seams: ``parameters``, ``plan``, ``prepare`` and
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Sequence
 from copy import deepcopy
@@ -35,7 +34,15 @@ from .errors import NotBuiltError, NotCompiledError
 from .layers.base import Layer, default_name
 from .parameters import ParameterStore, claim, refuse_if_owned
 from .registry import MODELS
-from .validation import as_features, as_targets, check_fits_dtype, float_dtype, positive_int
+from .summary import summary_table
+from .validation import (
+    as_features,
+    as_targets,
+    check_fits_dtype,
+    check_input_shape,
+    float_dtype,
+    positive_int,
+)
 
 __all__ = ["Sequential"]
 
@@ -245,28 +252,7 @@ class Sequential:
         if not self.built:
             declared = self.layers[0].declared_input_shape if self.layers else None
             self.build(declared or (None,) + X.shape[1:])
-        expected = ("n",) + self.input_shape[1:]
-        if X.ndim != len(expected):
-            raise ValueError(
-                f"The model expects a {len(expected)}-D array X of shape "
-                f"({', '.join(map(str, expected))}); received a {X.ndim}-D array of shape "
-                f"{X.shape}."
-                + (
-                    " Flatten it, e.g. X.reshape(len(X), -1), or put a Flatten layer first."
-                    if len(expected) == 2 and math.prod(X.shape[1:]) == expected[1]
-                    else ""
-                )
-            )
-        if X.shape[1:] != self.input_shape[1:]:
-            raise ValueError(
-                f"The model expects X of shape ({', '.join(map(str, expected))}), "
-                f"got {X.shape}."
-                + (
-                    " Reshape it, e.g. X.reshape(len(X), -1)."
-                    if math.prod(X.shape[1:]) == math.prod(self.input_shape[1:])
-                    else ""
-                )
-            )
+        check_input_shape(X, self.input_shape)
         check_fits_dtype(X, self.dtype, "X")
         if X.dtype.name not in ("float32", "float64"):  # bool/int data: convert once
             X = X.astype(self.dtype)
@@ -429,36 +415,7 @@ class Sequential:
 
     def summary(self) -> str:
         """Print and return a table of layers, output shapes and parameter counts."""
-        self._ensure_built()
-        rows = [
-            (
-                f"{layer.name} ({type(layer).__name__})",
-                str(layer.output_shape),
-                str(layer.count_params),
-            )
-            for layer in self.layers
-        ]
-        header = ("Layer (type)", "Output Shape", "Param #")
-        widths = [max(len(row[i]) for row in [header, *rows]) + 2 for i in range(3)]
-
-        def line(row):
-            return "".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-
-        rule = "=" * sum(widths)
-        total, trainable = self.count_params(), int(self.parameters.params.size)
-        text = "\n".join(
-            [
-                f'Model: "{self.name}" ({self.dtype.name})',
-                rule,
-                line(header),
-                rule,
-                *(line(row) for row in rows),
-                rule,
-                f"Total params: {total}",
-                f"Trainable params: {trainable}",
-                f"Non-trainable params: {total - trainable}",
-            ]
-        )
+        text = summary_table(self)
         print(text)
         return text
 

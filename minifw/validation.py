@@ -181,3 +181,26 @@ def as_targets(y: ArrayLike, n_samples: int, name: str = "y") -> np.ndarray:
         )
     check_finite(array, name)
     return array
+
+
+def check_input_shape(X: np.ndarray, input_shape: tuple) -> None:
+    """Raise ValueError unless X has the model's number of axes and feature shape."""
+    expected = ("n",) + tuple(input_shape[1:])
+    shape_text = f"({', '.join(map(str, expected))})"
+    if X.ndim != len(expected):
+        hint = (
+            " Flatten it, e.g. X.reshape(len(X), -1), or put a Flatten layer first."
+            if len(expected) == 2 and math.prod(X.shape[1:]) == expected[1]
+            else ""
+        )
+        raise ValueError(
+            f"The model expects a {len(expected)}-D array X of shape {shape_text}; "
+            f"received a {X.ndim}-D array of shape {X.shape}.{hint}"
+        )
+    if X.shape[1:] != tuple(input_shape[1:]):
+        hint = (
+            " Reshape it, e.g. X.reshape(len(X), -1)."
+            if math.prod(X.shape[1:]) == math.prod(input_shape[1:])
+            else ""
+        )
+        raise ValueError(f"The model expects X of shape {shape_text}, got {X.shape}.{hint}")

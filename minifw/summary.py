@@ -1,0 +1,34 @@
+"""``model.summary()``: the table of layers, output shapes and parameter counts, as Keras
+prints it."""
+
+from __future__ import annotations
+
+
+def summary_table(model) -> str:
+    """The summary of a built (or buildable) model as text."""
+    parameters = model.parameters  # builds the model if it can
+    rows = [
+        (f"{layer.name} ({type(layer).__name__})", str(layer.output_shape), str(layer.count_params))
+        for layer in model.layers
+    ]
+    header = ("Layer (type)", "Output Shape", "Param #")
+    widths = [max(len(row[i]) for row in [header, *rows]) + 2 for i in range(3)]
+
+    def line(row) -> str:
+        return "".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+
+    rule = "=" * sum(widths)
+    total, trainable = parameters.size, int(parameters.params.size)
+    return "\n".join(
+        [
+            f'Model: "{model.name}" ({model.dtype.name})',
+            rule,
+            line(header),
+            rule,
+            *(line(row) for row in rows),
+            rule,
+            f"Total params: {total}",
+            f"Trainable params: {trainable}",
+            f"Non-trainable params: {total - trainable}",
+        ]
+    )
