@@ -70,6 +70,14 @@ def _class_weights(Y: np.ndarray, class_weight: dict, sparse: bool) -> np.ndarra
         labels = Y.reshape(-1)
         if not np.array_equal(labels, np.round(labels)):
             raise ValueError("`class_weight` needs class labels: these targets are not integers.")
+    present = set(np.unique(labels).tolist())
+    unknown = [label for label in class_weight if label not in present]
+    if unknown:
+        shown = ", ".join(f"{v:g}" for v in sorted(present)[:10])
+        raise ValueError(
+            f"`class_weight` names classes that are not among the labels of y: {unknown!r}. "
+            f"The labels are: {shown}."
+        )
     weights = np.ones(len(labels))
     for label, weight in class_weight.items():
         weight = positive_float(weight, f"class_weight[{label!r}]", "fit", allow_zero=True)

@@ -25,13 +25,27 @@ Three choices are made here, once, and nowhere else:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .layers.activations import Activation, Linear, Sigmoid, Softmax
+from .layers.activations import (
+    ELU,
+    GELU,
+    Activation,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .layers.base import Layer
+from .layers.dense import Dense
 from .losses import BinaryCrossEntropy, CategoricalCrossEntropy, Loss, SparseCategoricalCrossEntropy
 from .regularizers import Regularizer
 
@@ -41,6 +55,62 @@ FUSIONS = {
     (Softmax, CategoricalCrossEntropy),
     (Softmax, SparseCategoricalCrossEntropy),
 }
+
+
+# What a model's last step outputs, by the class of that step's layer.
+_PROBABILITIES = {Sigmoid: "probabilities in (0, 1)", Softmax: "a softmax distribution"}
+_RAW = (Dense, Linear, ReLU, LeakyReLU, Tanh, ELU, GELU, Softplus, SiLU)
+
+
+def check_output_fits_loss(last: Layer, loss: Loss) -> None:
+    """Refuse an output that the loss cannot mean, before any training: a loss on
+    probabilities after raw scores (or after the wrong kind of probabilities), one output
+    for a categorical loss; warn for logits losses after a probability output.
+
+    A model that ends in any other layer (a custom activation, Dropout) is not judged.
+    """
+    name = type(loss).__name__
+    kind = next((text for cls, text in _PROBABILITIES.items() if isinstance(last, cls)), None)
+    categorical = isinstance(loss, (CategoricalCrossEntropy, SparseCategoricalCrossEntropy))
+    outputs = last.output_shape[-1] if last.output_shape else None
+    if categorical and outputs == 1:
+        raise ValueError(
+            f"{name} needs one output per class, but the model has 1 output. For two classes "
+            "use Dense(1, activation='sigmoid') with BinaryCrossEntropy, or Dense(2) with "
+            f"{name}."
+        )
+    if not isinstance(loss, (BinaryCrossEntropy, *_CATEGORICAL)):
+        return
+    raw = isinstance(last, _RAW)
+    if loss.from_logits:
+        if kind is not None:
+            warnings.warn(
+                f"{name}(from_logits=True) expects raw scores (logits), but the model ends with "
+                f"{type(last).__name__}, which outputs {kind}: the loss applies the "
+                f"activation a second time. Use {name}() without from_logits, or end the "
+                "model without the activation.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return
+    wanted = Softmax if categorical else Sigmoid
+    if raw or (kind is not None and not isinstance(last, wanted)):
+        what = (
+            f"{type(last).__name__}, which outputs {kind}"
+            if kind
+            else (
+                f"{last.name or type(last).__name__} ({type(last).__name__}), which outputs raw "
+                "scores (logits), not probabilities"
+            )
+        )
+        raise ValueError(
+            f"{name}(from_logits=False) expects {_PROBABILITIES[wanted]}, but the model ends "
+            f"with {what}. End the model with activation='{wanted.__name__.lower()}'"
+            + (f", or use {name}(from_logits=True) for logits." if raw else ".")
+        )
+
+
+_CATEGORICAL = (CategoricalCrossEntropy, SparseCategoricalCrossEntropy)
 
 
 @dataclass
@@ -56,6 +126,8 @@ class Plan:
         steps = [step for layer in layers for step in layer.steps()]
         kept = [step for step in steps if not isinstance(step.layer, Linear)]
         steps = kept or steps[-1:]  # a model of identities still has one step
+        if loss is not None:
+            check_output_fits_loss(steps[-1].layer, loss)
         fused = None
         if len(steps) > 1 and (type(steps[-1].layer), type(loss)) in FUSIONS:
             if not loss.from_logits:

@@ -64,8 +64,22 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def binary_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Fraction of entries where (ŷ > 0.5) equals (y > 0.5)."""
-    return float(np.mean((y_pred > 0.5) == (y_true > 0.5)))
+    """Fraction of entries where (ŷ > 0.5) equals the label y, which must be 0 or 1.
+
+    Labels are compared as given, as Keras does (they are not thresholded):
+    other values have no binary meaning and are refused, since thresholding them
+    would count labels 1 and 2 as one class.
+    """
+    if not np.isin(y_true, (0, 1)).all():
+        found = np.unique(y_true)
+        shown = ", ".join(f"{v:g}" for v in found[:6]) + (", ..." if found.size > 6 else "")
+        raise ValueError(
+            f"binary accuracy needs labels 0 and 1; the targets hold {shown}. For several "
+            "classes use one output per class with SparseCategoricalCrossEntropy (its "
+            "'accuracy' compares argmax ŷ with the label); for regression targets use a "
+            "regression metric such as 'mae'."
+        )
+    return float(np.mean((y_pred > 0.5) == y_true))
 
 
 def categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -43,6 +43,21 @@ def end_epoch(model, epoch: int, logs: dict, validation, callbacks: CallbackList
     callbacks.on_epoch_end(epoch, logs)
 
 
+def check_metrics(model, Y: np.ndarray) -> None:
+    """Compute every metric once on the targets (against stand-in predictions of the model's
+    output shape) before training, so that a metric that cannot take these targets is
+    refused before any weight changes, not after the first epoch."""
+    stand_in = np.full((len(Y), *model.output_shape[1:]), 0.5, dtype=model.dtype)
+    for name, metric in model.metrics:
+        try:
+            metric(Y, stand_in)
+        except Exception as error:
+            raise ValueError(
+                f"The metric {name!r} cannot be computed on these targets (shape {Y.shape}) "
+                f"and outputs (shape {stand_in.shape}): {error}"
+            ) from None
+
+
 def metric_logs(metrics, targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
     return {name: float(metric(targets, predictions)) for name, metric in metrics}
 

@@ -27,7 +27,7 @@ from ..data import sample_weights, validation_split_index
 from ..errors import NonFiniteError
 from ..validation import positive_int
 from . import lbfgs
-from .inference import end_epoch, metric_logs, stream_preparer
+from .inference import check_metrics, end_epoch, metric_logs, stream_preparer
 from .sources import ArrayBatches, StreamBatches
 from .step import TrainStep
 
@@ -80,6 +80,7 @@ def fit(
     else:
         X, Y = model.prepare(X, y)
         weights = sample_weights(model.loss, Y, sample_weight, class_weight)
+        check_metrics(model, Y)
         arrays = (X, Y, weights)
     validation = None
     if validation_data is not None:
