@@ -65,5 +65,5 @@ def test_a_saturated_sigmoid_still_learns_when_fused():
 def test_from_logits_losses_and_other_activations_are_not_fused():
     assert classifier(None, mf.losses.BinaryCrossEntropy(from_logits=True), 1).plan.fused is None
     with pytest.raises(ValueError, match=r"expects probabilities in \(0, 1\), but the model ends"):
-        classifier("tanh", "binary_crossentropy", 1).plan  # tanh is no probability: refused
+        classifier("tanh", "binary_crossentropy", 1).gradients(np.ones((2, 3)), [0.0, 1.0])
     assert classifier("softmax", "mse", 3).plan.fused is None
