@@ -132,7 +132,9 @@ class Plan:
         if len(steps) > 1 and (type(steps[-1].layer), type(loss)) in FUSIONS:
             if not loss.from_logits:
                 fused, steps, loss = steps[-1].layer, steps[:-1], loss.with_logits()
-        trainable = [i for i, step in enumerate(steps) if step.layer.params]
+        trainable = [
+            i for i, step in enumerate(steps) if step.layer.params and step.layer.trainable
+        ]
         backwards = []
         if trainable:
             first = steps[trainable[0]]

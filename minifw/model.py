@@ -173,9 +173,37 @@ class Sequential:
 
     @property
     def parameters(self) -> ParameterStore:
-        """The flat parameter, gradient and state vectors (building the model if it can)."""
-        self._ensure_built()
+        """The flat parameter, gradient and state vectors (building the model if it can).
+
+        After a layer's ``trainable`` flag changed, a new store is made (values kept), as
+        Keras's recompile does; an optimizer whose state no longer fits is refused.
+        """
+        self._ensure_current()
         return self._parameters
+
+    def _ensure_current(self) -> None:
+        """Built, with a store that matches the layers' ``trainable`` flags."""
+        self._ensure_built()
+        if self._parameters.trainable != tuple(layer.trainable for layer in self.layers):
+            self._refreeze()
+
+    def _refreeze(self) -> None:
+        trainable = sum(
+            value.size
+            for layer in self.layers
+            if layer.trainable
+            for value in layer.params.values()
+        )
+        optimizer = self.optimizer
+        if optimizer is not None and any(v.size != trainable for v in optimizer.state.values()):
+            if optimizer.iterations:
+                raise ValueError(
+                    "A layer's `trainable` flag changed after training began, and the "
+                    "optimizer's state fits the old trainable parameters. Compile the model "
+                    "again with a new optimizer, e.g. model.compile('adam', loss)."
+                )
+        self._parameters = ParameterStore(self.layers, self.dtype)
+        self._plan = None
 
     @property
     def input_shape(self) -> tuple:
@@ -232,8 +260,8 @@ class Sequential:
     @property
     def plan(self) -> Plan:
         """The forward and backward steps for the current layers and loss (``minifw.engine``)."""
+        self._ensure_current()  # the plan binds the built arrays
         if self._plan is None:
-            self._ensure_built()  # the plan binds the built arrays
             self._plan = Plan.compile(self.layers, self.loss)
         return self._plan
 

@@ -53,11 +53,15 @@ def claim(layer: Layer, model: object) -> None:
 
 @dataclass(frozen=True)
 class Slot:
-    """One array of the model: ``getattr(layer, kind)[key]``, kind "params" or "state"."""
+    """One array of the model: ``getattr(layer, kind)[key]``, kind "params" or "state".
+
+    ``trainable``: a parameter of a layer that is not frozen (the optimizer updates it).
+    """
 
     layer: Layer
     kind: str
     key: str
+    trainable: bool
 
     @property
     def name(self) -> str:
@@ -89,26 +93,34 @@ class ParameterStore:
 
     def __init__(self, layers: Sequence[Layer], dtype: np.dtype) -> None:
         self.dtype = np.dtype(dtype)
+        #: Each layer's ``trainable`` flag when the store was made (a change means a new store).
+        self.trainable = tuple(layer.trainable for layer in layers)
         self.slots = [
-            Slot(layer, kind, key)
+            Slot(layer, kind, key, kind == "params" and layer.trainable)
             for layer in layers
             for kind in ("params", "state")
             for key in getattr(layer, kind)
         ]
-        trainable = [slot for slot in self.slots if slot.kind == "params"]
+        trainable = [slot for slot in self.slots if slot.trainable]
+        fixed = [slot for slot in self.slots if not slot.trainable]
         self.params, self.slices = self._flatten(trainable, "params")
         self.grads, _ = self._flatten(trainable, "grads")
-        self.state, _ = self._flatten([s for s in self.slots if s.kind == "state"], "state")
+        # a frozen layer's parameters are non-trainable state, and its gradients scratch
+        self.state, _ = self._flatten(fixed, None)
+        frozen = [slot for slot in fixed if slot.kind == "params"]
+        self.frozen_grads, _ = self._flatten(frozen, "grads")
 
-    def _flatten(self, slots: list[Slot], kind: str) -> tuple[np.ndarray, list[slice]]:
-        """One vector holding ``getattr(layer, kind)[key]`` of each slot, rebound as views."""
-        arrays = [getattr(slot.layer, kind)[slot.key] for slot in slots]
+    def _flatten(self, slots: list[Slot], kind: str | None) -> tuple[np.ndarray, list[slice]]:
+        """One vector holding ``getattr(layer, kind)[key]`` of each slot (kind None: the
+        slot's own kind), rebound as views."""
+        kinds = [kind or slot.kind for slot in slots]
+        arrays = [getattr(slot.layer, k)[slot.key] for slot, k in zip(slots, kinds)]
         vector = np.empty(sum(array.size for array in arrays), dtype=self.dtype)
         slices, offset = [], 0
-        for slot, array in zip(slots, arrays):
+        for slot, k, array in zip(slots, kinds, arrays):
             part = slice(offset, offset + array.size)
             vector[part] = array.ravel()
-            getattr(slot.layer, kind)[slot.key] = vector[part].reshape(array.shape)
+            getattr(slot.layer, k)[slot.key] = vector[part].reshape(array.shape)
             slices.append(part)
             offset += array.size
         return vector, slices
@@ -152,11 +164,9 @@ class ParameterStore:
 
     def gradients(self) -> list[np.ndarray]:
         """Copies of ∂L/∂(each array) from the last backward pass, in slot order; zeros for
-        the non-trainable arrays."""
+        the non-trainable arrays (moving statistics, frozen layers' parameters)."""
         return [
-            slot.layer.grads[slot.key].copy()
-            if slot.kind == "params"
-            else np.zeros_like(slot.array)
+            slot.layer.grads[slot.key].copy() if slot.trainable else np.zeros_like(slot.array)
             for slot in self.slots
         ]
 

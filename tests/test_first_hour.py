@@ -101,3 +101,62 @@ def test_class_weight_keys_that_match_no_class_are_refused(rng):
     with pytest.raises(ValueError, match=r"not among the labels of y: \[7\].*0, 1, 2"):
         model.fit(X, labels, class_weight={0: 1.0, 7: 2.0}, epochs=1, verbose=0)
     model.fit(X, labels, class_weight={0: 1.0, 2: 2.0}, epochs=1, verbose=0)
+
+
+def frozen_first_layer(optimizer="sgd"):
+    model = mf.Sequential(
+        [mf.layers.Dense(4, input_dim=3, activation="tanh"), mf.layers.Dense(1)],
+        dtype="float64",
+        seed=0,
+    )
+    model.layers[0].trainable = False
+    model.compile(optimizer, "mse")
+    return model
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        mf.optimizers.SGD(0.1, momentum=0.9, weight_decay=0.1),
+        mf.optimizers.AdamW(0.01, weight_decay=0.1),
+    ],
+    ids=["sgd+decay", "adamw"],
+)
+def test_a_frozen_layer_keeps_its_weights_while_the_others_train(optimizer, rng, capsys):
+    model = frozen_first_layer(optimizer)
+    X, y = rng.normal(size=(16, 3)), rng.normal(size=16)
+    before = model.get_weights()
+    model.fit(X, y, epochs=3, batch_size=4, verbose=0)
+    after = model.get_weights()
+    np.testing.assert_array_equal(after[0], before[0])  # W¹ frozen, decay included
+    np.testing.assert_array_equal(after[1], before[1])
+    assert not np.array_equal(after[2], before[2])  # W² trains
+    text = model.summary()
+    assert "Trainable params: 5" in text and "Non-trainable params: 16" in text
+    _, grads = model.gradients(X, y)
+    assert not grads[0].any() and grads[2].any()
+
+
+def test_unfreezing_needs_a_fresh_optimizer_once_training_began(rng):
+    model = frozen_first_layer("adam")
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    model.fit(X, y, epochs=1, verbose=0)
+    model.layers[0].trainable = True
+    with pytest.raises(ValueError, match="trainable` flag changed after training began"):
+        model.fit(X, y, epochs=1, verbose=0)
+    model.compile("adam", "mse")
+    before = model.get_weights()
+    model.fit(X, y, epochs=1, verbose=0)
+    assert not np.array_equal(model.get_weights()[0], before[0])
+
+
+def test_a_frozen_layer_is_saved_and_loaded_frozen(tmp_path, rng):
+    model = frozen_first_layer("adam")
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    model.fit(X, y, epochs=1, verbose=0)
+    model.save(tmp_path / "frozen.minifw")
+    loaded = mf.load_model(tmp_path / "frozen.minifw")
+    assert loaded.layers[0].trainable is False and loaded.layers[1].trainable is True
+    before = loaded.get_weights()
+    loaded.fit(X, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(loaded.get_weights()[0], before[0])

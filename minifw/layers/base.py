@@ -88,6 +88,9 @@ class Layer:
         self.output_shape: tuple | None = None
         self.dtype: np.dtype | None = None
         self.rng: np.random.Generator | None = None
+        #: False freezes ``params``: a model keeps them out of its optimizer's updates
+        #: (they count as non-trainable, as in Keras); they still take part in backward.
+        self.trainable = True
         self._out: np.ndarray | None = None  # the last output, for the shape check in backward
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -223,12 +226,19 @@ class Layer:
     # -- describing ---------------------------------------------------------------
 
     def get_config(self) -> dict:
-        """Constructor arguments as plain JSON-able values; ``cls(**config)`` rebuilds it."""
-        return {"name": self.name}
+        """Constructor arguments as plain JSON-able values (and ``trainable`` when False);
+        ``from_config`` rebuilds the layer."""
+        return {"name": self.name} if self.trainable else {"name": self.name, "trainable": False}
 
     @classmethod
     def from_config(cls, config: dict) -> Layer:
-        return cls(**config)
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        if not isinstance(trainable, bool):
+            raise ValueError(f"`trainable` must be True or False. Received: {trainable!r}")
+        layer = cls(**config)
+        layer.trainable = trainable
+        return layer
 
     def __repr__(self) -> str:
         defaults = {
@@ -238,7 +248,8 @@ class Layer:
         shown = [
             f"{key}={value!r}"
             for key, value in self.get_config().items()
-            if key != "name" and defaults.get(key, inspect.Parameter.empty) != value
+            if key not in ("name", "trainable")
+            and defaults.get(key, inspect.Parameter.empty) != value
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
 

@@ -184,7 +184,7 @@ class Dense(Layer):
 
     def get_config(self) -> dict:
         return {
-            "name": self.name,
+            **super().get_config(),
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "input_dim": self.input_dim,

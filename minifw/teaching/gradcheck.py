@@ -139,7 +139,7 @@ def _check_model(model, X, y, loss, eps) -> dict[str, float]:
     plan = copy.plan
     same_masks = _replaying_randomness(copy.layers)
     loss, _ = plan.loss_and_gradients(X, Y)
-    trainable = [slot for slot in copy.parameters.slots if slot.kind == "params"]
+    trainable = [slot for slot in copy.parameters.slots if slot.trainable]
     analytic = [slot.layer.grads[slot.key].copy() for slot in trainable]
 
     def f() -> float:
