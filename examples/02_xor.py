@@ -36,4 +36,5 @@ print(f"loss after 1 epoch: {losses[0]:.3f}, after 300: {losses[-1]:.4f}")
 probabilities = model.predict(X)[:, 0]
 print("probabilities:", np.round(probabilities, 3))
 print("predictions:", (probabilities > 0.5).astype(int))
-print("accuracy:", model.evaluate(X, y)["accuracy"])
+loss, accuracy = model.evaluate(X, y)
+print("accuracy:", accuracy)

@@ -42,7 +42,7 @@ history = model.fit(
 epochs_run = len(history.history["loss"])
 print(f"stopped after {epochs_run} epochs; best epoch {stop.best_epoch + 1}")
 print(f"validation loss: first {history.history['val_loss'][0]:.3f}, best {stop.best:.3f}")
-print("evaluate:", {k: round(v, 3) for k, v in model.evaluate(X, y).items()})
+print("evaluate:", {k: round(v, 3) for k, v in model.evaluate(X, y, return_dict=True).items()})
 
 path = os.path.join(tempfile.mkdtemp(), "regression.minifw")
 model.save(path)

@@ -10,13 +10,12 @@ after the current batch.
 from __future__ import annotations
 
 import csv
+import inspect
 import math
 import sys
 import time
 import warnings
 from collections.abc import Callable
-
-from tqdm.auto import tqdm
 
 from .validation import positive_float, positive_int
 
@@ -173,8 +172,10 @@ class EarlyStopping(_Monitor):
         mode: str = "auto",
         restore_best_weights: bool = False,
         start_from_epoch: int = 0,
+        verbose: int = 0,
     ) -> None:
         super().__init__(monitor, mode, min_delta)
+        self.verbose = verbose
         self.patience = positive_int(patience, "patience", "EarlyStopping", allow_zero=True)
         self.start_from_epoch = positive_int(
             start_from_epoch, "start_from_epoch", "EarlyStopping", allow_zero=True
@@ -198,6 +199,8 @@ class EarlyStopping(_Monitor):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping ({self.monitor} did not improve).")
             if self.restore_best_weights and self.best_weights is not None:
                 self.model.set_weights(self.best_weights)
 
@@ -214,8 +217,10 @@ class ModelCheckpoint(_Monitor):
         save_best_only: bool = False,
         mode: str = "auto",
         save_weights_only: bool = False,
+        verbose: int = 0,
     ) -> None:
         super().__init__(monitor, mode, 0.0)
+        self.verbose = verbose
         self.filepath = str(filepath)
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.best = self._worst()
@@ -229,6 +234,8 @@ class ModelCheckpoint(_Monitor):
             self.best = current
         path = self.filepath.format(epoch=epoch + 1, **logs)
         (self.model.save_weights if self.save_weights_only else self.model.save)(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
 
 
 class ReduceLROnPlateau(_Monitor):
@@ -245,8 +252,10 @@ class ReduceLROnPlateau(_Monitor):
         min_delta: float = 1e-4,
         cooldown: int = 0,
         min_lr: float = 0.0,
+        verbose: int = 0,
     ) -> None:
         super().__init__(monitor, mode, min_delta)
+        self.verbose = verbose
         if not 0 < factor < 1:
             raise ValueError(f"ReduceLROnPlateau: `factor` must be in (0, 1). Received: {factor!r}")
         self.factor = float(factor)
@@ -276,21 +285,34 @@ class ReduceLROnPlateau(_Monitor):
                 reduced = max(optimizer.learning_rate * self.factor, self.min_lr)
                 if reduced < optimizer.learning_rate and reduced > 0:
                     optimizer.learning_rate = reduced
+                    if self.verbose:
+                        print(
+                            f"Epoch {epoch + 1}: ReduceLROnPlateau sets the learning rate to "
+                            f"{reduced:g}."
+                        )
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (Keras)."""
 
-    def __init__(self, schedule: Callable[[int, float], float]) -> None:
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         if not callable(schedule):
             raise TypeError("LearningRateScheduler needs a function schedule(epoch, lr).")
-        self.schedule = schedule
+        self.schedule, self.verbose = schedule, verbose
+        self._takes_rate = _positional_arity(schedule) != 1  # Keras accepts schedule(epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer
-        optimizer.learning_rate = self.schedule(epoch, optimizer.learning_rate)
+        rate = (
+            self.schedule(epoch, optimizer.learning_rate)
+            if self._takes_rate
+            else (self.schedule(epoch))
+        )
+        optimizer.learning_rate = rate
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler sets the learning rate to {rate:g}.")
 
     def on_epoch_end(self, epoch, logs=None):
         logs["learning_rate"] = self.model.optimizer.learning_rate
@@ -349,45 +371,6 @@ def _format_logs(logs: dict) -> str:
     return " - ".join(f"{key}: {value:.4g}" for key, value in logs.items())
 
 
-class ProgressBar(Callback):
-    """``verbose=1``: a tqdm bar per epoch, its running loss refreshed at most every 0.1 s."""
-
-    _REFRESH_SECONDS = 0.1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._bar = None
-        self._next_refresh = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._bar = tqdm(
-            total=self.params["steps"],
-            desc=f"Epoch {epoch + 1}/{self.params['epochs']}",
-            unit="batch",
-            file=sys.stdout,
-            leave=True,
-            dynamic_ncols=True,
-        )
-        self._next_refresh = 0.0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._bar.update(1)
-        now = time.monotonic()
-        if now >= self._next_refresh and logs:
-            self._bar.set_postfix_str(_format_logs(logs), refresh=False)
-            self._next_refresh = now + self._REFRESH_SECONDS
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._bar.set_postfix_str(_format_logs(logs or {}), refresh=False)
-        self._bar.close()
-        self._bar = None
-
-    def on_train_end(self, logs=None):
-        if self._bar is not None:  # fit was stopped mid-epoch
-            self._bar.close()
-            self._bar = None
-
-
 class EpochLogger(Callback):
     """``verbose=2``: one line per epoch, e.g. ``Epoch 3/10 - 0.02s - loss: 1.25``."""
 
@@ -400,6 +383,59 @@ class EpochLogger(Callback):
         if logs:
             line += " - " + _format_logs(logs)
         print(line, flush=True)
+
+
+class ProgressBar(EpochLogger):
+    """``verbose=1`` on a terminal: a tqdm bar during each epoch, its running loss refreshed
+    at most every 0.1 s, replaced at the epoch's end by the epoch's line with every logged
+    value (so that none is cut off at the terminal's width)."""
+
+    _REFRESH_SECONDS = 0.1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bar = None
+        self._next_refresh = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self._bar = _tqdm()(
+            total=self.params["steps"],
+            desc=f"Epoch {epoch + 1}/{self.params['epochs']}",
+            unit="batch",
+            file=sys.stdout,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        self._next_refresh = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._bar.update(1)
+        now = time.monotonic()
+        if now >= self._next_refresh and logs:
+            self._bar.set_postfix_str(_format_logs(logs), refresh=False)
+            self._next_refresh = now + self._REFRESH_SECONDS
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._bar.close()
+        self._bar = None
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:  # fit was stopped mid-epoch
+            self._bar.close()
+            self._bar = None
+
+
+def _tqdm():
+    """tqdm's notebook bar where ipywidgets can draw it, else the text bar (tqdm.auto
+    warns in a notebook without ipywidgets, so it is imported only when they are there)."""
+    try:
+        import ipywidgets  # noqa: F401
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm import tqdm
+    return tqdm
 
 
 class CallbackList:
@@ -451,6 +487,19 @@ class CallbackList:
     def on_train_batch_end(self, batch, logs=None):
         for hook in self._hooks["on_train_batch_end"]:
             hook(batch, logs)
+
+
+def _positional_arity(function: Callable) -> int | None:
+    """How many positional arguments ``function`` takes (None when it takes any number)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    kinds = [p.kind for p in parameters]
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(kind in positional for kind in kinds)
 
 
 def _overrides(callback: Callback, hook: str) -> bool:

@@ -41,6 +41,12 @@ __all__ = [
     "BinaryCrossEntropy",
     "CategoricalCrossEntropy",
     "SparseCategoricalCrossEntropy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Huber",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
     "get",
 ]
 
@@ -486,3 +492,12 @@ _NAMES = {
 def get(identifier: str | Loss) -> Loss:
     """A loss from its name (``"mse"``, ``"binary_crossentropy"``, ...) or an instance."""
     return resolve("loss", identifier, _NAMES, Loss)
+
+
+# Keras's spellings of the same classes.
+MeanSquaredError = MSELoss
+MeanAbsoluteError = MAELoss
+Huber = HuberLoss
+BinaryCrossentropy = BinaryCrossEntropy
+CategoricalCrossentropy = CategoricalCrossEntropy
+SparseCategoricalCrossentropy = SparseCategoricalCrossEntropy

@@ -378,23 +378,48 @@ class Sequential:
 
     # -- inference ----------------------------------------------------------------
 
-    def predict(self, X: ArrayLike | Iterable, batch_size: int | None = None) -> np.ndarray:
+    def predict(
+        self, X: ArrayLike | Iterable, batch_size: int | None = None, verbose: int | str = 0
+    ) -> np.ndarray:
         """Outputs Ŷ of shape (n, outputs), computed in chunks of ``batch_size`` rows.
 
         ``X`` may also be an iterable of batches (or of ``(X_batch, y_batch)``).
+        ``verbose`` is accepted for Keras's sake; predict prints nothing.
         """
+        training.verbosity(verbose, "predict")
         return training.predict(self, X, batch_size)
 
-    def evaluate(
-        self, X: ArrayLike | Iterable, y: ArrayLike | None = None, batch_size: int | None = None
-    ) -> float | dict[str, float]:
-        """The loss on (X, y), or ``{"loss": ..., metric: ...}`` when metrics were compiled.
+    def __call__(self, X: ArrayLike, training: bool = False) -> np.ndarray:
+        """``model(X)``: the outputs for X, as ``predict`` (inference mode)."""
+        if training:
+            raise ValueError(
+                "model(X, training=True) is not supported: fit and train_on_batch run the "
+                "training mode; model(X) and predict run inference."
+            )
+        return self.predict(X)
 
-        ``X`` may also be an iterable of ``(X_batch, y_batch)`` with no ``y``.
+    def evaluate(
+        self,
+        X: ArrayLike | Iterable,
+        y: ArrayLike | None = None,
+        batch_size: int | None = None,
+        verbose: int | str = 0,
+        return_dict: bool = False,
+    ) -> float | list[float] | dict[str, float]:
+        """The loss on (X, y); with compiled metrics ``[loss, metric, ...]`` in compile's order
+        (Keras's ``loss, acc = model.evaluate(X, y)``), or ``{"loss": ..., name: ...}`` with
+        ``return_dict=True``. ``X`` may also be an iterable of ``(X_batch, y_batch)``.
+
+        ``verbose`` 1 or 2 prints the result on one line.
         """
         self._require_compiled("evaluate")
+        verbose = training.verbosity(verbose, "evaluate")
         logs = training.evaluate(self, X, y, batch_size)
-        return logs if self.metrics else logs["loss"]
+        if verbose:
+            print(" - ".join(f"{key}: {value:.4g}" for key, value in logs.items()), flush=True)
+        if return_dict:
+            return logs
+        return list(logs.values()) if self.metrics else logs["loss"]
 
     # -- weights ------------------------------------------------------------------
 
@@ -406,6 +431,22 @@ class Sequential:
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Replace every parameter; all arrays are checked before any is written."""
         self.parameters.set_weights(weights)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name`` (e.g. ``"dense_1"``), or at position ``index``."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer: give either `name` or `index`.")
+        if index is not None:
+            if not isinstance(index, int) or not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(
+                    f"get_layer: index {index!r} is out of range for {len(self.layers)} layers."
+                )
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        names = ", ".join(repr(layer.name) for layer in self.layers)
+        raise ValueError(f"No layer named {name!r}. The layers are: {names}.")
 
     @property
     def weight_names(self) -> list[str]:

@@ -160,3 +160,71 @@ def test_a_frozen_layer_is_saved_and_loaded_frozen(tmp_path, rng):
     before = loaded.get_weights()
     loaded.fit(X, y, epochs=1, verbose=0)
     np.testing.assert_array_equal(loaded.get_weights()[0], before[0])
+
+
+# -- Keras habits that work --------------------------------------------------------
+
+
+def test_keras_spellings_of_losses_layers_and_calls(rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential(
+        [mf.layers.Dense(8, input_dim=4), mf.layers.Activation("relu"), mf.layers.Dense(3)],
+        seed=0,
+    )
+    assert isinstance(model.layers[1], mf.layers.ReLU)
+    model.compile(
+        "adam", mf.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
+    model.fit(X, labels, epochs=2, verbose=0)
+    loss, accuracy = model.evaluate(X, labels, verbose=0)
+    assert model.evaluate(X, labels, return_dict=True) == {"loss": loss, "accuracy": accuracy}
+    np.testing.assert_array_equal(model(X), model.predict(X, verbose=0))
+    assert model.get_layer("dense_2") is model.layers[2] and model.get_layer(index=-1).units == 3
+    with pytest.raises(ValueError, match="No layer named 'dense_9'. The layers are: 'dense_1'"):
+        model.get_layer("dense_9")
+    for keras, ours in [
+        (mf.losses.MeanSquaredError, mf.losses.MSELoss),
+        (mf.losses.BinaryCrossentropy, mf.losses.BinaryCrossEntropy),
+        (mf.losses.CategoricalCrossentropy, mf.losses.CategoricalCrossEntropy),
+        (mf.losses.Huber, mf.losses.HuberLoss),
+    ]:
+        assert keras is ours
+    with pytest.raises(ValueError, match="Unknown activation 'rellu'"):
+        mf.layers.Activation("rellu")
+
+
+def test_a_layer_gets_and_sets_its_own_weights_in_the_models_vectors():
+    model = mf.Sequential([mf.layers.Dense(2, input_dim=3), mf.layers.Dense(1)], seed=0)
+    model.build()
+    dense = model.get_layer("dense_1")
+    W, b = dense.get_weights()
+    dense.set_weights([np.ones_like(W), np.full_like(b, 0.5)])
+    np.testing.assert_array_equal(model.get_weights()[0], np.ones((3, 2)))
+    assert model.get_weights()[1].tolist() == [0.5, 0.5]
+    with pytest.raises(ValueError, match=r"weight 0 must be a finite array of shape \(3, 2\)"):
+        dense.set_weights([np.ones((2, 2)), b])
+    np.testing.assert_array_equal(model.get_weights()[0], np.ones((3, 2)))  # unchanged
+
+
+def test_learning_rate_scheduler_takes_one_or_two_argument_schedules(rng):
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    for schedule in (lambda epoch: 0.1 / (epoch + 1), lambda epoch, lr: 0.1 / (epoch + 1)):
+        model = mf.Sequential([mf.layers.Dense(1, input_dim=2)], seed=0)
+        model.compile("sgd", "mse")
+        callback = mf.callbacks.LearningRateScheduler(schedule, verbose=0)
+        history = model.fit(X, y, epochs=3, callbacks=[callback], verbose=0)
+        assert history.history["learning_rate"] == pytest.approx([0.1, 0.05, 0.1 / 3])
+
+
+def test_callbacks_accept_verbose_and_say_what_they_do(rng, tmp_path, capsys):
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=2)], seed=0)
+    model.compile(mf.optimizers.SGD(1e-9), "mse")
+    callbacks = [
+        mf.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1.0, verbose=1),
+        mf.callbacks.ModelCheckpoint(tmp_path / "m.minifw", monitor="loss", verbose=1),
+        mf.callbacks.ReduceLROnPlateau(monitor="loss", patience=0, min_delta=1.0, verbose=1),
+    ]
+    model.fit(X, y, epochs=5, callbacks=callbacks, verbose=0)
+    out = capsys.readouterr().out
+    assert "early stopping" in out and "saving model to" in out and "ReduceLROnPlateau" in out

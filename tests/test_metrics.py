@@ -65,7 +65,7 @@ def test_metrics_in_fit_and_evaluate_are_computed_on_all_rows(rng):
         "sparse_categorical_accuracy",
     }
     assert history.history["top_k_accuracy"] == [1.0] * 5  # 3 classes, k = 5
-    result = model.evaluate(X, labels)
+    result = model.evaluate(X, labels, return_dict=True)
     predicted = model.predict(X).argmax(axis=1)
     assert result["accuracy"] == pytest.approx(np.mean(predicted == labels))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from support import lecture_model, small_regression
@@ -193,11 +195,23 @@ def test_verbose_2_prints_one_line_per_epoch_and_verbose_0_prints_nothing(rng, c
     assert capsys.readouterr() == ("", "")
 
 
-def test_verbose_1_shows_a_progress_bar(rng, capsys):
+def test_verbose_1_shows_a_progress_bar_on_a_terminal(rng, capsys, monkeypatch):
     X, y = small_regression(rng)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     regression_model().fit(X, y, epochs=1, batch_size=8, verbose=1)
     out = capsys.readouterr().out
-    assert "Epoch 1/1" in out and "4/4" in out
+    assert "Epoch 1/1:" in out and "/4 [" in out  # the bar, then the epoch's full line
+    assert out.splitlines()[-1].split("\r")[-1].startswith("Epoch 1/1 - ")
+
+
+def test_verbose_1_writes_one_full_line_per_epoch_into_a_file(rng, capsys):
+    X, y = small_regression(rng)
+    model = regression_model()
+    model.compile("sgd", "mse", metrics=["mae", "rmse", "r2"])
+    model.fit(X, y, epochs=2, batch_size=8, validation_split=0.25, verbose=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "\r" not in "".join(lines)
+    assert lines[1].startswith("Epoch 2/2") and "val_r2" in lines[1]  # nothing cut off
 
 
 def test_a_callback_sees_every_batch_and_can_stop_training(rng):
@@ -219,16 +233,17 @@ def test_a_callback_sees_every_batch_and_can_stop_training(rng):
     assert model.optimizer.iterations == 5 and len(history.history["loss"]) == 2
 
 
-def test_evaluate_returns_the_loss_or_a_dict_with_metrics(rng):
+def test_evaluate_returns_the_loss_or_a_list_with_metrics_or_a_dict(rng):
     X, y = small_regression(rng)
     model = regression_model()
     model.fit(X, y, epochs=1, verbose=0)
     y_pred = model.predict(X)
     assert model.evaluate(X, y) == pytest.approx(np.mean((y_pred - y) ** 2), rel=1e-12)
     model.compile(mf.optimizers.SGD(learning_rate=0.05), "mse", metrics=["mae"])
-    result = model.evaluate(X, y, batch_size=7)
-    assert set(result) == {"loss", "mae"}
-    assert result["mae"] == pytest.approx(np.mean(np.abs(y_pred - y)), rel=1e-12)
+    loss, mae = model.evaluate(X, y, batch_size=7)  # Keras's list, in compile's order
+    assert mae == pytest.approx(np.mean(np.abs(y_pred - y)), rel=1e-12)
+    result = model.evaluate(X, y, batch_size=7, return_dict=True)
+    assert result == {"loss": loss, "mae": mae}
     history = model.fit(X, y, epochs=1, verbose=0)
     assert set(history.history) == {"loss", "mae"}
 

@@ -36,12 +36,30 @@ __all__ = [
 ]
 
 
-class Activation(Layer):
+class _ByName(type):
+    """``Activation("relu")`` builds the named activation layer, as Keras's Activation layer
+    does; the subclasses are constructed as usual."""
+
+    def __call__(cls, *args, **kwargs):
+        if cls is Activation:
+            if len(args) != 1 or set(kwargs) - {"name"}:
+                raise TypeError(
+                    "Activation takes the activation's name, e.g. Activation('relu'). "
+                    f"Received: args={args!r}, kwargs={kwargs!r}"
+                )
+            activation = get(args[0])
+            if kwargs.get("name") is not None:
+                activation.name = kwargs["name"]
+            return activation
+        return super().__call__(*args, **kwargs)
+
+
+class Activation(Layer, metaclass=_ByName):
     """Base class of activations: o = f(net), ∂L/∂net = ∂L/∂o · f'(net) elementwise.
 
-    A new elementwise activation is two short methods: ``activate(x)`` (f) and
-    ``derivative(x, out)`` (f', given the input and the output, whichever is
-    cheaper).
+    ``Activation("relu")`` is Keras's spelling of ``ReLU()``. A new elementwise
+    activation is two short methods: ``activate(x)`` (f) and ``derivative(x, out)``
+    (f', given the input and the output, whichever is cheaper).
     """
 
     #: True when o_j depends on net_j alone, so that f' is one number per unit.

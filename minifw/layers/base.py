@@ -187,6 +187,31 @@ class Layer:
         method = getattr(type(self), name)
         return types.MethodType(getattr(method, "__wrapped__", method), self)
 
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of this layer's arrays: its parameters, then its state (Keras's order)."""
+        return [value.copy() for value in (*self.params.values(), *self.state.values())]
+
+    def set_weights(self, weights: list) -> None:
+        """Replace this layer's arrays (as ``get_weights`` orders them), in place; all are
+        checked (count, shape, finite) before any is written."""
+        targets = [*self.params.values(), *self.state.values()]
+        if isinstance(weights, np.ndarray) or len(weights) != len(targets):
+            raise ValueError(
+                f"{type(self).__name__}.set_weights expects a list of {len(targets)} arrays, "
+                f"as get_weights() returns them."
+            )
+        checked = []
+        for index, (target, value) in enumerate(zip(targets, weights)):
+            array = as_numeric_array(value, f"weight {index}")
+            if array.shape != target.shape or not np.isfinite(array).all():
+                raise ValueError(
+                    f"{type(self).__name__}.set_weights: weight {index} must be a finite "
+                    f"array of shape {target.shape}, got shape {array.shape}."
+                )
+            checked.append(array)
+        for target, array in zip(targets, checked):
+            target[...] = array
+
     def regularizers(self) -> dict:
         """``{param_key: Regularizer}``: penalties a model adds to its loss; none by default."""
         return {}

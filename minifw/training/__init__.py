@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .inference import INFERENCE_ROWS, evaluate, predict
-from .loop import fit
+from .loop import fit, verbosity
 from .sources import ArrayBatches, StreamBatches, is_batch_source
 from .step import GradientReducer, TrainStep
 
@@ -18,4 +18,5 @@ __all__ = [
     "fit",
     "is_batch_source",
     "predict",
+    "verbosity",
 ]

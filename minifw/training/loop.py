@@ -113,6 +113,8 @@ def fit(
         isinstance(callback, TerminateOnNaN) for callback in callbacks
     )
     history = History()
+    if verbose == 1 and not sys.stdout.isatty():
+        verbose = 2  # a bar redrawn into a file or a pipe is noise: one line per epoch
     progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
     params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
     callback_list = CallbackList([*callbacks, history, *progress], model, params)
