@@ -126,7 +126,7 @@ def test_arbitrary_bytes_raise_model_file_error(tmp_path, data):
             st.sampled_from(["drop", "replace", "add"]),
             st.integers(0, 20),
             st.binary(max_size=256),
-            st.text(max_size=12),
+            st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=12),
         ),
         min_size=1,
         max_size=4,
