@@ -25,6 +25,7 @@ from . import (
     optimizers,
     regularizers,
     schedules,
+    utils,
 )
 from .model import Sequential
 from .saving import load_model
@@ -45,6 +46,7 @@ __all__ = [
     "optimizers",
     "regularizers",
     "schedules",
+    "utils",
 ]
 
 __version__ = "0.1.0"

@@ -79,12 +79,17 @@ def demo(epochs: int = 1000, plot: str | None = None) -> None:
 
 def _plot(histories: dict, path: str) -> None:
     try:
-        axes = None
-        for label, history in histories.items():
-            axes = history.plot(ax=axes, label=label)
-    except ImportError as error:
-        print(f"\n--plot: {error}", file=sys.stderr)
+        from matplotlib.figure import Figure
+    except ImportError:
+        print(
+            "\n--plot: History.plot needs matplotlib: pip install 'minifw[plot]' "
+            "(or pip install matplotlib).",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
+    axes = Figure(figsize=(7, 4)).subplots()
+    for label, history in histories.items():
+        history.plot(ax=axes, label=label)
     axes.set(
         xscale="log",
         yscale="log",

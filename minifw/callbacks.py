@@ -86,43 +86,60 @@ class History(Callback):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
     def plot(self, path=None, *, ax=None, label: str | None = None):
-        """Draw each logged quantity per epoch, training solid and validation dashed.
+        """Draw the curves: one panel per logged quantity (loss, each metric, the learning
+        rate), per epoch, training solid and validation dashed.
 
-        Needs matplotlib (``pip install 'minifw[plot]'``). Draws into ``ax`` when
-        given, saves a PNG to ``path`` when given, and returns the axes.
+        Saves a PNG to ``path`` when given (on a figure of its own: the user's matplotlib
+        backend is left alone); otherwise draws with pyplot, for ``plt.show()`` or a
+        notebook. With ``ax``, every quantity goes into that one axes instead, so that
+        several histories can be overlaid, told apart by ``label``. Returns the panels'
+        axes (a list), or ``ax``. Needs matplotlib (``pip install 'minifw[plot]'``).
         """
-        try:
-            import matplotlib
-
-            if ax is None and path is not None:
-                matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError(
-                "History.plot needs matplotlib: pip install 'minifw[plot]' "
-                "(or pip install matplotlib)."
-            ) from None
+        quantities = [key for key in self.history if not key.startswith("val_")]
         if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
+            figure = _figure(len(quantities), interactive=path is None)
+            panels = list(figure.subplots(1, max(len(quantities), 1), squeeze=False)[0])
+        else:
+            figure, panels = ax.figure, [ax] * len(quantities)
         epochs = [epoch + 1 for epoch in self.epoch]
         prefix = f"{label}: " if label else ""
-        for key, values in self.history.items():
-            if not key.startswith("val_"):
-                ax.plot(epochs, values, label=f"{prefix}{key}")
-                if f"val_{key}" in self.history:
-                    ax.plot(epochs, self.history[f"val_{key}"], "--", label=f"{prefix}val_{key}")
-        ax.set_xlabel("epoch")
-        ax.legend()
+        for panel, key in zip(panels, quantities):
+            panel.plot(epochs, self.history[key], label=f"{prefix}{key}")
+            if f"val_{key}" in self.history:
+                panel.plot(epochs, self.history[f"val_{key}"], "--", label=f"{prefix}val_{key}")
+            if ax is None:
+                panel.set_title(key)
+            panel.set_xlabel("epoch")
+            panel.legend()
         if path is not None:
-            ax.figure.tight_layout()
-            ax.figure.savefig(path, dpi=120)
-        return ax
+            figure.tight_layout()
+            figure.savefig(path, dpi=120)
+        return ax if ax is not None else panels
+
+
+def _figure(panels: int, interactive: bool):
+    """A matplotlib Figure for ``panels`` panels side by side: pyplot's when shown
+    interactively, else one of its own (no backend is chosen or changed)."""
+    size = (4.0 * max(panels, 1), 3.5)
+    try:
+        if interactive:
+            import matplotlib.pyplot as plt
+
+            return plt.figure(figsize=size)
+        from matplotlib.figure import Figure
+
+        return Figure(figsize=size)
+    except ImportError:
+        raise ImportError(
+            "History.plot needs matplotlib: pip install 'minifw[plot]' (or pip install matplotlib)."
+        ) from None
 
 
 class _Monitor(Callback):
     """Shared by the callbacks that watch one logged quantity for improvement.
 
-    ``mode="auto"`` maximizes quantities named like accuracy, r2 or auc and
+    ``mode="auto"`` maximizes quantities named like accuracy, r2, auc, precision,
+    recall or f1 and
     minimizes the rest; an improvement must beat the best by more than
     ``min_delta``.
     """
@@ -132,7 +149,9 @@ class _Monitor(Callback):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"`mode` must be 'auto', 'min' or 'max'. Received: {mode!r}")
         if mode == "auto":
-            maximize = any(word in monitor for word in ("acc", "r2", "auc"))
+            maximize = any(
+                word in monitor for word in ("acc", "r2", "auc", "precision", "recall", "f1")
+            )
             mode = "max" if maximize else "min"
         self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
 

@@ -5,10 +5,17 @@ A split is two views of the caller's arrays: nothing here copies a data set.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .losses import Loss, SparseCategoricalCrossEntropy
+from .losses import (
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    Loss,
+    SparseCategoricalCrossEntropy,
+)
 from .validation import as_numeric_array, check_finite, positive_float
 
 
@@ -57,10 +64,13 @@ def sample_weights(
     return weights
 
 
-def _class_weights(Y: np.ndarray, class_weight: dict, sparse: bool) -> np.ndarray:
-    if not isinstance(class_weight, dict):
+def _class_weights(Y: np.ndarray, class_weight: dict | str, sparse: bool) -> np.ndarray:
+    """w_i = class_weight[label_i]; ``"balanced"``: n / (classes · count(label)), as
+    scikit-learn computes it, so that every class weighs the same in total."""
+    if not isinstance(class_weight, dict) and class_weight != "balanced":
         raise TypeError(
-            f"`class_weight` must be a dict {{class: weight}}. Received: {class_weight!r}"
+            f"`class_weight` must be a dict {{class: weight}} or 'balanced'. "
+            f"Received: {class_weight!r}"
         )
     if sparse:
         labels = Y
@@ -70,6 +80,9 @@ def _class_weights(Y: np.ndarray, class_weight: dict, sparse: bool) -> np.ndarra
         labels = Y.reshape(-1)
         if not np.array_equal(labels, np.round(labels)):
             raise ValueError("`class_weight` needs class labels: these targets are not integers.")
+    if class_weight == "balanced":
+        classes, counts = np.unique(labels, return_counts=True)
+        class_weight = dict(zip(classes.tolist(), (len(labels) / (len(classes) * counts)).tolist()))
     present = set(np.unique(labels).tolist())
     unknown = [label for label in class_weight if label not in present]
     if unknown:
@@ -83,3 +96,34 @@ def _class_weights(Y: np.ndarray, class_weight: dict, sparse: bool) -> np.ndarra
         weight = positive_float(weight, f"class_weight[{label!r}]", "fit", allow_zero=True)
         weights[labels == label] = weight
     return weights
+
+
+def class_labels(loss: Loss, Y: np.ndarray) -> np.ndarray | None:
+    """The class of each row for a classification loss (the integer labels, the argmax of
+    one-hot rows, the 0/1 column of binary cross-entropy), else None."""
+    if isinstance(loss, SparseCategoricalCrossEntropy):
+        return Y
+    if isinstance(loss, CategoricalCrossEntropy):
+        return np.argmax(Y, axis=1)
+    if isinstance(loss, BinaryCrossEntropy) and Y.shape[1] == 1:
+        return Y[:, 0]
+    return None
+
+
+def warn_if_split_lacks_classes(loss: Loss, Y_train: np.ndarray, Y_val: np.ndarray) -> None:
+    """Warn when validation_split's rows hold classes the training rows lack (data sorted by
+    class, as iris is): validation scores would measure classes never trained on."""
+    train, val = class_labels(loss, Y_train), class_labels(loss, Y_val)
+    if train is None:
+        return
+    missing = sorted(set(np.unique(val).tolist()) - set(np.unique(train).tolist()))
+    if missing:
+        shown = ", ".join(f"{v:g}" for v in missing[:10])
+        warnings.warn(
+            f"validation_split takes the last rows, and they hold classes ({shown}) that the "
+            "training rows lack: the data is probably sorted by class. Shuffle it first "
+            "(e.g. order = np.random.default_rng(0).permutation(len(X)); X, y = X[order], "
+            "y[order]) or pass validation_data.",
+            UserWarning,
+            stacklevel=4,
+        )

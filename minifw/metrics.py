@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.stats import rankdata
 
 from . import losses
 from .registry import resolve
@@ -29,6 +30,10 @@ __all__ = [
     "categorical_accuracy",
     "sparse_categorical_accuracy",
     "top_k_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "auc",
     "get",
 ]
 
@@ -106,7 +111,87 @@ def top_k_accuracy(y_true: np.ndarray, y_pred: np.ndarray, k: int = 5) -> float:
     return float(np.mean(better < k))
 
 
+def _labels(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(true class, predicted class, number of classes) of each row: one output means two
+    classes, 1 where ŷ > 0.5 (labels must be 0 or 1); several mean argmax ŷ against the
+    integer label or the argmax of the one-hot row."""
+    if y_pred.shape[-1] == 1:
+        binary_accuracy(y_true, y_pred)  # refuses labels other than 0 and 1
+        return np.reshape(y_true, -1).astype(np.intp), (y_pred[:, 0] > 0.5).astype(np.intp), 2
+    true = (
+        np.reshape(y_true, -1)
+        if y_true.ndim == 1 or y_true.shape[1] == 1
+        else (np.argmax(y_true, axis=-1))
+    )
+    return true.astype(np.intp), np.argmax(y_pred, axis=-1), y_pred.shape[-1]
+
+
+def _per_class(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """True positives, predicted positives and actual positives per class; and whether the
+    task is binary (scores then refer to class 1 alone)."""
+    true, predicted, classes = _labels(y_true, y_pred)
+    hits = np.bincount(true[true == predicted], minlength=classes)
+    return (
+        hits,
+        np.bincount(predicted, minlength=classes),
+        np.bincount(true, minlength=classes),
+        (classes == 2 and y_pred.shape[-1] == 1),
+    )
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
+
+
+def _summarize(scores: np.ndarray, binary: bool, present: np.ndarray) -> float:
+    """Class 1's score for a binary task, else the mean over the classes that occur."""
+    return float(scores[1] if binary else scores[present].mean())
+
+
+def precision(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """TP / (TP + FP): of class 1 for one output, else averaged over classes (macro).
+    A class never predicted scores 0 (scikit-learn's zero_division=0)."""
+    hits, predicted, actual, binary = _per_class(y_true, y_pred)
+    return _summarize(_ratio(hits, predicted), binary, (actual + predicted) > 0)
+
+
+def recall(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """TP / (TP + FN): of class 1 for one output, else averaged over classes (macro)."""
+    hits, predicted, actual, binary = _per_class(y_true, y_pred)
+    return _summarize(_ratio(hits, actual), binary, (actual + predicted) > 0)
+
+
+def f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """2 · precision · recall / (precision + recall) = 2 TP / (2 TP + FP + FN), of class 1
+    for one output, else averaged over classes (macro)."""
+    hits, predicted, actual, binary = _per_class(y_true, y_pred)
+    return _summarize(_ratio(2 * hits, predicted + actual), binary, (actual + predicted) > 0)
+
+
+def auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a random positive row scores above a random
+    negative one (ties count ½), from ranks. One output: class 1 against 0; several:
+    each class against the rest, averaged over the classes that have both (macro)."""
+    true, _, classes = _labels(y_true, y_pred)
+    columns = [(1, y_pred[:, 0])] if y_pred.shape[-1] == 1 else list(enumerate(y_pred.T))
+    areas = []
+    for label, scores in columns:
+        positive = true == label
+        n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+        if n_pos and n_neg:
+            ranks = rankdata(scores)
+            areas.append((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    if not areas:
+        raise ValueError("auc needs rows of both a class and another among the targets.")
+    return float(np.mean(areas))
+
+
 _NAMES: dict[str, Metric] = {
+    "precision": precision,
+    "recall": recall,
+    "f1": f1,
+    "f1_score": f1,
+    "auc": auc,
     "mse": mse,
     "mean_squared_error": mse,
     "mae": mae,

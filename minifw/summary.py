@@ -4,7 +4,15 @@ prints it."""
 from __future__ import annotations
 
 
-def summary_table(model) -> str:
+class Summary(str):
+    """The summary table as a string, whose repr in a REPL or notebook is one short line
+    (``summary()`` has printed the table already)."""
+
+    def __repr__(self) -> str:
+        return f"<summary of {self.splitlines()[0][7:]}>"
+
+
+def summary_table(model) -> Summary:
     """The summary of a built (or buildable) model as text."""
     parameters = model.parameters  # builds the model if it can
     rows = [
@@ -19,16 +27,18 @@ def summary_table(model) -> str:
 
     rule = "=" * sum(widths)
     total, trainable = parameters.size, int(parameters.params.size)
-    return "\n".join(
-        [
-            f'Model: "{model.name}" ({model.dtype.name})',
-            rule,
-            line(header),
-            rule,
-            *(line(row) for row in rows),
-            rule,
-            f"Total params: {total}",
-            f"Trainable params: {trainable}",
-            f"Non-trainable params: {total - trainable}",
-        ]
+    return Summary(
+        "\n".join(
+            [
+                f'Model: "{model.name}" ({model.dtype.name})',
+                rule,
+                line(header),
+                rule,
+                *(line(row) for row in rows),
+                rule,
+                f"Total params: {total}",
+                f"Trainable params: {trainable}",
+                f"Non-trainable params: {total - trainable}",
+            ]
+        )
     )

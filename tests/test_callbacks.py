@@ -321,10 +321,15 @@ def test_history_plot_draws_training_and_validation_curves(rng, tmp_path):
     model = model_for(rng)
     model.compile(mf.optimizers.SGD(0.05), "mse", metrics=["mae"])
     history = model.fit(X, y, epochs=3, validation_split=0.25, verbose=0)
-    ax = history.plot(tmp_path / "curves.png")
+    import matplotlib
+
+    backend = matplotlib.get_backend()
+    panels = history.plot(tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
-    labels = [line.get_label() for line in ax.get_lines()]
-    assert labels == ["loss", "val_loss", "mae", "val_mae"]
+    labels = [[line.get_label() for line in panel.get_lines()] for panel in panels]
+    assert labels == [["loss", "val_loss"], ["mae", "val_mae"]]  # one panel per quantity
+    assert [panel.get_title() for panel in panels] == ["loss", "mae"]
+    assert matplotlib.get_backend() == backend  # saving leaves the user's backend alone
 
 
 def test_history_plot_without_matplotlib_says_how_to_install_it(no_matplotlib):

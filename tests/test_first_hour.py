@@ -228,3 +228,106 @@ def test_callbacks_accept_verbose_and_say_what_they_do(rng, tmp_path, capsys):
     model.fit(X, y, epochs=5, callbacks=callbacks, verbose=0)
     out = capsys.readouterr().out
     assert "early stopping" in out and "saving model to" in out and "ReduceLROnPlateau" in out
+
+
+# -- what Keras users expect to find -------------------------------------------------
+
+
+def test_precision_recall_f1_and_auc_binary_by_hand():
+    y = np.array([[1], [1], [1], [0], [0]])
+    p = np.array([[0.9], [0.8], [0.2], [0.7], [0.1]])  # TP 2, FN 1, FP 1, TN 1
+    assert mf.metrics.precision(y, p) == pytest.approx(2 / 3)
+    assert mf.metrics.recall(y, p) == pytest.approx(2 / 3)
+    assert mf.metrics.f1(y, p) == pytest.approx(2 / 3)
+    # positives score 0.9, 0.8, 0.2; negatives 0.7, 0.1: 5 of the 6 pairs ordered right
+    assert mf.metrics.auc(y, p) == pytest.approx(5 / 6)
+
+
+def test_precision_recall_f1_and_auc_macro_by_hand():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    scores = np.array(
+        [
+            [0.8, 0.1, 0.1],
+            [0.3, 0.6, 0.1],
+            [0.2, 0.7, 0.1],
+            [0.1, 0.8, 0.1],
+            [0.1, 0.2, 0.7],
+            [0.6, 0.2, 0.2],
+        ]
+    )  # predicted 0, 1, 1, 1, 2, 0
+    # per class: precision 1/2, 2/3, 1; recall 1/2, 1, 1/2
+    assert mf.metrics.precision(labels, scores) == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
+    assert mf.metrics.recall(labels, scores) == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    f1s = [2 * p * r / (p + r) for p, r in [(1 / 2, 1 / 2), (2 / 3, 1), (1, 1 / 2)]]
+    assert mf.metrics.f1(labels, scores) == pytest.approx(np.mean(f1s))
+    assert mf.metrics.f1(np.eye(3)[labels], scores) == pytest.approx(np.mean(f1s))  # one-hot
+    assert 0.5 < mf.metrics.auc(labels, scores) <= 1.0
+
+
+def test_the_new_metrics_agree_with_scikit_learn(rng):
+    sk = pytest.importorskip("sklearn.metrics")
+    labels = rng.integers(0, 3, size=60)
+    scores = rng.dirichlet(np.ones(3), size=60)
+    predicted = scores.argmax(axis=1)
+    for ours, theirs in [
+        (mf.metrics.precision, sk.precision_score),
+        (mf.metrics.recall, sk.recall_score),
+        (mf.metrics.f1, sk.f1_score),
+    ]:
+        assert ours(labels, scores) == pytest.approx(
+            theirs(labels, predicted, average="macro", zero_division=0)
+        )
+    assert mf.metrics.auc(labels, scores) == pytest.approx(
+        sk.roc_auc_score(labels, scores, multi_class="ovr", average="macro")
+    )
+
+
+def test_metrics_by_name_in_compile(rng):
+    X, labels = three_classes(rng, n=60)
+    model = mf.Sequential([mf.layers.Dense(3, input_dim=4)], seed=0)
+    model.compile(
+        "adam",
+        mf.losses.SparseCategoricalCrossEntropy(from_logits=True),
+        metrics=["precision", "recall", "f1", "auc"],
+    )
+    history = model.fit(X, labels, epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "precision", "recall", "f1", "auc"}
+
+
+def test_to_categorical_and_balanced_class_weights(rng):
+    assert mf.utils.to_categorical([0, 2]).tolist() == [[1, 0, 0], [0, 0, 1]]
+    assert mf.utils.to_categorical([[1]], num_classes=3).tolist() == [[0, 1, 0]]
+    with pytest.raises(ValueError, match="does not fit num_classes=2"):
+        mf.utils.to_categorical([2], num_classes=2)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        mf.utils.to_categorical([0.5])
+    from minifw.data import sample_weights
+
+    labels = np.array([0, 0, 0, 1])
+    weights = sample_weights(mf.losses.SparseCategoricalCrossEntropy(), labels, None, "balanced")
+    assert weights.tolist() == [4 / 6, 4 / 6, 4 / 6, 2.0]  # n / (classes · count)
+
+
+def test_a_validation_split_of_classes_never_trained_on_warns(rng):
+    X = rng.normal(size=(30, 4))
+    labels = np.repeat([0, 1, 2], 10)  # sorted by class, as iris is
+    model = mf.Sequential([mf.layers.Dense(3, input_dim=4)], seed=0)
+    model.compile("adam", mf.losses.SparseCategoricalCrossEntropy(from_logits=True))
+    with pytest.warns(UserWarning, match=r"hold classes \(2\) that the training rows lack"):
+        model.fit(X, labels, validation_split=0.34, epochs=1, verbose=0)
+
+
+def test_summary_prints_once_and_returns_the_table_with_a_short_repr(capsys):
+    model = mf.Sequential([mf.layers.Dense(2, input_dim=3)])
+    table = model.summary()
+    assert capsys.readouterr().out.strip() == table
+    assert repr(table) == '<summary of "sequential" (float32)>'
+
+
+def test_importing_minifw_imports_no_notebook_progress_bar():
+    import subprocess
+    import sys
+
+    code = "import sys, minifw; print('tqdm.autonotebook' in sys.modules, 'tqdm' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"] and not out.stderr

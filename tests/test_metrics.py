@@ -71,5 +71,5 @@ def test_metrics_in_fit_and_evaluate_are_computed_on_all_rows(rng):
 
 
 def test_unknown_metric_names_list_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown metric 'f1'. Expected one of: .*'mae'"):
-        metrics.get("f1")
+    with pytest.raises(ValueError, match="Unknown metric 'f2'. Expected one of: .*'mae'"):
+        metrics.get("f2")

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar, TerminateOnNaN
-from ..data import sample_weights, validation_split_index
+from ..data import sample_weights, validation_split_index, warn_if_split_lacks_classes
 from ..errors import NonFiniteError
 from ..validation import positive_int
 from . import lbfgs
@@ -94,6 +94,7 @@ def fit(
         X, Y, weights = arrays
         split_at = validation_split_index(len(X), validation_split)
         validation = (X[split_at:], Y[split_at:])
+        warn_if_split_lacks_classes(model.loss, Y[:split_at], Y[split_at:])
         arrays = (X[:split_at], Y[:split_at], None if weights is None else weights[:split_at])
     if arrays is not None:
         batches = ArrayBatches(
