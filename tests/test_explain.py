@@ -117,3 +117,48 @@ def test_explain_shows_the_update_the_models_optimizer_makes():
     assert "Update (Adam, η = 0.1)" in text
     assert "w^1_11 ← 1 with ∂L/∂w^1_11 = 8 gives 0.9" in text
     assert model.get_weights()[0][0, 0] == 1.0  # unchanged unless apply=True
+
+
+@pytest.mark.parametrize(
+    ("layers", "loss", "y"),
+    [
+        (
+            lambda: [mf.layers.Dense(3, input_dim=2, activation="softmax")],
+            "sparse_categorical_crossentropy",
+            [2],
+        ),
+        (
+            lambda: [
+                mf.layers.Dense(2, input_dim=2, activation="tanh"),
+                mf.layers.Dense(3),
+                mf.layers.Softmax(),
+            ],
+            "categorical_crossentropy",
+            [[0.0, 1.0, 0.0]],
+        ),
+    ],
+    ids=["dense-softmax", "separate-softmax"],
+)
+def test_explain_writes_softmax_cross_entropy_as_y_hat_minus_y(layers, loss, y):
+    model = model_with(*layers(), outputs_loss=loss)
+    x = [1.0, -2.0]
+    step = mf.explain(model, x, y)
+    loss_value, grads = model.gradients([x], y if np.ndim(y) == 2 else np.array(y))
+    assert step.loss == pytest.approx(loss_value, rel=1e-12)
+    for explained, computed in zip(step.grads, grads, strict=True):
+        np.testing.assert_allclose(explained, computed, rtol=1e-10, atol=1e-14)
+    p = model.predict([x])[0]
+    onehot = np.eye(3)[2] if loss.startswith("sparse") else np.array(y[0])
+    for j in range(3):  # the classic result: ∂L/∂z_j = y_hat_j − y_j
+        assert step.derivatives[f"∂L/∂z_{j + 1}"].value == pytest.approx(p[j] - onehot[j])
+    text = str(step)
+    assert "∂L/∂z_j = (y_hat_j − y_j) / n" in text and "y_hat_j = softmax(z)_j" in text
+    assert "L = −(1/n) Σ_rows" in text
+
+
+def test_negative_numbers_are_written_in_parentheses_inside_sums_and_products():
+    model = model_with(mf.layers.Dense(1, input_dim=2, kernel_initializer="ones"))
+    model.set_weights([np.array([[1.0], [-0.5]]), np.array([-2.0])])
+    text = str(mf.explain(model, [60.0, 3.5], [40.0]))
+    assert "y_hat = w^1_11·x_i1 + w^1_21·x_i2 + b_11 = 1·60 + (−0.5)·3.5 + (−2) = 56.25" in text
+    assert "L = (y − y_hat)² = (40 − 56.25)² = 264.062" in text

@@ -12,8 +12,17 @@ from numpy.typing import ArrayLike
 
 from ...errors import NotCompiledError
 from ...validation import positive_float
-from .trace import Derivative, Explanation, Factor, UnitStep, Update, dense_layers, record_update
-from .trace import trace as _trace
+from .trace import (
+    Derivative,
+    Explanation,
+    Factor,
+    UnitStep,
+    Update,
+    dense_layers,
+    record_update,
+    softmax_output,
+    trace,
+)
 
 __all__ = ["explain", "Explanation", "Derivative", "Factor", "UnitStep", "Update"]
 
@@ -63,8 +72,8 @@ def explain(model, x: ArrayLike, y: ArrayLike, learning_rate: float | None = Non
     if x_array.ndim == 1:  # a single row
         x, y = x_array.reshape(1, -1), np.asarray(y).reshape(1, -1)
     X, Y = model.prepare(x, y)
-    layers = dense_layers(model.layers)
-    step = _trace(layers, model.loss, X, Y)
+    layers = dense_layers(model.layers, model.loss)
+    step = trace(layers, model.loss, X, Y, softmax=softmax_output(model.layers, model.loss))
     old_weights = model.get_weights()
     stepped = model if apply else model.copy()
     _optimizer_step(stepped, X, Y, learning_rate)

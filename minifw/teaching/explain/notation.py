@@ -14,16 +14,19 @@ import numpy as np
 
 
 class Notation:
-    """Symbols for a network of ``layers`` Dense layers whose last has ``outputs`` units."""
+    """Symbols for a network of ``layers`` Dense layers whose last has ``outputs`` units
+    (called z_j, the logits, when ``logits``: a softmax follows, written with the loss)."""
 
-    def __init__(self, layers: int, outputs: int) -> None:
-        self.layers, self.outputs = layers, outputs
+    def __init__(self, layers: int, outputs: int, logits: bool = False) -> None:
+        self.layers, self.outputs, self.logits = layers, outputs, logits
 
     def out(self, layer: int, j: int) -> str:
-        """o_lj; x_ij for layer 0; y_hat (or y_hat_j) for the last layer."""
+        """o_lj; x_ij for layer 0; y_hat (or y_hat_j, or z_j) for the last layer."""
         if layer == 0:
             return f"x_i{j}"
         if layer == self.layers:
+            if self.logits:
+                return f"z_{j}"
             return "y_hat" if self.outputs == 1 else f"y_hat_{j}"
         return f"o_{pair(layer, j)}"
 
@@ -46,11 +49,17 @@ def pair(a: int, b: int) -> str:
 
 
 def number(value) -> str:
-    """A number as the lecture writes it: 174, 63.5, 1e-05; a vector as [a, b]."""
+    """A number as the lecture writes it: 174, 63.5, 1e-05, −0.82; a vector as [a, b]."""
     array = np.asarray(value, dtype=np.float64).ravel()
     if array.size == 1:
         x = float(array[0])
-        if x == int(x) and abs(x) < 1e15:
-            return str(int(x))
-        return f"{x:.6g}"
+        text = str(int(x)) if x == int(x) and abs(x) < 1e15 else f"{x:.6g}"
+        return "−" + text[1:] if text.startswith("-") else text  # a minus sign, not a hyphen
     return "[" + ", ".join(number(v) for v in array) + "]"
+
+
+def term(value) -> str:
+    """A number inside a product or a sum: a negative one in parentheses, as a teacher
+    writes 1·60 + (−0.82)·3.5."""
+    text = number(value)
+    return f"({text})" if text.startswith("−") else text

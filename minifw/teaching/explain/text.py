@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .notation import number
+from .notation import number, term
 
 if TYPE_CHECKING:
     from .trace import Derivative, Explanation, UnitStep
@@ -60,7 +60,7 @@ def derivative_line(derivative: Derivative) -> str:
     else:
         chains = (derivative.factors,)
     symbols = " + ".join(" · ".join(f.symbol for f in chain) for chain in chains)
-    numbers = " + ".join(" · ".join(number(f.value) for f in chain) for chain in chains)
+    numbers = " + ".join(" · ".join(term(f.value) for f in chain) for chain in chains)
     if len(derivative.factors[0].value) > 1:
         symbols, numbers = f"Σ_rows {symbols}", f"Σ {numbers}"
     return f"{derivative.symbol} = {symbols} = {numbers} = {number(derivative.value)}"
@@ -74,10 +74,10 @@ def _is_output_gradient(derivative: Derivative) -> bool:
 
 def _unit_lines(unit: UnitStep, single_row: bool) -> list[str]:
     terms = [f"{weight}·{input_}" for weight, input_ in unit.terms]
-    numbers = [f"{number(w)}·{number(unit.inputs[:, i])}" for i, w in enumerate(unit.weights)]
+    numbers = [f"{term(w)}·{term(unit.inputs[:, i])}" for i, w in enumerate(unit.weights)]
     if unit.bias is not None:
         terms.append(unit.bias[0])
-        numbers.append(number(unit.bias[1]))
+        numbers.append(term(unit.bias[1]))
     target = unit.net_symbol or unit.output
     expansion = (
         f" = {' + '.join(numbers)}" if single_row and len(terms) <= _MAX_EXPANDED_TERMS else ""
@@ -88,15 +88,38 @@ def _unit_lines(unit: UnitStep, single_row: bool) -> list[str]:
     return lines
 
 
+# The loss formulas the write-up states, by loss class (the lecture's MSE is written out).
+_FORMULAS = {
+    "MSELoss": "L = (1/(n·k)) Σ (y − y_hat)²",
+    "MAELoss": "L = (1/(n·k)) Σ |y − y_hat|",
+    "BinaryCrossEntropy": "L = −(1/(n·k)) Σ [y log y_hat + (1 − y) log(1 − y_hat)]",
+    "CategoricalCrossEntropy": "L = −(1/n) Σ_rows Σ_j y_j log y_hat_j",
+    "SparseCategoricalCrossEntropy": "L = −(1/n) Σ_rows log y_hat_label",
+}
+
+
 def _loss_lines(step: Explanation) -> list[str]:
     output_gradients = [d for d in step.derivatives.values() if _is_output_gradient(d)]
+    if step.softmax:
+        n = step.rows
+        probabilities = ", ".join(
+            f"y_hat_{j + 1} = {number(step.outputs[:, j])}" for j in range(step.outputs.shape[1])
+        )
+        lines = [
+            f"  y_hat_j = softmax(z)_j = e^z_j / Σ_k e^z_k: {probabilities}",
+            f"  {_FORMULAS[step.loss_name]} = {number(step.loss)}",
+            "  ∂L/∂z_j = (y_hat_j − y_j) / n   (softmax and cross-entropy together"
+            + (f", n = {n})" if n > 1 else ")"),
+        ]
+        return lines + [f"  {d.symbol} = {number(d.factors[0].value)}" for d in output_gradients]
     if step.lecture_loss:
-        y, y_hat = number(step.targets[0, 0]), number(step.outputs[0, 0])
+        y, y_hat = number(step.targets[0, 0]), term(step.outputs[0, 0])
         gradient = number(output_gradients[0].value)
         return [
             f"  L = (y − y_hat)² = ({y} − {y_hat})² = {number(step.loss)}",
             f"  ∂L/∂y_hat = −2(y − y_hat) = −2({y} − {y_hat}) = {gradient}",
         ]
-    lines = [f"  L = {step.loss_name}(y, y_hat) = {number(step.loss)}"]
+    formula = _FORMULAS.get(step.loss_name, f"L = {step.loss_name}(y, y_hat)")
+    lines = [f"  {formula} = {number(step.loss)}"]
     lines += [f"  {d.symbol} = {number(d.factors[0].value)}" for d in output_gradients]
     return lines

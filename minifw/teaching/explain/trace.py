@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...layers.activations import Activation, Linear
+from ...layers.activations import Activation, Linear, Softmax
 from ...layers.dense import Dense
-from ...losses import Loss, MSELoss
+from ...losses import CategoricalCrossEntropy, Loss, MSELoss, SparseCategoricalCrossEntropy
 from ...optimizers import SGD, Optimizer
 from . import text
 from .notation import Notation
@@ -116,6 +116,7 @@ class Explanation:
     loss: float = 0.0
     loss_name: str = ""
     lecture_loss: bool = False  # one row, one output, plain MSE: L = (y − ŷ)²
+    softmax: bool = False  # a softmax output explained with its cross-entropy, from logits z
     targets: np.ndarray | None = None
     outputs: np.ndarray | None = None
     derivatives: dict[str, Derivative] = field(default_factory=dict)
@@ -154,34 +155,77 @@ class _Layer:
         return all(isinstance(a, Linear) for a in self.activations)
 
 
-def dense_layers(layers) -> list[_Layer]:
-    """Group the layers as Dense + following activations; refuse anything else."""
+def dense_layers(layers, loss: Loss) -> list[_Layer]:
+    """Group the layers as Dense + following activations; refuse anything else.
+
+    A Softmax ending the model is allowed before a categorical cross-entropy: it is
+    explained with the loss, as softmax cross-entropy on the logits z (``softmax_output``).
+    """
     grouped: list[_Layer] = []
-    for layer in layers:
+    ends_in_softmax = softmax_output(layers, loss)
+    for position, layer in enumerate(layers):
         inner = getattr(layer, "activation", None)
-        if isinstance(layer, Dense) and (inner is None or inner.elementwise):
+        last = position == len(layers) - 1
+        if isinstance(layer, Dense) and (
+            inner is None or inner.elementwise or (last and ends_in_softmax)
+        ):
             grouped.append(_Layer(len(grouped) + 1, layer, [inner] if inner is not None else []))
-        elif isinstance(layer, Activation) and layer.elementwise and grouped:
+        elif (
+            isinstance(layer, Activation)
+            and grouped
+            and (layer.elementwise or (last and ends_in_softmax))
+        ):
             grouped[-1].activations.append(layer)
         else:
             raise ValueError(
                 f"explain supports models of Dense and elementwise activation layers that start "
-                f"with a Dense layer; {layer.name} ({type(layer).__name__}) is not supported there."
+                f"with a Dense layer (and may end in a softmax before a categorical "
+                f"cross-entropy); {layer.name} ({type(layer).__name__}) is not supported there."
             )
+    if ends_in_softmax:
+        grouped[-1].activations.pop()  # the softmax is explained with the loss
     return grouped
 
 
-def trace(layers: list[_Layer], loss: Loss, X: np.ndarray, Y: np.ndarray) -> Explanation:
-    """Forward pass, loss and chain rule of ``layers`` on (X, Y), as records."""
-    notation = Notation(len(layers), layers[-1].dense.units)
+def softmax_output(layers, loss: Loss) -> bool:
+    """True when the model ends in a Softmax (own layer or Dense's activation) and the loss
+    is a categorical cross-entropy on probabilities: the classic ∂L/∂z = ŷ − y case."""
+    last = layers[-1] if layers else None
+    activation = getattr(last, "activation", None) or last
+    return (
+        isinstance(activation, Softmax)
+        and isinstance(loss, (CategoricalCrossEntropy, SparseCategoricalCrossEntropy))
+        and not loss.from_logits
+    )
+
+
+def trace(layers: list[_Layer], loss: Loss, X: np.ndarray, Y: np.ndarray, softmax=False):
+    """Forward pass, loss and chain rule of ``layers`` on (X, Y), as records.
+
+    With ``softmax``, the last layer's outputs are the logits z_j, ŷ = softmax(z) is
+    written with the loss, and the chain starts from ∂L/∂z_j = (ŷ_j − y_j) / n.
+    """
+    notation = Notation(len(layers), layers[-1].dense.units, logits=softmax)
     result = Explanation(layers=len(layers))
     tracer = _Tracer(result, notation, layers)
     outputs = tracer.forward(X.astype(np.float64))
-    y_pred = outputs[-1]
-    result.loss, result.loss_name = float(loss.forward(Y, y_pred)), type(loss).__name__
+    z = outputs[-1]
+    result.loss_name = type(loss).__name__
     result.lecture_loss = isinstance(loss, MSELoss) and loss.reduction == "mean" and Y.size == 1
-    result.targets, result.outputs = np.asarray(Y, dtype=np.float64), y_pred
-    result.grads = tracer.backward(outputs, np.asarray(loss.backward(Y, y_pred), np.float64))
+    result.targets = np.asarray(Y, dtype=np.float64)
+    if softmax:
+        logits_loss = loss.with_logits()
+        result.outputs = Softmax().activate(z)
+        for j in range(z.shape[1]):
+            result.values[f"y_hat_{j + 1}"] = result.outputs[:, j]
+        result.softmax = True
+        result.loss = float(logits_loss.forward(Y, z))
+        gradient = logits_loss.backward(Y, z)
+    else:
+        result.outputs = z
+        result.loss = float(loss.forward(Y, z))
+        gradient = loss.backward(Y, z)
+    result.grads = tracer.backward(outputs, np.asarray(gradient, np.float64))
     return result
 
 
@@ -189,7 +233,7 @@ def record_update(
     result: Explanation, optimizer: Optimizer, layers, old_weights, new_weights, rate
 ) -> None:
     """The update of every weight and bias, in the lecture's order (layer, unit, input)."""
-    notation = Notation(len(layers), layers[-1].dense.units)
+    notation = Notation(len(layers), layers[-1].dense.units, logits=result.softmax)
     result.learning_rate, result.optimizer = rate, type(optimizer).__name__
     result.plain_update = is_plain_gradient_descent(optimizer)
     result.new_weights = new_weights
