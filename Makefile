@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint bench bench-pytest clean
 
 $(STAMP): pyproject.toml Makefile
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "minifw needs Python 3.11 or newer; $(PYTHON) is Python " + sys.version.split()[0] + ". Run e.g. make PYTHON=python3.11 test")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[dev,plot]"
 	touch $(STAMP)
