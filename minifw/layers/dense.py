@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from .. import initializers, regularizers
@@ -133,8 +131,7 @@ class Dense(Layer):
     def steps(self):
         if type(self).forward is not Dense.forward or type(self).backward is not Dense.backward:
             return super().steps()  # a subclass that overrides them runs as written
-        backward = self.weighted_sum_backward
-        own = Step(self, self.weighted_sum, backward, partial(backward, input_grad=False))
+        own = Step(self, self.weighted_sum, self.weighted_sum_backward, self.parameter_gradients)
         return [own] if self.activation is None else [own, *self.activation.steps()]
 
     def forward(self, x, training=False):
@@ -160,9 +157,14 @@ class Dense(Layer):
         self._out = net
         return net
 
-    def weighted_sum_backward(self, grad_net: np.ndarray, input_grad: bool = True):
-        """∂L/∂W = Xᵀ G, ∂L/∂b = Σ_rows G (into ``grads``) and ∂L/∂X = G Wᵀ (returned, unless
-        ``input_grad`` is False: a model's first layer), from ``grad_net`` = G = ∂L/∂NET."""
+    def weighted_sum_backward(self, grad_net: np.ndarray) -> np.ndarray:
+        """∂L/∂X = G Wᵀ from ``grad_net`` = G = ∂L/∂NET, after ``parameter_gradients``."""
+        self.parameter_gradients(grad_net)
+        return grad_net.dot(self.params["W"].T)  # ∂L/∂X = G Wᵀ
+
+    def parameter_gradients(self, grad_net: np.ndarray) -> None:
+        """∂L/∂W = Xᵀ G and ∂L/∂b = Σ_rows G, written into ``grads`` (G = ∂L/∂NET): all a
+        model's first layer computes, its ∂L/∂X being needed by nothing."""
         # Written in place: params and grads may be views into a model's flat buffers.
         dW, x = self.grads["W"], self._x
         if len(x) == 1 and dW.size >= _OUTER_PRODUCT_MIN_SIZE:
@@ -174,9 +176,6 @@ class Dense(Layer):
                 self.grads["b"][...] = grad_net[0]
             else:
                 grad_net.sum(axis=0, out=self.grads["b"])  # ∂L/∂b = Σ_rows G
-        if input_grad:
-            return grad_net.dot(self.params["W"].T)  # ∂L/∂X = G Wᵀ
-        return None
 
     def regularizers(self) -> dict:
         pairs = {"W": self.kernel_regularizer, "b": self.bias_regularizer}
