@@ -53,7 +53,7 @@ def _train(title, X, y, learning_rate, epochs, table):
     return history
 
 
-def demo(epochs: int = 1000, plot: str | None = None) -> None:
+def demo(epochs: int = 1000, plot: str | None = None, html: str | None = None) -> None:
     X, y = datasets.salary()
     print("The lecture's table (IQ, GPA -> Salary):")
     for (iq, gpa), salary in zip(X, y):
@@ -61,6 +61,10 @@ def demo(epochs: int = 1000, plot: str | None = None) -> None:
     print("\nFirst step on row 1, every weight 1 and every bias 0:")
     step = explain(lecture_model(1e-5), X[0], y[0])
     print("\n".join("  " + line for line in str(step).splitlines()))
+    if html:
+        with open(html, "w", encoding="utf-8") as page:
+            page.write(step.to_html())
+        print(f"\nThe first step as a page (network, chain of w^1_11, write-up): {html}")
 
     raw = _train("Raw features", X, y, 1e-5, epochs, X)
     standardized = (X - X.mean(axis=0)) / X.std(axis=0)
@@ -106,11 +110,14 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser = commands.add_parser("demo", help="the lecture's 2-2-1 example end to end")
     demo_parser.add_argument("--epochs", type=int, default=1000, help="epochs per run")
     demo_parser.add_argument("--plot", metavar="FILE", help="save the loss curves as a PNG")
+    demo_parser.add_argument(
+        "--html", metavar="FILE", help="write the first step as a self-contained HTML page"
+    )
     arguments = parser.parse_args(argv)
     if arguments.epochs < 1:
         parser.error("--epochs must be at least 1")
     try:
-        demo(epochs=arguments.epochs, plot=arguments.plot)
+        demo(epochs=arguments.epochs, plot=arguments.plot, html=arguments.html)
     except BrokenPipeError:  # the reader stopped early, as in `minifw demo | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None

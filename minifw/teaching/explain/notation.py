@@ -10,6 +10,8 @@ as ``{10,2}`` past 9.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 
@@ -63,3 +65,67 @@ def term(value) -> str:
     writes 1·60 + (−0.82)·3.5."""
     text = number(value)
     return f"({text})" if text.startswith("−") else text
+
+
+_SYMBOL = re.compile(r"^(y_hat|net|[a-z])(?:\^(\d+))?(?:_(i?\d+|\{\d+,\d+\}))?$")
+
+
+def latex(symbol: str) -> str:
+    """A plain symbol in LaTeX: ``w^2_11`` → ``w^{2}_{11}``, ``y_hat`` → ``\\hat{y}``,
+    ``net^1_2`` → ``\\mathrm{net}^{1}_{2}``, ``∂L/∂w^2_11`` → ``\\frac{\\partial L}{\\partial
+    w^{2}_{11}}``."""
+    if symbol.startswith("∂") and "/∂" in symbol:
+        top, bottom = symbol[1:].split("/∂", 1)
+        return rf"\frac{{\partial {latex(top)}}}{{\partial {latex(bottom)}}}"
+    if symbol.startswith("y_hat_"):
+        return rf"\hat{{y}}_{{{symbol[6:]}}}"
+    match = _SYMBOL.match(symbol)
+    if match is None:
+        return symbol
+    name, upper, lower = match.groups()
+    text = {"y_hat": r"\hat{y}", "net": r"\mathrm{net}"}.get(name, name)
+    if upper:
+        text += f"^{{{upper}}}"
+    if lower:
+        text += f"_{{{lower.strip('{}')}}}"
+    return text
+
+
+def latex_number(value) -> str:
+    """``number`` in LaTeX: a minus sign, 1e-05 as 10^{-5}, vectors as [a, b]."""
+    array = np.asarray(value, dtype=np.float64).ravel()
+    if array.size > 1:
+        return "[" + ", ".join(latex_number(v) for v in array) + "]"
+    text = number(array[0]).replace("−", "-")
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        power = f"10^{{{int(exponent)}}}"
+        scaled = {"1": power, "-1": f"-{power}"}
+        text = scaled.get(mantissa, f"{mantissa} \\times {power}")
+    return text
+
+
+def latex_term(value) -> str:
+    """``latex_number`` in parentheses when negative, inside a sum or a product."""
+    text = latex_number(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+_SUPERSCRIPT = str.maketrans("0123456789,", "⁰¹²³⁴⁵⁶⁷⁸⁹˒")
+_SUBSCRIPT = str.maketrans("0123456789,ij", "₀₁₂₃₄₅₆₇₈₉,ᵢⱼ")
+
+
+def pretty(symbol: str) -> str:
+    """A plain symbol with Unicode sub- and superscripts, for drawings: ``w^2_11`` → w²₁₁,
+    ``y_hat`` → ŷ, ``x_i1`` → xᵢ₁, ``∂L/∂w^1_11`` → ∂L/∂w¹₁₁."""
+    if symbol.startswith("∂") and "/∂" in symbol:
+        top, bottom = symbol[1:].split("/∂", 1)
+        return f"∂{pretty(top)}/∂{pretty(bottom)}"
+    if symbol.startswith("y_hat"):
+        return "ŷ" + symbol[5:].replace("_", "").translate(_SUBSCRIPT)
+    match = _SYMBOL.match(symbol)
+    if match is None:
+        return symbol
+    name, upper, lower = match.groups()
+    text = name + (upper or "").translate(_SUPERSCRIPT)
+    return text + (lower or "").strip("{}").translate(_SUBSCRIPT)

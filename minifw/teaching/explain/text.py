@@ -1,4 +1,4 @@
-"""The plain-text write-up of an explained step, in the lecture's order and notation:
+"""The write-up of an explained step, in the lecture's order and notation:
 
     Forward propagation
       o_11 = w^1_11·x_i1 + w^1_21·x_i2 + b_11 = 1·60 + 1·3.5 + 0 = 63.5
@@ -9,7 +9,9 @@
     Update (gradient descent, η = 1e-05)
       w^1_11 ← w^1_11 − η · ∂L/∂w^1_11 = 1 − 1e-05 · 10440 = 0.8956
 
-It only writes: every number comes from the records (``trace``).
+The order of the lines is written once (``lines``), for any ``Style``: plain text
+here, LaTeX for Markdown (``markdown``), HTML for the page (``html``). Renderers
+only write: every number comes from the records (``trace``).
 """
 
 from __future__ import annotations
@@ -25,45 +27,112 @@ if TYPE_CHECKING:
 _MAX_EXPANDED_TERMS = 8
 
 
+class Style:
+    """Plain text: the symbols as the lecture's notes write them (y_hat for ŷ)."""
+
+    times, dot, arrow, minus, eta = "·", " · ", "←", "−", "η"
+    rows_sum, sum_ = "Σ_rows ", "Σ "
+    formulas = {
+        "MSELoss": "L = (1/(n·k)) Σ (y − y_hat)²",
+        "MAELoss": "L = (1/(n·k)) Σ |y − y_hat|",
+        "BinaryCrossEntropy": "L = −(1/(n·k)) Σ [y log y_hat + (1 − y) log(1 − y_hat)]",
+        "CategoricalCrossEntropy": "L = −(1/n) Σ_rows Σ_j y_j log y_hat_j",
+        "SparseCategoricalCrossEntropy": "L = −(1/n) Σ_rows log y_hat_label",
+    }
+    softmax = "y_hat_j = softmax(z)_j = e^z_j / Σ_k e^z_k"
+    softmax_gradient = "∂L/∂z_j = (y_hat_j − y_j) / n"
+
+    def sym(self, symbol: str) -> str:
+        return symbol
+
+    def num(self, value) -> str:
+        return number(value)
+
+    def term(self, value) -> str:
+        return term(value)
+
+    def squared(self, text: str) -> str:
+        return f"({text})²"
+
+    def words(self, text: str) -> str:
+        return text
+
+    def operator(self, name: str) -> str:
+        """A function's name, such as tanh."""
+        return name
+
+    def heading(self, text: str) -> str:
+        return text
+
+    def math(self, text: str) -> str:
+        """A formula inside a heading."""
+        return text
+
+    def line(self, text: str) -> str:
+        return f"  {text}"
+
+
+PLAIN = Style()
+
+
 def render(step: Explanation) -> str:
-    lines = ["Forward propagation"]
-    lines += [line for unit in step.units for line in _unit_lines(unit, step.rows == 1)]
-    lines += ["Loss", *_loss_lines(step)]
+    return "\n".join(lines(step, PLAIN))
+
+
+def lines(step: Explanation, style: Style) -> list[str]:
+    """The write-up, line by line, in ``style``."""
+    s = style
+    out = [s.heading("Forward propagation")]
+    for unit in step.units:
+        out += [s.line(text) for text in _unit(unit, step.rows == 1, s)]
+    out.append(s.heading("Loss"))
+    out += [s.line(text) for text in _loss(step, s)]
     for layer in range(step.layers, 0, -1):
-        lines.append(f"Layer {layer}: gradients")
-        lines += [
-            f"  {derivative_line(d)}"
+        out.append(s.heading(f"Layer {layer}: gradients"))
+        out += [
+            s.line(derivative_text(d, s))
             for d in step.derivatives.values()
             if d.layer == layer and not _is_output_gradient(d)
         ]
     rule = "gradient descent" if step.plain_update else step.optimizer
-    lines.append(f"Update ({rule}, η = {number(step.learning_rate)})")
+    out.append(s.heading(f"Update ({rule}, {s.math(f'{s.eta} = {s.num(step.learning_rate)}')})"))
     for update in step.updates:
-        s = update.symbol
+        w = s.sym(update.symbol)
         if step.plain_update:
+            gradient = s.sym(f"∂L/∂{update.symbol}")
             arithmetic = (
-                f"{number(update.old)} − {number(step.learning_rate)} · {number(update.gradient)}"
+                f"{s.num(update.old)} {s.minus} {s.num(step.learning_rate)}{s.dot}"
+                f"{s.term(update.gradient)}"
             )
-            lines.append(f"  {s} ← {s} − η · ∂L/∂{s} = {arithmetic} = {number(update.new)}")
+            out.append(
+                s.line(
+                    f"{w} {s.arrow} {w} {s.minus} {s.eta}{s.dot}{gradient} = {arithmetic} "
+                    f"= {s.num(update.new)}"
+                )
+            )
         else:
-            lines.append(
-                f"  {s} ← {number(update.old)} with ∂L/∂{s} = {number(update.gradient)} "
-                f"gives {number(update.new)}"
+            gradient = f"{s.sym(f'∂L/∂{update.symbol}')} = {s.num(update.gradient)}"
+            out.append(
+                s.line(
+                    f"{w} {s.arrow} {s.num(update.old)} {s.words('with')} {gradient} "
+                    f"{s.words('gives')} {s.num(update.new)}"
+                )
             )
-    return "\n".join(lines)
+    return out
 
 
 def derivative_line(derivative: Derivative) -> str:
     """``∂L/∂w = ∂L/∂y_hat · ∂y_hat/∂w = 174 · 63.5 = 11049`` (Σ_rows over a batch)."""
-    if derivative.terms:
-        chains = derivative.terms
-    else:
-        chains = (derivative.factors,)
-    symbols = " + ".join(" · ".join(f.symbol for f in chain) for chain in chains)
-    numbers = " + ".join(" · ".join(term(f.value) for f in chain) for chain in chains)
+    return derivative_text(derivative, PLAIN)
+
+
+def derivative_text(derivative: Derivative, s: Style) -> str:
+    chains = derivative.terms or (derivative.factors,)
+    symbols = " + ".join(s.dot.join(s.sym(f.symbol) for f in chain) for chain in chains)
+    numbers = " + ".join(s.dot.join(s.term(f.value) for f in chain) for chain in chains)
     if len(derivative.factors[0].value) > 1:
-        symbols, numbers = f"Σ_rows {symbols}", f"Σ {numbers}"
-    return f"{derivative.symbol} = {symbols} = {numbers} = {number(derivative.value)}"
+        symbols, numbers = f"{s.rows_sum}{symbols}", f"{s.sum_}{numbers}"
+    return f"{s.sym(derivative.symbol)} = {symbols} = {numbers} = {s.num(derivative.value)}"
 
 
 def _is_output_gradient(derivative: Derivative) -> bool:
@@ -72,54 +141,50 @@ def _is_output_gradient(derivative: Derivative) -> bool:
     return not derivative.terms and len(factors) == 1 and factors[0].symbol == derivative.symbol
 
 
-def _unit_lines(unit: UnitStep, single_row: bool) -> list[str]:
-    terms = [f"{weight}·{input_}" for weight, input_ in unit.terms]
-    numbers = [f"{term(w)}·{term(unit.inputs[:, i])}" for i, w in enumerate(unit.weights)]
+def _unit(unit: UnitStep, single_row: bool, s: Style) -> list[str]:
+    terms = [f"{s.sym(weight)}{s.times}{s.sym(input_)}" for weight, input_ in unit.terms]
+    numbers = [
+        f"{s.term(w)}{s.times}{s.term(unit.inputs[:, i])}" for i, w in enumerate(unit.weights)
+    ]
     if unit.bias is not None:
-        terms.append(unit.bias[0])
-        numbers.append(term(unit.bias[1]))
-    target = unit.net_symbol or unit.output
-    expansion = (
-        f" = {' + '.join(numbers)}" if single_row and len(terms) <= _MAX_EXPANDED_TERMS else ""
-    )
-    lines = [f"  {target} = {' + '.join(terms)}{expansion} = {number(unit.net)}"]
+        terms.append(s.sym(unit.bias[0]))
+        numbers.append(s.term(unit.bias[1]))
+    target = s.sym(unit.net_symbol or unit.output)
+    expansion = ""
+    if single_row and len(terms) <= _MAX_EXPANDED_TERMS:
+        expansion = f" = {' + '.join(numbers)}"
+    texts = [f"{target} = {' + '.join(terms)}{expansion} = {s.num(unit.net)}"]
     if unit.activation is not None:
-        lines.append(f"  {unit.output} = {unit.activation}({target}) = {number(unit.value)}")
-    return lines
+        activated = f"{s.operator(unit.activation)}({target})"
+        texts.append(f"{s.sym(unit.output)} = {activated} = {s.num(unit.value)}")
+    return texts
 
 
-# The loss formulas the write-up states, by loss class (the lecture's MSE is written out).
-_FORMULAS = {
-    "MSELoss": "L = (1/(n·k)) Σ (y − y_hat)²",
-    "MAELoss": "L = (1/(n·k)) Σ |y − y_hat|",
-    "BinaryCrossEntropy": "L = −(1/(n·k)) Σ [y log y_hat + (1 − y) log(1 − y_hat)]",
-    "CategoricalCrossEntropy": "L = −(1/n) Σ_rows Σ_j y_j log y_hat_j",
-    "SparseCategoricalCrossEntropy": "L = −(1/n) Σ_rows log y_hat_label",
-}
-
-
-def _loss_lines(step: Explanation) -> list[str]:
-    output_gradients = [d for d in step.derivatives.values() if _is_output_gradient(d)]
+def _loss(step: Explanation, s: Style) -> list[str]:
+    gradients = [d for d in step.derivatives.values() if _is_output_gradient(d)]
+    each_gradient = [f"{s.sym(d.symbol)} = {s.num(d.factors[0].value)}" for d in gradients]
     if step.softmax:
-        n = step.rows
         probabilities = ", ".join(
-            f"y_hat_{j + 1} = {number(step.outputs[:, j])}" for j in range(step.outputs.shape[1])
+            f"{s.sym(f'y_hat_{j + 1}')} = {s.num(step.outputs[:, j])}"
+            for j in range(step.outputs.shape[1])
         )
-        lines = [
-            f"  y_hat_j = softmax(z)_j = e^z_j / Σ_k e^z_k: {probabilities}",
-            f"  {_FORMULAS[step.loss_name]} = {number(step.loss)}",
-            "  ∂L/∂z_j = (y_hat_j − y_j) / n   (softmax and cross-entropy together"
-            + (f", n = {n})" if n > 1 else ")"),
-        ]
-        return lines + [f"  {d.symbol} = {number(d.factors[0].value)}" for d in output_gradients]
-    if step.lecture_loss:
-        y, y_hat = number(step.targets[0, 0]), term(step.outputs[0, 0])
-        gradient = number(output_gradients[0].value)
+        n = step.rows
+        together = "softmax and cross-entropy together" + (f", n = {n}" if n > 1 else "")
         return [
-            f"  L = (y − y_hat)² = ({y} − {y_hat})² = {number(step.loss)}",
-            f"  ∂L/∂y_hat = −2(y − y_hat) = −2({y} − {y_hat}) = {gradient}",
+            f"{s.softmax}: {probabilities}",
+            f"{s.formulas[step.loss_name]} = {s.num(step.loss)}",
+            f"{s.softmax_gradient}   ({s.words(together)})",
+            *each_gradient,
         ]
-    formula = _FORMULAS.get(step.loss_name, f"L = {step.loss_name}(y, y_hat)")
-    lines = [f"  {formula} = {number(step.loss)}"]
-    lines += [f"  {d.symbol} = {number(d.factors[0].value)}" for d in output_gradients]
-    return lines
+    if step.lecture_loss:
+        y, y_hat = s.num(step.targets[0, 0]), s.term(step.outputs[0, 0])
+        y_hat_symbol = s.sym("y_hat")
+        difference = f"y {s.minus} {y_hat_symbol}"
+        return [
+            f"L = {s.squared(difference)} = {s.squared(f'{y} {s.minus} {y_hat}')} "
+            f"= {s.num(step.loss)}",
+            f"{s.sym('∂L/∂y_hat')} = {s.minus}2({difference}) = {s.minus}2({y} {s.minus} {y_hat}) "
+            f"= {s.num(gradients[0].value)}",
+        ]
+    formula = s.formulas.get(step.loss_name, f"L = {step.loss_name}(y, {s.sym('y_hat')})")
+    return [f"{formula} = {s.num(step.loss)}", *each_gradient]

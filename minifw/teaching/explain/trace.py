@@ -22,7 +22,7 @@ from ...layers.activations import Activation, Linear, Softmax
 from ...layers.dense import Dense
 from ...losses import CategoricalCrossEntropy, Loss, MSELoss, SparseCategoricalCrossEntropy
 from ...optimizers import SGD, Optimizer
-from . import text
+from . import html, markdown, plot, text
 from .notation import Notation
 
 
@@ -71,12 +71,19 @@ class UnitStep:
 
 @dataclass(frozen=True)
 class Update:
-    """w_new from w_old and ∂L/∂w, as the model's optimizer computed it."""
+    """w_new from w_old and ∂L/∂w, as the model's optimizer computed it.
+
+    ``layer`` l, ``unit`` j and ``source`` i (None for the bias b_lj) place it in the
+    network: w^l_ij joins unit i of layer l−1 to unit j of layer l.
+    """
 
     symbol: str
     old: float
     gradient: float
     new: float
+    layer: int = 0
+    unit: int = 0
+    source: int | None = None
 
 
 @dataclass
@@ -111,6 +118,7 @@ class Explanation:
     """
 
     layers: int = 0
+    inputs: int = 0  # features x_i1 … x_in
     units: list[UnitStep] = field(default_factory=list)
     values: dict[str, np.ndarray] = field(default_factory=dict)
     loss: float = 0.0
@@ -137,6 +145,25 @@ class Explanation:
 
     def __str__(self) -> str:
         return text.render(self)
+
+    def to_markdown(self) -> str:
+        """The write-up as Markdown with LaTeX math (Jupyter and GitHub render it)."""
+        return markdown.to_markdown(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def to_html(self, selected: str | None = None) -> str:
+        """One self-contained HTML page: the network in SVG with every value and ∂L/∂w,
+        the chain of the ``selected`` weight (default: w^1_11) beside it, the write-up."""
+        return html.to_html(self, selected)
+
+    def _repr_html_(self) -> str:
+        return html.to_html(self, page=False)
+
+    def plot(self, selected: str | None = None):
+        """The network as a matplotlib Figure (needs matplotlib: ``minifw[plot]``)."""
+        return plot.to_figure(self, selected)
 
     def __repr__(self) -> str:
         return f"<Explanation loss={self.loss:.6g}, {len(self.updates)} parameters>"
@@ -206,7 +233,7 @@ def trace(layers: list[_Layer], loss: Loss, X: np.ndarray, Y: np.ndarray, softma
     written with the loss, and the chain starts from ∂L/∂z_j = (ŷ_j − y_j) / n.
     """
     notation = Notation(len(layers), layers[-1].dense.units, logits=softmax)
-    result = Explanation(layers=len(layers))
+    result = Explanation(layers=len(layers), inputs=X.shape[1])
     tracer = _Tracer(result, notation, layers)
     outputs = tracer.forward(X.astype(np.float64))
     z = outputs[-1]
@@ -244,10 +271,11 @@ def record_update(
         for j in range(layer.dense.units):
             for i in range(W[0].shape[0]):
                 values = (float(a[i, j]) for a in W)
-                result.updates.append(Update(notation.weight(l, i + 1, j + 1), *values))
+                symbol = notation.weight(l, i + 1, j + 1)
+                result.updates.append(Update(symbol, *values, l, j + 1, i + 1))
             if b is not None:
                 values = (float(a[j]) for a in b)
-                result.updates.append(Update(notation.bias(l, j + 1), *values))
+                result.updates.append(Update(notation.bias(l, j + 1), *values, l, j + 1))
 
 
 def is_plain_gradient_descent(optimizer: Optimizer) -> bool:

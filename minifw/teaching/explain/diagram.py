@@ -1,0 +1,106 @@
+"""Where the network of an explained step is drawn: one column per layer, one circle per
+unit, one line per weight, and which lines carry their numbers.
+
+Shared by the SVG (``svg``) and matplotlib (``plot``) drawings, so both show the
+same picture. Every weight's line is drawn, its width growing with |∂L/∂w|;
+the numbers (w, ∂L/∂w, the new w) are written on every line when a layer has
+at most ``LABELLED_EDGES`` weights, else only on the line of each unit with
+the largest |∂L/∂w|: the others stay in the write-up's table (and, in the SVG,
+in each line's tooltip).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .notation import number
+
+if TYPE_CHECKING:
+    from .trace import Explanation, Update
+
+COLUMN_GAP, ROW_GAP, MARGIN, RADIUS = 300.0, 150.0, 70.0, 34.0
+LABELLED_EDGES = 8  # per layer: more than this and only each unit's strongest is labelled
+
+
+@dataclass(frozen=True)
+class Node:
+    symbol: str
+    x: float
+    y: float
+    lines: tuple[str, ...]  # the values written in the circle (first row of a batch)
+
+
+@dataclass(frozen=True)
+class Edge:
+    update: Update
+    start: tuple[float, float]
+    end: tuple[float, float]
+    width: float  # 1 … 6, with |∂L/∂w|
+    labelled: bool
+    label_at: tuple[float, float]
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Diagram:
+    width: float
+    height: float
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+def layout(step: Explanation, selected: str | None = None) -> Diagram:
+    """Positions for ``step``'s units and weights; ``selected`` (a weight's symbol) is
+    highlighted."""
+    columns = [step.inputs] + [
+        max(u.unit for u in step.units if u.layer == layer) for layer in range(1, step.layers + 1)
+    ]
+    height = 2 * MARGIN + (max(columns) - 1) * ROW_GAP
+    width = 2 * MARGIN + (len(columns) - 1) * COLUMN_GAP
+
+    def position(layer: int, unit: int) -> tuple[float, float]:
+        offset = (height - (columns[layer] - 1) * ROW_GAP) / 2
+        return MARGIN + layer * COLUMN_GAP, offset + (unit - 1) * ROW_GAP
+
+    nodes = []
+    for i in range(1, step.inputs + 1):
+        symbol = f"x_i{i}"
+        nodes.append(Node(symbol, *position(0, i), (number(step.values[symbol][0]),)))
+    for unit in step.units:
+        values = (number(unit.value[0]),)
+        if unit.net_symbol is not None:
+            values = (f"net {number(unit.net[0])}", number(unit.value[0]))
+        nodes.append(Node(unit.output, *position(unit.layer, unit.unit), values))
+
+    weights = [u for u in step.updates if u.source is not None]
+    strongest = max((abs(u.gradient) for u in weights), default=0.0) or 1.0
+    edges = []
+    for layer in range(1, step.layers + 1):
+        in_layer = [u for u in weights if u.layer == layer]
+        labelled = _labelled(in_layer)
+        for update in in_layer:
+            (x1, y1), (x2, y2) = position(layer - 1, update.source), position(layer, update.unit)
+            t = 0.68  # near the unit it feeds: lines into one unit fan apart there
+            edges.append(
+                Edge(
+                    update=update,
+                    start=(x1 + RADIUS, y1),
+                    end=(x2 - RADIUS, y2),
+                    width=1.0 + 5.0 * abs(update.gradient) / strongest,
+                    labelled=id(update) in labelled,
+                    label_at=(x1 + t * (x2 - x1), y1 + t * (y2 - y1)),
+                    selected=update.symbol == selected,
+                )
+            )
+    return Diagram(width, height, nodes, edges)
+
+
+def _labelled(updates: list[Update]) -> set[int]:
+    if len(updates) <= LABELLED_EDGES:
+        return {id(u) for u in updates}
+    best: dict[int, Update] = {}
+    for update in updates:
+        if update.unit not in best or abs(update.gradient) > abs(best[update.unit].gradient):
+            best[update.unit] = update
+    return {id(u) for u in best.values()}
