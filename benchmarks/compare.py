@@ -10,6 +10,7 @@ with the spread (min–max) beside them; compare only ratios from one run.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks import peers, workloads
+from benchmarks import cnn, peers, workloads
 from benchmarks.workloads import W2, W3, W4, GemmFloor, Workload
 
 
@@ -147,8 +148,28 @@ def memory() -> dict:
     return {"data_bytes": data, "peak_bytes": peak, "fraction": peak / data}
 
 
+def measure_cnn(repeats: int) -> dict:
+    """W5: minifw, the bare im2col loop (with its GEMM share) and PyTorch, one epoch each."""
+    X, labels = cnn.make_data()
+    model = cnn.minifw_model()
+    bare = cnn.BareCNN(model.get_weights())
+    rng = np.random.default_rng(0)
+    runs = {
+        "minifw": lambda: model.fit(X, labels, epochs=1, batch_size=cnn.BATCH, verbose=0),
+        "bare": lambda: bare.epoch(X, labels, rng),
+    }
+    if importlib.util.find_spec("torch") is not None:
+        runs["torch"] = cnn.torch_epoch(X, labels)
+    bare.gemm_seconds = 0.0
+    results = timed(runs, repeats)
+    results["gemm_share"] = bare.gemm_seconds / (repeats + 1) / results["bare"]["median"]
+    return results
+
+
 def machine() -> dict:
     info = {
+        "cpu": _cpu_model(),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "machine": platform.machine(),
@@ -165,6 +186,17 @@ def machine() -> dict:
     except ImportError:
         info["blas"] = "threadpoolctl not installed"
     return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def _cell(r: dict, key: str, scale: float) -> str:
@@ -199,6 +231,21 @@ def table(results: dict) -> str:
 
 def report(results: dict) -> str:
     parts = [table(results)]
+    if "W5" in results:
+        r = results["W5"]
+        torch_cell = "—"
+        if "torch" in r:
+            torch_cell = (
+                f"{_cell(r, 'torch', 1.0)}; minifw / PyTorch "
+                f"{r['minifw']['median'] / r['torch']['median']:.2f}"
+            )
+        parts.append(
+            "\n| workload | unit | bare im2col loop (GEMM share) | minifw | minifw / bare | "
+            "PyTorch |\n|---|---|---|---|---|---|\n"
+            f"| W5 CNN | s/epoch | {_cell(r, 'bare', 1.0)} ({r['gemm_share']:.0%}) | "
+            f"{_cell(r, 'minifw', 1.0)} | {r['minifw']['median'] / r['bare']['median']:.2f} | "
+            f"{torch_cell} |"
+        )
     if "bookkeeping" in results:
         b = results["bookkeeping"]
         parts.append(
@@ -229,7 +276,8 @@ def report(results: dict) -> str:
         )
     info = results["machine"]
     parts.append(
-        f"\nMachine: {info['machine']}, {info['cpus']} CPUs, Python {info['python']}, "
+        f"\nMachine: {info['cpu']} ({info['machine']}, {info['cpus']} CPUs), "
+        f"OPENBLAS_CORETYPE {info['openblas_coretype']}, Python {info['python']}, "
         f"NumPy {info['numpy']}, BLAS {info['blas']}."
     )
     return "\n".join(parts)
@@ -241,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--only",
-        default="W1,W2,W3,W4,bookkeeping,scaling,memory",
+        default="W1,W2,W3,W4,W5,bookkeeping,scaling,memory",
         help="comma-separated parts to run",
     )
     args = parser.parse_args(argv)
@@ -252,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"measuring {name} ({w.description}) ...", file=sys.stderr)
             results["workloads"][name] = measure(w, args.repeats)
     for name, run in (
+        ("W5", lambda: measure_cnn(args.repeats)),
         ("bookkeeping", lambda: bookkeeping(args.repeats)),
         ("scaling", lambda: scaling(args.repeats)),
         ("memory", memory),

@@ -42,3 +42,17 @@ def test_the_gemm_floor_runs_every_product_once():
     floor = GemmFloor(Workload(**{**W4.__dict__, "sizes": (6, 5, 4)}), batch=3)
     floor.step()
     assert [d.shape for d in floor.dW] == [(6, 5), (5, 4)]
+
+
+def test_the_bare_cnn_loop_computes_what_minifw_computes():
+    from benchmarks import cnn
+
+    X, labels = cnn.make_data(128)
+    model = cnn.minifw_model()
+    bare = cnn.BareCNN(model.get_weights())
+    for rows in (slice(0, 64), slice(64, 128)):
+        ours = model.train_on_batch(X[rows], labels[rows])
+        theirs = bare.step(X[rows], labels[rows])
+        assert ours == pytest.approx(theirs, rel=1e-5)
+    for a, b in zip(model.get_weights(), bare.params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)  # float32 sums over thousands

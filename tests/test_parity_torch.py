@@ -180,3 +180,76 @@ def test_the_lecture_trajectory_matches_torch():
     ]
     for ours, reference in zip(model.get_weights(), theirs, strict=True):
         np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-15)
+
+
+def nchw(x: np.ndarray) -> torch.Tensor:
+    return torch.tensor(x.transpose(0, 3, 1, 2).copy(), requires_grad=True)
+
+
+def keras_pads(size, kernel, stride, dilation):
+    """Keras's "same" padding for one axis: (before, after), the extra cell after."""
+    span = (kernel - 1) * dilation + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + span - size, 0)
+    return total // 2, total - total // 2
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "dilation", "padding"),
+    [(3, 1, 1, "valid"), (2, 2, 1, "same"), ((3, 2), (2, 1), (1, 2), "same"), (5, 1, 2, "same")],
+)
+def test_conv2d_matches_torch_forward_and_gradients(kernel, stride, dilation, padding, rng):
+    x = rng.normal(size=(2, 9, 8, 3))
+    layer = mf.layers.Conv2D(4, kernel, strides=stride, padding=padding, dilation_rate=dilation)
+    out = layer(x)
+    G = rng.normal(size=out.shape)
+    dx = layer.backward(G)
+    (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.strides, layer.dilation_rate
+    xt = nchw(x)
+    padded = xt
+    if padding == "same":
+        top, bottom = keras_pads(9, kh, sh, dh)
+        left, right = keras_pads(8, kw, sw, dw)
+        padded = F.pad(xt, (left, right, top, bottom))
+    weight = torch.tensor(layer.params["W"].transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    bias = torch.tensor(layer.params["b"].copy(), requires_grad=True)
+    theirs = F.conv2d(padded, weight, bias, stride=(sh, sw), dilation=(dh, dw))
+    np.testing.assert_allclose(out, theirs.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-10)
+    theirs.backward(torch.tensor(G.transpose(0, 3, 1, 2).copy()))
+    np.testing.assert_allclose(dx, xt.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        layer.grads["W"], weight.grad.numpy().transpose(2, 3, 1, 0), rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(layer.grads["b"], bias.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("kind", "pool", "stride", "padding"),
+    [
+        ("max", 2, None, "valid"),
+        ("max", 3, 2, "valid"),
+        ("max", 2, 1, "valid"),
+        ("avg", 2, None, "valid"),
+        ("avg", 3, 2, "valid"),
+    ],
+)
+def test_pooling_matches_torch_forward_and_gradients(kind, pool, stride, padding, rng):
+    x = rng.normal(size=(2, 7, 6, 3))
+    cls = mf.layers.MaxPooling2D if kind == "max" else mf.layers.AveragePooling2D
+    layer = cls(pool, strides=stride, padding=padding)
+    out = layer(x)
+    G = rng.normal(size=out.shape)
+    dx = layer.backward(G)
+    xt = nchw(x)
+    function = F.max_pool2d if kind == "max" else F.avg_pool2d
+    theirs = function(xt, pool, stride=stride or pool)
+    np.testing.assert_allclose(out, theirs.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-12)
+    theirs.backward(torch.tensor(G.transpose(0, 3, 1, 2).copy()))
+    np.testing.assert_allclose(dx, xt.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-12, atol=1e-14)
+
+
+def test_same_average_pooling_matches_torch_without_counting_the_padding(rng):
+    x = rng.normal(size=(1, 5, 5, 2))
+    out = mf.layers.AveragePooling2D(3, strides=2, padding="same")(x)
+    theirs = F.avg_pool2d(nchw(x), 3, stride=2, padding=1, count_include_pad=False)
+    np.testing.assert_allclose(out, theirs.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-12)

@@ -21,10 +21,17 @@ from .activations import (
     Tanh,
 )
 from .base import LAYERS, Layer, Step, register
+from .convolution import Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .normalization import BatchNormalization, LayerNormalization, Normalization
-from .reshaping import Flatten
+from .pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
+from .reshaping import Flatten, Reshape
 
 __all__ = [
     "Layer",
@@ -48,6 +55,12 @@ __all__ = [
     "LayerNormalization",
     "Normalization",
     "Flatten",
+    "Reshape",
+    "Conv2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
     "serialize",
     "deserialize",
 ]

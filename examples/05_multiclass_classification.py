@@ -6,7 +6,7 @@ cross-entropy on integer labels, accuracy and macro F1 during training,
 EarlyStopping on the validation loss, and a final check on rows the model
 never saw: `loss, accuracy, f1 = model.evaluate(...)`, as in Keras.
 
-Run: python examples/04_multiclass_classification.py
+Run: python examples/05_multiclass_classification.py
 
 Expected output (last line):
     test rows classified right: True

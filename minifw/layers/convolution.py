@@ -1,0 +1,214 @@
+"""Conv2D: 2-D convolution (cross-correlation, as in every framework) on channels-last images."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import initializers, regularizers
+from ..validation import positive_int
+from . import activations
+from ._windows import Windows, int_pair, padding_mode
+from .base import Layer, Step, register
+
+# im2col (one matrix product over a patch buffer) while a patch row is at most this long;
+# per-tap products beyond (measured on W5's layers: see docs/convolution.md).
+IM2COL_MAX_PATCH = 32
+
+
+@register()
+class Conv2D(Layer):
+    """out[n, y, x, f] = b_f + Σ_{a, c, ch} X_pad[n, y·s + a·d, x·s + c·d, ch] · W[a, c, ch, f].
+
+    Shapes: X (n, H, W, C), W (kh, kw, C, filters) as in Keras, b (filters,), output
+    (n, H', W', filters) with H', W' from ``padding`` (see ``minifw.layers._windows``).
+
+    With G = ∂L/∂out and one matrix product per kernel offset (a, c) (a "tap", whose
+    input cells form the strided view T_ac of shape (n·H'·W', C)):
+
+        ∂L/∂W[a, c] = T_acᵀ G          ∂L/∂b = Σ over n, y, x of G
+        ∂L/∂X_pad[tap (a, c)] += G W[a, c]ᵀ   (then the padding is cropped)
+
+    Two ways to the same numbers, picked by the patch length kh·kw·C: up to
+    ``IM2COL_MAX_PATCH`` the taps are copied side by side into one patch matrix
+    (n·H'·W', kh·kw·C) and each pass is one matrix product (best for a first layer
+    with few channels); beyond, one product per tap, with no patch buffer.
+
+    Parameters
+    ----------
+    filters : int
+    kernel_size, strides, dilation_rate : int or (int, int)
+    padding : "valid" or "same"
+    activation : str or Activation, optional
+        Shorthand for this layer followed by that activation.
+    input_shape : (H, W, C), optional
+        For the first layer of a model.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=1,
+        padding: str = "valid",
+        activation=None,
+        *,
+        input_shape=None,
+        dilation_rate=1,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        use_bias: bool = True,
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        owner = "Conv2D"
+        self.filters = positive_int(filters, "filters", owner)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", owner)
+        self.strides = int_pair(strides, "strides", owner)
+        self.dilation_rate = int_pair(dilation_rate, "dilation_rate", owner)
+        self.padding = padding_mode(padding, owner)
+        if input_shape is not None:
+            if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
+                raise ValueError(
+                    f"Conv2D: `input_shape` must be (height, width, channels). "
+                    f"Received: input_shape={input_shape!r}"
+                )
+            input_shape = tuple(positive_int(d, "input_shape", owner) for d in input_shape)
+        self.declared = input_shape
+        self.activation = activations.get(activation)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        if not isinstance(use_bias, bool):
+            raise TypeError(f"Conv2D: `use_bias` must be True or False. Received: {use_bias!r}")
+        self.use_bias = use_bias
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer) if use_bias else None
+        self._windows: Windows | None = None
+
+    @property
+    def declared_input_shape(self):
+        return None if self.declared is None else (None, *self.declared)
+
+    def _window_for(self, input_shape) -> Windows:
+        return Windows(
+            input_shape, self.kernel_size, self.strides, self.dilation_rate, self.padding, "Conv2D"
+        )
+
+    def param_shapes(self, input_shape):
+        self._window_for(input_shape)  # refuses an input the kernel cannot slide over
+        shapes = {"W": (*self.kernel_size, input_shape[-1], self.filters)}
+        if self.use_bias:
+            shapes["b"] = (self.filters,)
+        return shapes
+
+    def initial_value(self, key, shape, rng, dtype):
+        initializer = self.kernel_initializer if key == "W" else self.bias_initializer
+        return initializer(shape, rng, dtype)
+
+    def compute_output_shape(self, input_shape):
+        windows = self._window_for(input_shape)
+        return (input_shape[0], windows.out_h, windows.out_w, self.filters)
+
+    def build(self, input_shape, rng=None, dtype="float64"):
+        super().build(input_shape, rng, dtype)
+        self._windows = self._window_for(self.input_shape)
+        self._im2col = self._windows.taps * self.input_shape[-1] <= IM2COL_MAX_PATCH
+        if self.activation is not None:
+            self.activation.build(self.output_shape, rng, self.dtype)
+
+    def steps(self):
+        if type(self).forward is not Conv2D.forward or type(self).backward is not Conv2D.backward:
+            return super().steps()
+        own = Step(self, self.convolve, self.convolve_backward, self.parameter_gradients)
+        return [own] if self.activation is None else [own, *self.activation.steps()]
+
+    def forward(self, x, training=False):
+        """o = f(conv(X)) (f the activation, if any)."""
+        out = self.convolve(x, training)
+        return out if self.activation is None else self.activation.forward(out, training)
+
+    def backward(self, grad_output):
+        if self.activation is not None:
+            grad_output = self.activation.backward(grad_output)
+        return self.convolve_backward(grad_output)
+
+    def convolve(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The convolution before the activation (see the class docstring)."""
+        windows, W = self._windows, self.params["W"]
+        n, C, F = len(x), x.shape[-1], self.filters
+        rows = n * windows.out_h * windows.out_w
+        padded = windows.pad(x)
+        if self._im2col:
+            patches = np.empty((n, windows.out_h, windows.out_w, *self.kernel_size, C), x.dtype)
+            for a, b, tap in windows.slices():
+                patches[:, :, :, a, b, :] = padded[tap]
+            patches = patches.reshape(rows, -1)
+            out = patches.dot(W.reshape(-1, F))
+            self._cache = patches
+        else:
+            out = np.zeros((rows, F), x.dtype)
+            for a, b, tap in windows.slices():
+                out += np.ascontiguousarray(padded[tap]).reshape(rows, C).dot(W[a, b])
+            self._cache = padded
+        if self.use_bias:
+            out += self.params["b"][np.newaxis]
+        out = out.reshape(n, windows.out_h, windows.out_w, F)
+        self._out = out
+        return out
+
+    def convolve_backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """∂L/∂X, after ``parameter_gradients`` (see the class docstring)."""
+        self.parameter_gradients(grad_out)
+        windows, W = self._windows, self.params["W"]
+        n, C = len(grad_out), self.input_shape[-1]
+        G = grad_out.reshape(-1, self.filters)
+        padded = np.zeros(
+            (n, windows.height + sum(windows.pads[0]), windows.width + sum(windows.pads[1]), C),
+            grad_out.dtype,
+        )
+        shape = (n, windows.out_h, windows.out_w, C)
+        if self._im2col:
+            cells = G.dot(W.reshape(-1, self.filters).T)  # ∂L/∂patches
+            cells = cells.reshape(*shape[:3], *self.kernel_size, C)
+            for a, b, tap in windows.slices():
+                padded[tap] += cells[:, :, :, a, b, :]
+        else:
+            for a, b, tap in windows.slices():
+                padded[tap] += G.dot(W[a, b].T).reshape(shape)
+        return windows.crop(padded)
+
+    def parameter_gradients(self, grad_out: np.ndarray) -> None:
+        """∂L/∂W and ∂L/∂b into ``grads``: all a model's first layer computes."""
+        windows, dW = self._windows, self.grads["W"]
+        G = grad_out.reshape(-1, self.filters)
+        if self._im2col:
+            self._cache.T.dot(G, out=dW.reshape(-1, self.filters))
+        else:
+            rows, C = len(G), self.input_shape[-1]
+            for a, b, tap in windows.slices():
+                tap_cells = np.ascontiguousarray(self._cache[tap]).reshape(rows, C)
+                tap_cells.T.dot(G, out=dW[a, b])
+        if self.use_bias:
+            G.sum(axis=0, out=self.grads["b"])
+
+    def regularizers(self) -> dict:
+        pairs = {"W": self.kernel_regularizer, "b": self.bias_regularizer}
+        return {key: regularizer for key, regularizer in pairs.items() if regularizer is not None}
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "activation": activations.serialize(self.activation),
+            "input_shape": None if self.declared is None else list(self.declared),
+            "dilation_rate": list(self.dilation_rate),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "use_bias": self.use_bias,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
