@@ -30,8 +30,10 @@ from . import (
 from .model import Sequential
 from .saving import load_model
 from .teaching import explain, gradcheck
+from .version import __version__
 
 __all__ = [
+    "__version__",
     "Sequential",
     "callbacks",
     "datasets",
@@ -48,5 +50,3 @@ __all__ = [
     "schedules",
     "utils",
 ]
-
-__version__ = "0.1.0"

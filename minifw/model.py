@@ -25,8 +25,8 @@ from copy import deepcopy
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import export, losses, optimizers, saving, training
 from . import layers as layers_module
-from . import losses, optimizers, saving, training
 from . import metrics as metrics_module
 from .callbacks import Callback, History
 from .engine import Plan
@@ -500,6 +500,12 @@ class Sequential:
     def load_weights(self, path: str | os.PathLike) -> None:
         """Set the weights from a ``save_weights`` (or ``save``) file; all checked first."""
         saving.load_weights(self, path)
+
+    def export(self, path: str | os.PathLike, format: str = "onnx", opset: int | None = None):
+        """Write the model for other runtimes: ``format="onnx"`` writes an ONNX file that
+        onnxruntime runs, with ``predict``'s outputs (see ``minifw.export.onnx``; needs
+        ``pip install 'minifw[onnx]'``). Atomic; nothing is written on any error."""
+        export.export_model(self, path, format, opset)
 
     def copy(self, dtype: str | None = None) -> Sequential:
         """An independent deep copy (weights, optimizer state, everything), optionally in

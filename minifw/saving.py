@@ -25,14 +25,12 @@ A weights file (``save_weights``) has the same layout with only the arrays.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
 import os
 import re
 import struct
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -42,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import losses, optimizers
+from .atomic import write_atomically
 from .errors import ModelFileError
 from .registry import MODELS
 
@@ -121,27 +120,15 @@ def _training_state(model: Sequential, arrays: dict[str, np.ndarray]) -> dict:
 
 
 def _write(path: str | os.PathLike, header: dict, arrays: dict[str, np.ndarray]) -> None:
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as file:
-            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(HEADER, json.dumps(header))
-                for index, array in enumerate(arrays.values()):
-                    buffer = io.BytesIO()
-                    np.lib.format.write_array(
-                        buffer, np.ascontiguousarray(array), allow_pickle=False
-                    )
-                    archive.writestr(_member(index), buffer.getvalue())
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:  # including KeyboardInterrupt: never leave a partial file behind
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    def write(file) -> None:
+        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(HEADER, json.dumps(header))
+            for index, array in enumerate(arrays.values()):
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+                archive.writestr(_member(index), buffer.getvalue())
+
+    write_atomically(path, write)
 
 
 def _member(index: int) -> str:

@@ -106,6 +106,13 @@ class Conv2D(Layer):
         initializer = self.kernel_initializer if key == "W" else self.bias_initializer
         return initializer(shape, rng, dtype)
 
+    @property
+    def windows(self) -> Windows:
+        """Where the windows of the built layer lie: output size, padding, taps."""
+        if self._windows is None:
+            raise RuntimeError(f"{self!r} is not built.")
+        return self._windows
+
     def compute_output_shape(self, input_shape):
         windows = self._window_for(input_shape)
         return (input_shape[0], windows.out_h, windows.out_w, self.filters)

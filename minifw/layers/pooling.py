@@ -24,6 +24,13 @@ class _Pooling2D(Layer):
             input_shape, self.pool_size, self.strides, (1, 1), self.padding, type(self).__name__
         )
 
+    @property
+    def windows(self) -> Windows:
+        """Where the windows of the built layer lie: output size, padding, taps."""
+        if self._windows is None:
+            raise RuntimeError(f"{self!r} is not built.")
+        return self._windows
+
     def compute_output_shape(self, input_shape):
         windows = self._window_for(input_shape)
         return (input_shape[0], windows.out_h, windows.out_w, input_shape[-1])
