@@ -24,8 +24,6 @@ from minifw.layers import (
     Normalization,
     ReLU,
     Reshape,
-    Sigmoid,
-    SiLU,
     Softmax,
     Softplus,
     Tanh,
