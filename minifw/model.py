@@ -511,16 +511,24 @@ class Sequential:
         """An independent deep copy (weights, optimizer state, everything), optionally in
         another ``dtype``: ``model.copy(dtype="float64")`` for exact checks of a float32 model."""
         clone = deepcopy(self)
-        for layer in clone.layers:
-            claim(layer, clone)
         if dtype is not None:
             clone.dtype = float_dtype(dtype)
             for layer in clone.layers:
-                layer.dtype = clone.dtype
-        if clone.built:
-            clone._parameters = ParameterStore(clone.layers, clone.dtype)
-            clone._plan = None
+                for part in (layer, getattr(layer, "activation", None)):
+                    if part is not None:
+                        part.dtype = clone.dtype
+            clone.__setstate__(clone.__dict__)  # the arrays again, in the new dtype
         return clone
+
+    def __setstate__(self, state: dict) -> None:
+        """A copied or unpickled model owns its layers and binds them to vectors of its own
+        (pickling keeps each array, not that they were views of one vector)."""
+        self.__dict__.update(state)
+        for layer in self.layers:
+            claim(layer, self)
+        if self._parameters is not None:
+            self._parameters = ParameterStore(self.layers, self.dtype)
+            self._plan = None
 
     def get_config(self) -> dict:
         """Plain JSON-able description: ``Sequential.from_config(config)`` rebuilds the model."""
