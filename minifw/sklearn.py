@@ -164,7 +164,8 @@ class Classifier(ClassifierMixin, _Estimator):
         self.classes_ = self._encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                f"Classifier needs at least two classes in y; it holds one class: {self.classes_[0]}."
+                "Classifier needs at least two classes in y; it holds one class: "
+                f"{self.classes_[0]}."
             )
         self.n_iter_ = 0
         self.model_ = self._network(X.shape[1], len(self.classes_))
