@@ -1,6 +1,6 @@
 """W5 under pytest-benchmark: one epoch of the CNN on 2 000 rows, minifw and the bare loop.
 
-    pytest benchmarks/bench_cnn.py --benchmark-only
+pytest benchmarks/bench_cnn.py --benchmark-only
 """
 
 from __future__ import annotations

@@ -352,10 +352,13 @@ class CSVLogger(Callback):
         self._file = self._writer = None
 
     def on_train_begin(self, logs=None):
-        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
         self._writer = None
+        if getattr(self.model, "is_chief", True):  # in data-parallel training, rank 0 writes
+            self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._file is None:
+            return
         row = {"epoch": epoch, **(logs or {})}
         if self._writer is None:
             self._writer = csv.DictWriter(

@@ -166,13 +166,26 @@ class Plan:
     def penalty(self) -> float:
         return sum(regularizer.penalty(param) for regularizer, param, _ in self.penalties)
 
+    def zero_pass(self, x: np.ndarray) -> np.ndarray:
+        """Forward and backward on a batch of no rows with a zero gradient: the parameter
+        gradients come out 0, and layers that reduce over processes take part."""
+        for forward in self.forwards:
+            x = forward(x, True)
+        grad = np.zeros_like(x)
+        for backward in self.backwards:
+            grad = backward(grad)
+        return x
+
     def loss_and_gradients(
-        self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None
+        self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, share: float = 1.0
     ) -> tuple[float, np.ndarray]:
         """One forward and backward pass; gradients land in the layers' ``grads``.
 
         Returns the loss (with penalties) and the outputs. ``weights`` (one per
-        sample) make the loss Σ w_i ℓ_i / Σ w_i.
+        sample) make the loss Σ w_i ℓ_i / Σ w_i. ``share``: this process's part of
+        its batch's weight, when processes share a batch: the loss, its gradient and
+        the penalties are scaled by it, so that the processes' results add up to the
+        whole batch's (and layers that mix rows, BatchNormalization, see one scale).
         """
         for forward in self.forwards:
             x = forward(x, True)
@@ -180,9 +193,11 @@ class Plan:
             loss, grad = self.loss.value_and_grad(y, x)
         else:
             loss, grad = self.loss.weighted_value_and_grad(y, x, weights)
+        if share != 1.0:
+            loss, grad = loss * share, grad * share
         for backward in self.backwards:
             grad = backward(grad)
         for regularizer, param, param_grad in self.penalties:
-            loss += regularizer.penalty(param)
-            param_grad += regularizer.gradient(param)
+            loss += regularizer.penalty(param) * share
+            param_grad += regularizer.gradient(param) * share
         return loss, x

@@ -93,6 +93,7 @@ class Sequential:
         self.metrics: list = []
         self._metric_specs: list = []
         self.history: History | None = None
+        self.distribute = None  # a DataParallel, set by compile
         self.stop_training = False
         self._parameters: ParameterStore | None = None
         self._plan: Plan | None = None
@@ -226,11 +227,14 @@ class Sequential:
         optimizer: str | optimizers.Optimizer,
         loss: str | losses.Loss,
         metrics: Sequence | None = None,
+        *,
+        distribute=None,
     ) -> None:
         """Choose the optimizer, the loss and the metrics to report.
 
         Each accepts an instance or a name (``"sgd"``, ``"mse"``, ``"mae"``). An
         optimizer given by name starts with fresh state; an instance keeps its own.
+        ``distribute=DataParallel()`` (``minifw.distributed``) trains on every MPI rank.
         """
         optimizer = optimizers.get(optimizer)
         loss = losses.get(loss)
@@ -240,6 +244,7 @@ class Sequential:
             raise TypeError(f"`metrics` must be a list, e.g. ['mae']. Received: {metrics!r}")
         self.metrics = self._resolve_metrics(list(metrics), loss)  # refuses unknown names
         self.optimizer, self.loss, self._metric_specs = optimizer, loss, list(metrics)
+        self.distribute = distribute
         self._plan = None
 
     def _resolve_metrics(self, specs: list, loss: losses.Loss) -> list:
@@ -476,9 +481,9 @@ class Sequential:
         for layer in self.layers:
             if layer.name in rngs:
                 layer.rng.bit_generator.state = rngs[layer.name]
-        if self.optimizer is not None:
+        if self.optimizer is not None and "optimizer_state" in state:
             self.optimizer.iterations = state.get("optimizer_iterations", 0)
-            self.optimizer.state = dict(state.get("optimizer_state", {}))
+            self.optimizer.state = dict(state["optimizer_state"])
 
     # -- describing ---------------------------------------------------------------
 
@@ -488,14 +493,23 @@ class Sequential:
         print(text)
         return text
 
+    @property
+    def is_chief(self) -> bool:
+        """False on every MPI rank but 0 of a data-parallel model: those print nothing and
+        write no file."""
+        return self.distribute is None or self.distribute.is_chief
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the whole model to exactly ``path`` (one zip file, no pickle), atomically:
-        config, weights, compile settings and training state (see ``minifw.saving``)."""
-        saving.save_model(self, path)
+        config, weights, compile settings and training state (see ``minifw.saving``).
+        In data-parallel training only rank 0 writes."""
+        if self.is_chief:
+            saving.save_model(self, path)
 
     def save_weights(self, path: str | os.PathLike) -> None:
-        """Write only the arrays of ``get_weights()`` to ``path``, atomically."""
-        saving.save_weights(self, path)
+        """Write only the arrays of ``get_weights()`` to ``path``, atomically (rank 0 only)."""
+        if self.is_chief:
+            saving.save_weights(self, path)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Set the weights from a ``save_weights`` (or ``save``) file; all checked first."""

@@ -30,6 +30,10 @@ class Dropout(Layer):
         self.rate = float(rate)
         self._scaled_mask: np.ndarray | None = None
         self.rng = np.random.default_rng()
+        #: Where this process's rows sit in the whole batch (``.total``, ``.start``), set by
+        #: data-parallel training so that masks are drawn for the whole batch and sliced;
+        #: None: the batch is all here.
+        self.batch_part = None
 
     def build(self, input_shape, rng=None, dtype="float64"):
         super().build(input_shape, rng, dtype)
@@ -38,7 +42,12 @@ class Dropout(Layer):
     def forward(self, x, training=False):
         """o = x · m / (1 − rate) in training, o = x otherwise."""
         if training and self.rate > 0:
-            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
+            part = self.batch_part
+            if part is None:
+                keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
+            else:  # the whole batch's masks, then this process's rows of them
+                drawn = self.rng.random((part.total, *x.shape[1:]), dtype=x.dtype)
+                keep = drawn[part.start : part.start + len(x)] >= self.rate
             self._scaled_mask = keep * x.dtype.type(1 / (1 - self.rate))
             self._out = x * self._scaled_mask
         else:

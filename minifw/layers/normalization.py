@@ -18,19 +18,24 @@ from ..validation import as_features, positive_float, unit_fraction
 from .base import Layer, register
 
 
-def _standardize(x: np.ndarray, axes, epsilon: float):
+def local_mean(array: np.ndarray, axes) -> np.ndarray:
+    """The mean over ``axes`` of this process's batch, dims kept."""
+    return array.mean(axis=axes, keepdims=True)
+
+
+def _standardize(x: np.ndarray, axes, epsilon: float, mean_of=local_mean):
     """x̂ = (x − μ) / √(σ² + ε) over ``axes`` (σ² biased); returns x̂, 1 / √(σ² + ε), μ, σ²."""
-    mean = x.mean(axis=axes, keepdims=True)
+    mean = mean_of(x, axes)
     centered = x - mean
-    variance = np.mean(centered * centered, axis=axes, keepdims=True)
+    variance = mean_of(centered * centered, axes)
     inv_std = (1.0 / np.sqrt(variance + epsilon)).astype(x.dtype, copy=False)
     return centered * inv_std, inv_std, mean, variance
 
 
-def _standardize_backward(grad_xhat, xhat, inv_std, axes) -> np.ndarray:
+def _standardize_backward(grad_xhat, xhat, inv_std, axes, mean_of=local_mean) -> np.ndarray:
     """∂L/∂x from ∂L/∂x̂ (see the module docstring)."""
-    mean_grad = grad_xhat.mean(axis=axes, keepdims=True)
-    mean_grad_xhat = np.mean(grad_xhat * xhat, axis=axes, keepdims=True)
+    mean_grad = mean_of(grad_xhat, axes)
+    mean_grad_xhat = mean_of(grad_xhat * xhat, axes)
     return inv_std * (grad_xhat - mean_grad - xhat * mean_grad_xhat)
 
 
@@ -110,6 +115,9 @@ class BatchNormalization(_Standardization):
     ) -> None:
         super().__init__(epsilon, center, scale, name)
         self.momentum = unit_fraction(momentum, "momentum", "BatchNormalization")
+        #: The mean over the batch, ``batch_mean(array, axes)``: this process's rows by
+        #: default; data-parallel training sets the mean over every process's rows.
+        self.batch_mean = local_mean
 
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(range(x.ndim - 1))
@@ -120,7 +128,9 @@ class BatchNormalization(_Standardization):
     def forward(self, x, training=False):
         axes = self._axes(x)
         if training:
-            self._xhat, self._inv_std, mean, variance = _standardize(x, axes, self.epsilon)
+            self._xhat, self._inv_std, mean, variance = _standardize(
+                x, axes, self.epsilon, self.batch_mean
+            )
             for key, value in (("moving_mean", mean), ("moving_variance", variance)):
                 self.state[key] *= self.momentum
                 self.state[key] += (1 - self.momentum) * value.reshape(-1)
@@ -137,7 +147,7 @@ class BatchNormalization(_Standardization):
         grad_xhat = self._affine_backward(grad_output, axes)
         if not self._training:  # the moving statistics are constants
             return grad_xhat * self._inv_std
-        return _standardize_backward(grad_xhat, self._xhat, self._inv_std, axes)
+        return _standardize_backward(grad_xhat, self._xhat, self._inv_std, axes, self.batch_mean)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum}

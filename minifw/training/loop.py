@@ -76,6 +76,8 @@ def fit(
         if full_batch:
             raise ValueError("fit: L-BFGS trains on the whole data set: give arrays X and y.")
         batches = StreamBatches(X, stream_preparer(model), steps_per_epoch)
+        if not model.built:
+            batches.prime()  # the model builds itself from the first batch
         arrays = None
     else:
         X, Y = model.prepare(X, y)
@@ -113,6 +115,20 @@ def fit(
     stop_on_nonfinite = on_nonfinite == "stop" or any(
         isinstance(callback, TerminateOnNaN) for callback in callbacks
     )
+    distribute = model.distribute
+    gather = None
+    if distribute is not None and not full_batch:
+        if arrays is not None and batch_size < distribute.size:
+            raise ValueError(
+                f"fit: batch_size={batch_size} is smaller than the {distribute.size} ranks "
+                "that share each batch."
+            )
+        distribute.start(model)
+        select = distribute.split if arrays is not None else distribute.while_all_have
+        batches = _Split(select, batches)
+        gather = distribute.gather
+        if not distribute.is_chief:
+            verbose = 0
     history = History()
     if verbose == 1 and not sys.stdout.isatty():
         verbose = 2  # a bar redrawn into a file or a pipe is noise: one line per epoch
@@ -130,8 +146,10 @@ def fit(
             if full_batch:
                 lbfgs.fit_full_batch(model, *arrays, epoch_range, validation, callback_list)
             else:
-                step = TrainStep(model.plan, model.parameters, model.optimizer)
-                run_epochs(model, batches, step, epoch_range, validation, callback_list, guard)
+                step = TrainStep(model.plan, model.parameters, model.optimizer, distribute)
+                run_epochs(
+                    model, batches, step, epoch_range, validation, callback_list, guard, gather
+                )
     except NonFiniteError as error:
         if not stop_on_nonfinite:
             raise
@@ -143,8 +161,24 @@ def fit(
     return history
 
 
-def run_epochs(model, batches, step: TrainStep, epochs: range, validation, callbacks, guard):
-    """The epoch loop: one ``step`` per batch, until ``epochs`` ends or training stops."""
+class _Split:
+    """Batches as ``select`` gives them, afresh each epoch (a rank's share of each batch)."""
+
+    def __init__(self, select, batches) -> None:
+        self.select, self.batches, self.steps = select, batches, batches.steps
+
+    def __iter__(self):
+        return self.select(self.batches)
+
+
+def run_epochs(
+    model, batches, step: TrainStep, epochs: range, validation, callbacks, guard, gather=None
+):
+    """The epoch loop: one ``step`` per batch, until ``epochs`` ends or training stops.
+
+    ``gather`` collects every process's targets and predictions for the epoch's
+    metrics (data-parallel training).
+    """
     # The inner loop runs once per batch: everything fixed for the whole fit is set here.
     metrics, predictions_of = model.metrics, model.plan.predictions
     batch_hooks = callbacks.has_batch_hooks
@@ -176,7 +210,10 @@ def run_epochs(model, batches, step: TrainStep, epochs: range, validation, callb
             return
         logs = {"loss": total_loss / total_weight if total_weight else 0.0}
         if metrics:
-            logs.update(metric_logs(metrics, np.concatenate(targets), np.concatenate(predictions)))
+            targets, predictions = np.concatenate(targets), np.concatenate(predictions)
+            if gather is not None:
+                targets, predictions = gather(targets), gather(predictions)
+            logs.update(metric_logs(metrics, targets, predictions))
         end_epoch(model, epoch, logs, validation, callbacks)
         if model.stop_training:
             return

@@ -113,13 +113,29 @@ class StreamBatches:
         self.source, self.prepare, self.steps_per_epoch = source, prepare, steps_per_epoch
         self._iterator = iter(source) if steps_per_epoch else None
         self.steps = steps_per_epoch or (len(source) if hasattr(source, "__len__") else None)
+        self._first: tuple | None = None
+
+    def prime(self) -> None:
+        """Check the first batch now (a model builds itself from it); it is still the first
+        batch the next epoch gives."""
+        items = self._iterator if self._iterator is not None else iter(self.source)
+        item = next(items, None)
+        if item is not None:
+            self._first = (self.prepare(item, 0), items)
 
     def __iter__(self) -> Iterator[Batch]:
-        if self._iterator is not None:
-            items = itertools.islice(self._iterator, self.steps_per_epoch)
+        start = 0
+        if self._first is not None:
+            (first, items), self._first = self._first, None
+            yield first
+            start = 1
+        elif self._iterator is not None:
+            items = self._iterator
         else:
             items = iter(self.source)
-        for index, item in enumerate(items):
+        if self.steps_per_epoch:
+            items = itertools.islice(items, self.steps_per_epoch - start)
+        for index, item in enumerate(items, start):
             yield self.prepare(item, index)
 
 

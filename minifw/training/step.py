@@ -23,9 +23,12 @@ from ..parameters import ParameterStore
 class GradientReducer(Protocol):
     """What a data-parallel reducer provides to ``TrainStep``."""
 
-    def reduce(self, grads: np.ndarray, loss: float, weight: float) -> float:
-        """Combine ``grads`` (this worker's, in place) and ``loss`` with the other workers',
-        each weighted by its batch weight (rows or Σ sample weights); return the loss."""
+    #: This worker's part of the current batch's weight (rows or Σ sample weights).
+    share: float
+
+    def reduce(self, grads: np.ndarray, loss: float) -> float:
+        """Sum ``grads`` (in place) and ``loss`` over the workers, each already scaled by
+        its ``share``; return the batch's loss."""
 
 
 class TrainStep:
@@ -57,6 +60,7 @@ class TrainStep:
         )
         # bound once: this runs for every batch
         self._loss_and_gradients, self._update = plan.loss_and_gradients, optimizer.apply
+        self.state = parameters.state if parameters.state.size else None  # moving statistics
 
     def __call__(
         self,
@@ -68,12 +72,21 @@ class TrainStep:
     ) -> tuple[float, np.ndarray]:
         """Update the parameters from the batch (x, y); returns the loss before the update
         and the outputs. ``epoch`` and ``batch`` (from 0) name the step in an error."""
-        loss, outputs = self._loss_and_gradients(x, y, weights)
-        grads = self.grads
-        if self.reducer is not None:
-            loss = self.reducer.reduce(grads, loss, len(x) if weights is None else weights.sum())
+        grads, state = self.grads, self.state
+        if state is not None:  # the forward pass moves them: kept, for a refused step
+            saved = state.copy()
+        if self.reducer is None:
+            loss, outputs = self._loss_and_gradients(x, y, weights)
+        else:  # this process's share of the batch, then the sum over the processes
+            if len(x):
+                loss, outputs = self._loss_and_gradients(x, y, weights, self.reducer.share)
+            else:  # no rows here in this batch: still take part in every reduction
+                loss, outputs = 0.0, self.plan.zero_pass(x)
+            loss = self.reducer.reduce(grads, loss)
         # one check for both: a NaN or inf in either makes the sum non-finite
         if not math.isfinite(loss + grads.dot(grads)):
+            if state is not None:
+                state[...] = saved
             raise NonFiniteError(_non_finite_message(loss, epoch, batch))
         self._update(self.params, grads, self.slices)
         return loss, outputs
