@@ -67,9 +67,17 @@ def measure(w: Workload, repeats: int) -> dict:
         floor = GemmFloor(w, w.batch)
         runs["gemm"] = lambda: [floor.step() for _ in range(steps)]
     results = timed(runs, repeats)
-    for name, make in peers.available().items():  # peers apart: they are much slower
-        results.update(timed({name: make(w, X, y, epochs)}, max(1, repeats // 2)))
     results["steps"] = steps
+    return results
+
+
+def measure_peers(w: Workload, repeats: int) -> dict:
+    """The installed peers on ``w``, timed after every minifw measurement: PyTorch's
+    thread pool stays awake after its runs and would slow whatever is timed next."""
+    X, y = workloads.make_data(w)
+    epochs, results = epochs_per_run(w), {}
+    for name, make in peers.available().items():
+        results.update(timed({name: make(w, X, y, epochs)}, max(1, repeats // 2)))
     return results
 
 
@@ -158,12 +166,18 @@ def measure_cnn(repeats: int) -> dict:
         "minifw": lambda: model.fit(X, labels, epochs=1, batch_size=cnn.BATCH, verbose=0),
         "bare": lambda: bare.epoch(X, labels, rng),
     }
-    if importlib.util.find_spec("torch") is not None:
-        runs["torch"] = cnn.torch_epoch(X, labels)
     bare.gemm_seconds = 0.0
     results = timed(runs, repeats)
     results["gemm_share"] = bare.gemm_seconds / (repeats + 1) / results["bare"]["median"]
     return results
+
+
+def measure_cnn_peer(repeats: int) -> dict:
+    """PyTorch on W5, when installed (after every minifw measurement, as above)."""
+    if importlib.util.find_spec("torch") is None:
+        return {}
+    X, labels = cnn.make_data()
+    return timed({"torch": cnn.torch_epoch(X, labels)}, repeats)
 
 
 def machine() -> dict:
@@ -308,6 +322,11 @@ def main(argv: list[str] | None = None) -> None:
         if name in parts:
             print(f"measuring {name} ...", file=sys.stderr)
             results[name] = run()
+    for name in results["workloads"]:  # the peers last: see measure_peers
+        print(f"measuring the peers on {name} ...", file=sys.stderr)
+        results["workloads"][name].update(measure_peers(workloads.WORKLOADS[name], args.repeats))
+    if "W5" in results:
+        results["W5"].update(measure_cnn_peer(args.repeats))
     print(report(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
