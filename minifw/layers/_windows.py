@@ -21,6 +21,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .base import Layer
+
 
 def int_pair(value: object, name: str, owner: str) -> tuple[int, int]:
     """A positive int or a pair of them, as (rows, columns)."""
@@ -109,3 +111,34 @@ class Windows:
             for b in range(self.kernel[1]):
                 columns = slice(b * dw, b * dw + (self.out_w - 1) * sw + 1, sw)
                 yield a, b, (slice(None), rows, columns, slice(None))
+
+
+class WindowedLayer(Layer):
+    """A layer that slides windows over images (n, H, W, C): convolution and pooling.
+
+    A subclass says where its windows lie (``_window_for``) and how many channels
+    it outputs (``_channels_out``); the output shape and ``windows`` follow.
+    """
+
+    _windows: Windows | None = None
+
+    def _window_for(self, input_shape) -> Windows:
+        raise NotImplementedError
+
+    def _channels_out(self, input_shape) -> int:
+        return input_shape[-1]
+
+    @property
+    def windows(self) -> Windows:
+        """Where the windows of the built layer lie: output size, padding, taps."""
+        if self._windows is None:
+            raise RuntimeError(f"{self!r} is not built.")
+        return self._windows
+
+    def compute_output_shape(self, input_shape):
+        windows = self._window_for(input_shape)
+        return (input_shape[0], windows.out_h, windows.out_w, self._channels_out(input_shape))
+
+    def build(self, input_shape, rng=None, dtype="float64"):
+        super().build(input_shape, rng, dtype)
+        self._windows = self._window_for(self.input_shape)

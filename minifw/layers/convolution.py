@@ -7,8 +7,8 @@ import numpy as np
 from .. import initializers, regularizers
 from ..validation import positive_int
 from . import activations
-from ._windows import Windows, int_pair, padding_mode
-from .base import Layer, Step, register
+from ._windows import WindowedLayer, Windows, int_pair, padding_mode
+from .base import Step, register
 
 # im2col (one matrix product over a patch buffer) while a patch row is at most this long;
 # per-tap products beyond (measured on W5's layers: see docs/convolution.md).
@@ -16,7 +16,7 @@ IM2COL_MAX_PATCH = 32
 
 
 @register()
-class Conv2D(Layer):
+class Conv2D(WindowedLayer):
     """out[n, y, x, f] = b_f + Σ_{a, c, ch} X_pad[n, y·s + a·d, x·s + c·d, ch] · W[a, c, ch, f].
 
     Shapes: X (n, H, W, C), W (kh, kw, C, filters) as in Keras, b (filters,), output
@@ -84,7 +84,6 @@ class Conv2D(Layer):
         self.use_bias = use_bias
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer) if use_bias else None
-        self._windows: Windows | None = None
 
     @property
     def declared_input_shape(self):
@@ -106,21 +105,12 @@ class Conv2D(Layer):
         initializer = self.kernel_initializer if key == "W" else self.bias_initializer
         return initializer(shape, rng, dtype)
 
-    @property
-    def windows(self) -> Windows:
-        """Where the windows of the built layer lie: output size, padding, taps."""
-        if self._windows is None:
-            raise RuntimeError(f"{self!r} is not built.")
-        return self._windows
-
-    def compute_output_shape(self, input_shape):
-        windows = self._window_for(input_shape)
-        return (input_shape[0], windows.out_h, windows.out_w, self.filters)
+    def _channels_out(self, input_shape) -> int:
+        return self.filters
 
     def build(self, input_shape, rng=None, dtype="float64"):
         super().build(input_shape, rng, dtype)
-        self._windows = self._window_for(self.input_shape)
-        self._im2col = self._windows.taps * self.input_shape[-1] <= IM2COL_MAX_PATCH
+        self._im2col = self.windows.taps * self.input_shape[-1] <= IM2COL_MAX_PATCH
         if self.activation is not None:
             self.activation.build(self.output_shape, rng, self.dtype)
 
@@ -142,7 +132,7 @@ class Conv2D(Layer):
 
     def convolve(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The convolution before the activation (see the class docstring)."""
-        windows, W = self._windows, self.params["W"]
+        windows, W = self.windows, self.params["W"]
         n, C, F = len(x), x.shape[-1], self.filters
         rows = n * windows.out_h * windows.out_w
         padded = windows.pad(x)
@@ -167,7 +157,7 @@ class Conv2D(Layer):
     def convolve_backward(self, grad_out: np.ndarray) -> np.ndarray:
         """∂L/∂X, after ``parameter_gradients`` (see the class docstring)."""
         self.parameter_gradients(grad_out)
-        windows, W = self._windows, self.params["W"]
+        windows, W = self.windows, self.params["W"]
         n, C = len(grad_out), self.input_shape[-1]
         G = grad_out.reshape(-1, self.filters)
         padded = np.zeros(
@@ -187,7 +177,7 @@ class Conv2D(Layer):
 
     def parameter_gradients(self, grad_out: np.ndarray) -> None:
         """∂L/∂W and ∂L/∂b into ``grads``: all a model's first layer computes."""
-        windows, dW = self._windows, self.grads["W"]
+        windows, dW = self.windows, self.grads["W"]
         G = grad_out.reshape(-1, self.filters)
         if self._im2col:
             self._cache.T.dot(G, out=dW.reshape(-1, self.filters))

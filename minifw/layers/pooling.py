@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._windows import Windows, int_pair, padding_mode
+from ._windows import WindowedLayer, Windows, int_pair, padding_mode
 from .base import Layer, register
 
 
-class _Pooling2D(Layer):
+class _Pooling2D(WindowedLayer):
     """Shared by MaxPooling2D and AveragePooling2D: the windows and the config."""
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", *, name=None) -> None:
@@ -17,31 +17,15 @@ class _Pooling2D(Layer):
         self.pool_size = int_pair(pool_size, "pool_size", owner)
         self.strides = self.pool_size if strides is None else int_pair(strides, "strides", owner)
         self.padding = padding_mode(padding, owner)
-        self._windows: Windows | None = None
 
     def _window_for(self, input_shape) -> Windows:
         return Windows(
             input_shape, self.pool_size, self.strides, (1, 1), self.padding, type(self).__name__
         )
 
-    @property
-    def windows(self) -> Windows:
-        """Where the windows of the built layer lie: output size, padding, taps."""
-        if self._windows is None:
-            raise RuntimeError(f"{self!r} is not built.")
-        return self._windows
-
-    def compute_output_shape(self, input_shape):
-        windows = self._window_for(input_shape)
-        return (input_shape[0], windows.out_h, windows.out_w, input_shape[-1])
-
-    def build(self, input_shape, rng=None, dtype="float64"):
-        super().build(input_shape, rng, dtype)
-        self._windows = self._window_for(self.input_shape)
-
     def _tiles(self, x: np.ndarray) -> np.ndarray:
         """x as (n, H', ph, W', pw, C): the windows of a tiling (see ``Windows.tiles``)."""
-        w, (ph, pw) = self._windows, self.pool_size
+        w, (ph, pw) = self.windows, self.pool_size
         used = x[:, : w.out_h * ph, : w.out_w * pw, :]
         return used.reshape(len(x), w.out_h, ph, w.out_w, pw, -1)
 
@@ -69,7 +53,7 @@ class MaxPooling2D(_Pooling2D):
     """
 
     def forward(self, x, training=False):
-        w = self._windows
+        w = self.windows
         if w.tiles():
             self._source = self._tiles(x)
             out = self._source.max(axis=(2, 4))
@@ -83,7 +67,7 @@ class MaxPooling2D(_Pooling2D):
         return out
 
     def backward(self, grad_output):
-        w, source, out = self._windows, self._source, self._out
+        w, source, out = self.windows, self._source, self._out
         taken = np.zeros(out.shape, bool)
         if w.tiles():
             tiles = np.zeros(self._tiles_shape(grad_output), grad_output.dtype)
@@ -110,12 +94,12 @@ class AveragePooling2D(_Pooling2D):
 
     def build(self, input_shape, rng=None, dtype="float64"):
         super().build(input_shape, rng, dtype)
-        w = self._windows
+        w = self.windows
         ones = w.pad(np.ones((1, w.height, w.width, 1), self.dtype))
         self._counts = sum(ones[tap] for _, _, tap in w.slices())  # real cells per window
 
     def forward(self, x, training=False):
-        w = self._windows
+        w = self.windows
         if w.tiles():
             out = self._tiles(x).mean(axis=(2, 4))
         else:
@@ -125,7 +109,7 @@ class AveragePooling2D(_Pooling2D):
         return out
 
     def backward(self, grad_output):
-        w = self._windows
+        w = self.windows
         share = grad_output / self._counts
         if w.tiles():
             tiles = np.broadcast_to(share[:, :, None, :, None, :], self._tiles_shape(grad_output))
