@@ -62,10 +62,10 @@ _PROBABILITIES = {Sigmoid: "probabilities in (0, 1)", Softmax: "a softmax distri
 _RAW = (Dense, Linear, ReLU, LeakyReLU, Tanh, ELU, GELU, Softplus, SiLU)
 
 
-def check_output_fits_loss(last: Layer, loss: Loss) -> None:
-    """Refuse an output that the loss cannot mean, before any training: a loss on
-    probabilities after raw scores (or after the wrong kind of probabilities), one output
-    for a categorical loss; warn for logits losses after a probability output.
+def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
+    """Why the loss cannot mean the model's output, or None: a loss on probabilities after
+    raw scores (or after the wrong kind of probabilities), one output for a categorical
+    loss. Warns for a logits loss after a probability output.
 
     A model that ends in any other layer (a custom activation, Dropout) is not judged.
     """
@@ -74,13 +74,13 @@ def check_output_fits_loss(last: Layer, loss: Loss) -> None:
     categorical = isinstance(loss, (CategoricalCrossEntropy, SparseCategoricalCrossEntropy))
     outputs = last.output_shape[-1] if last.output_shape else None
     if categorical and outputs == 1:
-        raise ValueError(
+        return (
             f"{name} needs one output per class, but the model has 1 output. For two classes "
             "use Dense(1, activation='sigmoid') with BinaryCrossEntropy, or Dense(2) with "
             f"{name}."
         )
     if not isinstance(loss, (BinaryCrossEntropy, *_CATEGORICAL)):
-        return
+        return None
     raw = isinstance(last, _RAW)
     if loss.from_logits:
         if kind is not None:
@@ -90,9 +90,9 @@ def check_output_fits_loss(last: Layer, loss: Loss) -> None:
                 f"activation a second time. Use {name}() without from_logits, or end the "
                 "model without the activation.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        return
+        return None
     wanted = Softmax if categorical else Sigmoid
     if raw or (kind is not None and not isinstance(last, wanted)):
         what = (
@@ -103,11 +103,12 @@ def check_output_fits_loss(last: Layer, loss: Loss) -> None:
                 "scores (logits), not probabilities"
             )
         )
-        raise ValueError(
+        return (
             f"{name}(from_logits=False) expects {_PROBABILITIES[wanted]}, but the model ends "
             f"with {what}. End the model with activation='{wanted.__name__.lower()}'"
             + (f", or use {name}(from_logits=True) for logits." if raw else ".")
         )
+    return None
 
 
 _CATEGORICAL = (CategoricalCrossEntropy, SparseCategoricalCrossEntropy)
@@ -120,14 +121,16 @@ class Plan:
     loss: Loss
     fused: Activation | None
     penalties: list[tuple[Regularizer, np.ndarray, np.ndarray]]
+    #: Why the loss cannot mean the output (``output_loss_mismatch``): training refuses,
+    #: predicting does not.
+    mismatch: str | None = None
 
     @classmethod
     def compile(cls, layers: Sequence[Layer], loss: Loss) -> Plan:
         steps = [step for layer in layers for step in layer.steps()]
         kept = [step for step in steps if not isinstance(step.layer, Linear)]
         steps = kept or steps[-1:]  # a model of identities still has one step
-        if loss is not None:
-            check_output_fits_loss(steps[-1].layer, loss)
+        mismatch = None if loss is None else output_loss_mismatch(steps[-1].layer, loss)
         fused = None
         if len(steps) > 1 and (type(steps[-1].layer), type(loss)) in FUSIONS:
             if not loss.from_logits:
@@ -151,6 +154,7 @@ class Plan:
             loss=loss,
             fused=fused,
             penalties=penalties,
+            mismatch=mismatch,
         )
 
     def outputs(self, x: np.ndarray, training: bool) -> np.ndarray:

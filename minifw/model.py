@@ -376,6 +376,8 @@ class Sequential:
         if self.loss is None:
             raise NotCompiledError("Call model.compile(optimizer, loss) before model.gradients().")
         X, Y = self.prepare(X, y)
+        if self.plan.mismatch is not None:
+            raise ValueError(self.plan.mismatch)
         saved = self.parameters.snapshot()
         loss, _ = self.plan.loss_and_gradients(X.astype(self.dtype, copy=False), Y)
         self.parameters.restore(saved)

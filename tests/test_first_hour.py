@@ -331,3 +331,18 @@ def test_importing_minifw_imports_no_notebook_progress_bar():
     code = "import sys, minifw; print('tqdm.autonotebook' in sys.modules, 'tqdm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"] and not out.stderr
+
+
+def test_a_mismatched_output_still_predicts_it_only_cannot_train(rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential([mf.layers.Dense(3, input_dim=4)], seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    assert model.predict(X).shape == (30, 3)
+    for call in (
+        lambda: model.fit(X, labels, epochs=1, verbose=0),
+        lambda: model.train_on_batch(X, labels),
+        lambda: model.gradients(X, labels),
+    ):
+        with pytest.raises(ValueError, match="outputs raw scores"):
+            call()
+    assert model.optimizer.iterations == 0

@@ -52,6 +52,8 @@ class TrainStep:
         optimizer: Optimizer,
         reducer: GradientReducer | None = None,
     ) -> None:
+        if plan.mismatch is not None:
+            raise ValueError(plan.mismatch)
         self.plan, self.optimizer, self.reducer = plan, optimizer, reducer
         self.params, self.grads, self.slices = (
             parameters.params,
