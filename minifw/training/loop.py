@@ -136,6 +136,8 @@ def fit(
     params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
     callback_list = CallbackList([*callbacks, history, *progress], model, params)
 
+    # the step last among the checks: it refuses an output the loss cannot mean
+    step = TrainStep(model.plan, model.parameters, model.optimizer, distribute)
     model.history = history
     model.stop_training = False
     epoch_range = range(initial_epoch, epochs)
@@ -146,7 +148,6 @@ def fit(
             if full_batch:
                 lbfgs.fit_full_batch(model, *arrays, epoch_range, validation, callback_list)
             else:
-                step = TrainStep(model.plan, model.parameters, model.optimizer, distribute)
                 run_epochs(
                     model, batches, step, epoch_range, validation, callback_list, guard, gather
                 )
