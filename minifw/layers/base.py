@@ -326,3 +326,34 @@ def _batch_shape(shape: object, owner: str) -> tuple:
 
 def _shape_text(shape: tuple) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class WithActivation(Layer):
+    """A layer's own arithmetic (``own_step``) followed by an optional activation layer:
+    Dense and Conv2D. A model runs them as two steps, so that it can fuse the last
+    activation with its loss; ``forward``/``backward`` chain the two for a public call."""
+
+    activation: Layer | None = None
+
+    def own_step(self) -> Step:
+        """The step before the activation, with its parameter-only backward."""
+        raise NotImplementedError
+
+    def steps(self):
+        if type(self).forward is not WithActivation.forward or (
+            type(self).backward is not WithActivation.backward
+        ):
+            return super().steps()  # a subclass that overrides them runs as written
+        own = self.own_step()
+        return [own] if self.activation is None else [own, *self.activation.steps()]
+
+    def forward(self, x, training=False):
+        """o = f(own(x)), f the activation if any."""
+        out = self.own_step().forward(x, training)
+        return out if self.activation is None else self.activation.forward(out, training)
+
+    def backward(self, grad_output):
+        """Through the activation's f' first, then the layer's own backward."""
+        if self.activation is not None:
+            grad_output = self.activation.backward(grad_output)
+        return self.own_step().backward(grad_output)

@@ -8,7 +8,7 @@ from .. import initializers, regularizers
 from ..validation import positive_int
 from . import activations
 from ._windows import WindowedLayer, Windows, int_pair, padding_mode
-from .base import Step, register
+from .base import Step, WithActivation, register
 
 # im2col (one matrix product over a patch buffer) while a patch row is at most this long;
 # per-tap products beyond (measured on W5's layers: see docs/convolution.md).
@@ -16,7 +16,7 @@ IM2COL_MAX_PATCH = 32
 
 
 @register()
-class Conv2D(WindowedLayer):
+class Conv2D(WindowedLayer, WithActivation):
     """out[n, y, x, f] = b_f + Σ_{a, c, ch} X_pad[n, y·s + a·d, x·s + c·d, ch] · W[a, c, ch, f].
 
     Shapes: X (n, H, W, C), W (kh, kw, C, filters) as in Keras, b (filters,), output
@@ -114,21 +114,8 @@ class Conv2D(WindowedLayer):
         if self.activation is not None:
             self.activation.build(self.output_shape, rng, self.dtype)
 
-    def steps(self):
-        if type(self).forward is not Conv2D.forward or type(self).backward is not Conv2D.backward:
-            return super().steps()
-        own = Step(self, self.convolve, self.convolve_backward, self.parameter_gradients)
-        return [own] if self.activation is None else [own, *self.activation.steps()]
-
-    def forward(self, x, training=False):
-        """o = f(conv(X)) (f the activation, if any)."""
-        out = self.convolve(x, training)
-        return out if self.activation is None else self.activation.forward(out, training)
-
-    def backward(self, grad_output):
-        if self.activation is not None:
-            grad_output = self.activation.backward(grad_output)
-        return self.convolve_backward(grad_output)
+    def own_step(self) -> Step:
+        return Step(self, self.convolve, self.convolve_backward, self.parameter_gradients)
 
     def convolve(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The convolution before the activation (see the class docstring)."""
