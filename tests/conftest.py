@@ -25,13 +25,22 @@ def salary() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture
-def no_matplotlib(monkeypatch):
-    """Make ``import matplotlib`` fail, as on a machine without it."""
+def refuse_import(monkeypatch):
+    """``refuse_import("pkg")`` makes ``import pkg`` fail, as on a machine without it."""
     real_import = builtins.__import__
 
-    def refuse_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
+    def refuse(package: str) -> None:
+        def importer(name, *args, **kwargs):
+            if name.startswith(package):
+                raise ImportError(name)
+            return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", refuse_matplotlib)
+        monkeypatch.setattr(builtins, "__import__", importer)
+
+    return refuse
+
+
+@pytest.fixture
+def no_matplotlib(refuse_import):
+    """Make ``import matplotlib`` fail, as on a machine without it."""
+    refuse_import("matplotlib")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import json
 import os
 import shutil
@@ -231,15 +230,8 @@ def test_the_ordered_sum_agrees_with_the_allreduce_and_across_ranks(tmp_path):
             np.testing.assert_array_equal(first[key], other[key])
 
 
-def test_without_mpi4py_the_error_names_the_extra(monkeypatch):
-    real_import = builtins.__import__
-
-    def refuse(name, *args, **kwargs):
-        if name.startswith("mpi4py"):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", refuse)
+def test_without_mpi4py_the_error_names_the_extra(refuse_import):
+    refuse_import("mpi4py")
     from minifw.distributed import DataParallel
 
     with pytest.raises(ImportError, match=r"pip install 'minifw\[mpi\]'"):
