@@ -15,22 +15,49 @@ is per rank (each reads its own shard); when one rank runs out, all stop
 together at the shortest, with a warning.
 
 Only rank 0 prints progress and writes files (``save``, checkpoints, CSV logs);
-History, metrics and callbacks' decisions are the same on every rank. See
-docs/distributed.md for running it and for what scales.
+History, metrics and callbacks' decisions are the same on every rank.
+
+Nothing hangs and nothing trains on mismatched data:
+
+- before a fit or evaluate changes anything, every rank checks its own input and one
+  ``allgather`` compares the ranks' reports: shapes, dtypes and a CRC-32 of the
+  arrays (of the first batch's shapes for batch sources, whose shards differ). A
+  refusal on any rank, or any difference, raises on **every** rank, naming the ranks
+  and what differs (``collectively``);
+- a request to stop (a callback's ``stop_training``, Ctrl-C) is agreed after every
+  step (``agree_to_stop``), so all ranks stop at the same step;
+- an error that escapes a rank during training (a callback that raises, a batch
+  that fails its checks on one shard) cannot be handed to the others, which wait in
+  a collective MPI cannot cancel: that rank prints the error with its rank and ends
+  the whole job with ``MPI.Abort`` (``abort``), as ``python -m mpi4py`` does for an
+  uncaught exception and as Horovod and torchrun tear a job down. Errors every rank
+  raises at the same point (``NonFiniteError`` from the reduced gradient) are
+  raised normally.
+
+See docs/distributed.md for running it and for what scales.
 """
 
 from __future__ import annotations
 
+import builtins
 import os
+import sys
+import traceback
 import warnings
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
+from . import errors
+from .validation import as_features, as_numeric_array, as_targets
 from .layers import BatchNormalization, Dropout
 
-__all__ = ["DataParallel"]
+__all__ = ["DataParallel", "fingerprint"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -140,9 +167,15 @@ class DataParallel:
         ``share`` its part of the weight of the ranks' batches together."""
         iterator = iter(batches)
         while True:
-            item = next(iterator, None)
-            counts = np.array([item is not None, 0.0 if item is None else item[3]])
+            error = None
+            try:
+                item = next(iterator, None)
+            except Exception as caught:  # a batch refused by its checks: every rank raises
+                item, error = None, caught
+            counts = np.array([item is not None, 0.0 if item is None else item[3], bool(error)])
             self._sum(counts)
+            if counts[2]:
+                self._all_or_none(error)
             if counts[0] < self.size:
                 if item is not None and self.is_chief:
                     warnings.warn(
@@ -156,6 +189,92 @@ class DataParallel:
             self.part.total, self.part.start = len(item[0]), 0
             self.share = item[3] / counts[1] if counts[1] else 0.0
             yield (*item[:3], counts[1])  # the loss is the ranks' batches' together
+
+    # -- agreeing: every rank raises together, or the job ends ----------------------------
+
+    def collectively(self, prepare: Callable[[], T], describe: Callable[[T], dict]) -> T:
+        """``prepare()`` on every rank, then one allgather of each rank's outcome: if any
+        rank raised, every rank raises (that rank its own error, the others the same kind
+        of error naming it); if ``describe(result)`` differs between ranks, every rank
+        raises ValueError naming the ranks and what differs. Returns ``prepare()``'s result.
+        """
+        result = error = report = None
+        try:
+            result = prepare()
+            report = describe(result)
+        except Exception as caught:
+            error = caught
+        reports = self._all_or_none(error, report)
+        difference = first_difference(reports)
+        if difference:
+            raise _on_every_rank(
+                ValueError(
+                    f"DataParallel: the ranks hold different data: {difference}. Every rank "
+                    "must pass the same arrays, rows in the same order (split them with a "
+                    "fixed random_state), or give each rank its own batch source; see "
+                    "docs/distributed.md."
+                )
+            )
+        return result
+
+    def check_same_arrays(self, X, y, validation_data=None, sample_weight=None) -> None:
+        """Refuse, on every rank, arrays that are not the same on every rank (shapes, dtypes,
+        checksums of X, y, the validation data and the sample weights), or that any rank's
+        checks refuse; before anything is built."""
+
+        def checked() -> dict:
+            features = as_features(X)
+            arrays = {"X": features, "y": as_targets(y, len(features))}
+            if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+                X_val = as_features(validation_data[0], "X_val")
+                y_val = as_targets(validation_data[1], len(X_val), "y_val")
+                arrays.update(X_val=X_val, y_val=y_val)
+            if sample_weight is not None:
+                arrays["sample_weight"] = as_numeric_array(sample_weight, "sample_weight")
+            return fingerprint(**arrays)
+
+        self.collectively(checked, lambda report: report)
+
+    def _all_or_none(self, error: Exception | None, report=None) -> list:
+        """Every rank's ``report``, gathered; if any rank has an ``error``, every rank raises
+        instead: that rank its own, the others the same kind of error naming that rank."""
+        failure = None if error is None else (type(error).__name__, str(error))
+        outcomes = self.comm.allgather((failure, report))
+        failed = [(rank, failure) for rank, (failure, _) in enumerate(outcomes) if failure]
+        if failed:
+            if error is not None:
+                raise _on_every_rank(error)
+            rank, (kind, message) = failed[0]
+            raise _on_every_rank(_same_kind(kind, f"DataParallel: rank {rank} failed: {message}"))
+        return [report for _, report in outcomes]
+
+    @staticmethod
+    def raised_on_every_rank(error: BaseException) -> bool:
+        """Whether every rank raises ``error`` at this point: a refusal agreed by
+        ``collectively`` or a batch source, or a ``NonFiniteError`` of the reduced gradient."""
+        return isinstance(error, errors.NonFiniteError) or getattr(error, _EVERY_RANK, False)
+
+    def agree_to_stop(self, stop: bool, interrupted: bool) -> tuple[bool, bool]:
+        """(any rank asks to stop, any rank was interrupted): one small allreduce, so that
+        every rank stops after the same step."""
+        flags = np.array([stop, interrupted], dtype=np.float64)
+        self._sum(flags)
+        return bool(flags[0]), bool(flags[1])
+
+    def abort(self, error: BaseException) -> None:
+        """End every rank of the job: an error on one rank during training cannot reach the
+        others, which wait in a collective that MPI cannot cancel. Alone, nothing to do."""
+        if self.size == 1:
+            return
+        text = "".join(traceback.format_exception(error))
+        print(
+            f"{text}minifw DataParallel: rank {self.rank} of {self.size} failed during "
+            f"training ({type(error).__name__}: {error}); ending every rank with MPI.Abort, "
+            "since the others would wait for it for ever.",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.comm.Abort(1)
 
     # -- reductions ---------------------------------------------------------------------
 
@@ -198,3 +317,62 @@ class DataParallel:
         if self.size == 1:
             return array
         return np.concatenate(self.comm.allgather(array))
+
+
+def fingerprint(**arrays: np.ndarray | None) -> dict:
+    """(shape, dtype, CRC-32 of the bytes) of each array, for comparing ranks' data."""
+    return {
+        name: None
+        if array is None
+        else (array.shape, array.dtype.str, zlib.crc32(np.ascontiguousarray(array).data))
+        for name, array in arrays.items()
+    }
+
+
+def first_difference(reports: list[dict]) -> str | None:
+    """What differs between the ranks' ``fingerprint``s (or other reports), or None."""
+    first = reports[0]
+    for rank, report in enumerate(reports[1:], 1):
+        for name in first:
+            mine, theirs = first[name], report.get(name)
+            if mine == theirs:
+                continue
+            if not (isinstance(mine, tuple) and isinstance(theirs, tuple)):
+                return f"{name}: rank 0 has {_describe(mine)}, rank {rank} {_describe(theirs)}"
+            if mine[0] != theirs[0]:
+                if mine[0][1:] == theirs[0][1:]:
+                    return f"rank {rank} holds {theirs[0][0]} rows of {name}, rank 0 {mine[0][0]}"
+                return f"{name} has shape {theirs[0]} on rank {rank}, {mine[0]} on rank 0"
+            if mine[1] != theirs[1]:
+                return f"{name} has dtype {theirs[1]} on rank {rank}, {mine[1]} on rank 0"
+            return (
+                f"{name} has the same shape {mine[0]} on ranks 0 and {rank} but different "
+                "values (their checksums differ)"
+            )
+    return None
+
+
+def _describe(entry) -> str:
+    return "none" if entry is None else repr(entry)
+
+
+_EVERY_RANK = "_minifw_raised_on_every_rank"
+
+
+def _on_every_rank(error: Exception) -> Exception:
+    """``error``, marked as raised by every rank at the same point (training does not
+    abort the job for it)."""
+    setattr(error, _EVERY_RANK, True)
+    return error
+
+
+def _same_kind(name: str, message: str) -> Exception:
+    """An error of the built-in or minifw class called ``name`` (else RuntimeError), so that
+    every rank's ``except ValueError`` catches what the failed rank raised."""
+    found = getattr(errors, name, None) or getattr(builtins, name, None)
+    if isinstance(found, type) and issubclass(found, Exception):
+        try:
+            return found(message)
+        except TypeError:  # a class that takes other arguments
+            pass
+    return RuntimeError(message)

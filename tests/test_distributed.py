@@ -236,3 +236,210 @@ def test_without_mpi4py_the_error_names_the_extra(refuse_import):
 
     with pytest.raises(ImportError, match=r"pip install 'minifw\[mpi\]'"):
         DataParallel()
+
+
+# -- never a hang, never mismatched data ----------------------------------------------------
+
+FAILS_TOGETHER = """
+def fit_and_report(**fit_options):
+    try:
+        model.fit(Xr, yr, epochs=2, batch_size=10, verbose=0, **fit_options)
+    except (ValueError, TypeError) as error:
+        unchanged = not model.built or all(
+            np.array_equal(a, b) for a, b in zip(before, model.get_weights())
+        )
+        open(f"{out}/error{rank}", "w").write(f"{type(error).__name__} {unchanged}: {error}")
+    else:
+        open(f"{out}/error{rank}", "w").write("trained")
+
+from mpi4py import MPI
+rank = MPI.COMM_WORLD.Get_rank()
+model = network()
+model.compile("sgd", "mse", distribute=DataParallel())
+before = None
+"""
+
+
+def errors_of(tmp_path, ranks=2) -> list[str]:
+    return [(tmp_path / f"error{rank}").read_text() for rank in range(ranks)]
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    "mismatch, expected",
+    [
+        (
+            "Xr, yr = (X, y) if rank == 0 else (X[:90], y[:90])",
+            "rank 1 holds 90 rows of X, rank 0 103",
+        ),
+        (
+            "Xr, yr = (X, y) if rank == 0 else (np.c_[X, X[:, :1]], y)",
+            r"X has shape (103, 6) on rank 1, (103, 5) on rank 0",
+        ),
+        (
+            "Xr, yr = (X, y) if rank == 0 else (X, -y)",
+            "y has the same shape (103,) on ranks 0 and 1 but different values",
+        ),
+        (
+            "Xr, yr = (X, y) if rank == 0 else (X.astype(np.float32), y)",
+            "X has dtype <f4 on rank 1, <f8 on rank 0",
+        ),
+    ],
+    ids=["rows", "features", "values", "dtype"],
+)
+def test_ranks_holding_different_arrays_all_refuse_before_training(mismatch, expected, tmp_path):
+    run(2, FAILS_TOGETHER + mismatch + "\nfit_and_report()\n", tmp_path, timeout=60)
+    for text in errors_of(tmp_path):
+        assert text.startswith("ValueError True: DataParallel: the ranks hold different data")
+        assert expected in text
+
+
+@needs_mpi
+def test_nan_on_one_rank_is_refused_on_every_rank_naming_it(tmp_path):
+    body = """
+    Xr, yr = X.copy(), y
+    if rank == 1:
+        Xr[7, 2] = np.nan
+    fit_and_report()
+    """
+    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
+    mine, other = errors_of(tmp_path)[1], errors_of(tmp_path)[0]
+    assert mine.startswith("ValueError True: `X` contains NaN or infinity (first at row 7)")
+    assert other.startswith("ValueError True: DataParallel: rank 1 failed: `X` contains NaN")
+
+
+@needs_mpi
+def test_different_validation_data_is_refused_on_every_rank(tmp_path):
+    body = """
+    Xr, yr = X, y
+    fit_and_report(validation_data=(X[:20], y[:20] + rank))
+    """
+    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
+    for text in errors_of(tmp_path):
+        assert "y_val has the same shape (20,) on ranks 0 and 1 but different values" in text
+
+
+@needs_mpi
+def test_evaluate_refuses_different_arrays_on_every_rank(tmp_path):
+    body = """
+    model.fit(X, y, epochs=1, batch_size=10, verbose=0)
+    try:
+        model.evaluate(X, y if rank == 0 else y[::-1])
+    except ValueError as error:
+        open(f"{out}/error{rank}", "w").write(str(error))
+    """
+    run(2, COMMON + "from mpi4py import MPI\nrank = MPI.COMM_WORLD.Get_rank()\nmodel = "
+        "network()\nmodel.compile('sgd', 'mse', distribute=DataParallel())\n"
+        + textwrap.dedent(body), tmp_path, timeout=60)
+    for text in errors_of(tmp_path):
+        assert "but different values" in text
+
+
+@needs_mpi
+def test_a_batch_refused_on_one_rank_mid_epoch_raises_on_every_rank(tmp_path):
+    body = """
+    Xr = X.copy()
+    if rank == 1:
+        Xr[35] = np.inf  # the fourth batch of rank 1's shard
+    shard = [(Xr[10 * i : 10 * i + 10], y[10 * i : 10 * i + 10]) for i in range(6)]
+    try:
+        model.fit(shard, epochs=1, verbose=0)
+    except ValueError as error:
+        open(f"{out}/error{rank}", "w").write(str(error))
+    """
+    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
+    mine, other = errors_of(tmp_path)[1], errors_of(tmp_path)[0]
+    assert "contains NaN or infinity" in mine
+    assert other.startswith("DataParallel: rank 1 failed:") and "NaN or infinity" in other
+
+
+@needs_mpi
+def test_batch_sources_whose_first_batches_differ_in_features_are_refused(tmp_path):
+    body = """
+    width = 5 if rank == 0 else 4
+    shard = [(X[10 * i : 10 * i + 10, :width], y[10 * i : 10 * i + 10]) for i in range(3)]
+    try:
+        model.fit(shard, epochs=1, verbose=0)
+    except ValueError as error:
+        open(f"{out}/error{rank}", "w").write(str(error))
+    """
+    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
+    for text in errors_of(tmp_path):
+        assert "the first batch's x has shape ('n', 4) on rank 1, ('n', 5) on rank 0" in text
+
+
+@needs_mpi
+def test_a_stop_asked_on_one_rank_stops_every_rank_after_the_same_step(tmp_path):
+    body = """
+    class StopOnRank1(mf.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if rank == 1 and batch == 3:
+                self.model.stop_training = True
+    seen = []
+    class Count(mf.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+    model.fit(X, y, epochs=3, batch_size=10, verbose=0, callbacks=[StopOnRank1(), Count()])
+    json.dump(seen, open(f"{out}/seen{rank}.json", "w"))
+    """
+    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
+    for rank in (0, 1):
+        assert json.loads((tmp_path / f"seen{rank}.json").read_text()) == [0, 1, 2, 3]
+
+
+def run_failing(ranks: int, body: str, tmp_path, timeout: int = 60):
+    """A script that must end the whole job with an error, within ``timeout`` seconds."""
+    script = tmp_path / "script.py"
+    script.write_text(COMMON + textwrap.dedent(body))
+    result = subprocess.run(
+        [MPIEXEC, "-n", str(ranks), sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode != 0, result.stdout + result.stderr
+    return result
+
+
+@needs_mpi
+@pytest.mark.parametrize("hook", ["on_train_batch_end", "on_epoch_end", "on_train_begin"])
+def test_a_callback_raising_on_one_rank_ends_the_job_naming_the_rank(hook, tmp_path):
+    arguments = "self, logs=None" if hook == "on_train_begin" else "self, index, logs=None"
+    result = run_failing(
+        2,
+        f"""
+        from mpi4py import MPI
+        rank = MPI.COMM_WORLD.Get_rank()
+        class Fails(mf.callbacks.Callback):
+            def {hook}({arguments}):
+                if rank == 1:
+                    raise KeyError("the user's callback failed")
+        model = network()
+        model.compile("sgd", "mse", distribute=DataParallel())
+        model.fit(X, y, epochs=3, batch_size=10, verbose=0, callbacks=[Fails()])
+        """,
+        tmp_path,
+    )
+    assert "the user's callback failed" in result.stderr
+    assert "rank 1 of 2 failed during training (KeyError" in result.stderr
+    assert "MPI.Abort" in result.stderr
+
+
+@needs_mpi
+def test_a_non_finite_loss_mid_training_on_one_rank_raises_on_every_rank_in_time(tmp_path):
+    body = """
+    Xr, yr = X, y.copy()
+    model.build((None, 5))
+    class Overflow(mf.callbacks.Callback):  # rank 1's weights go to inf in epoch 2
+        def on_epoch_end(self, epoch, logs=None):
+            if rank == 1 and epoch == 0:
+                self.model.layers[-1].params["W"][...] = 1e308
+    before = model.get_weights()
+    try:
+        model.fit(X, y, epochs=3, batch_size=10, verbose=0, callbacks=[Overflow()])
+    except mf.errors.NonFiniteError as error:
+        open(f"{out}/error{rank}", "w").write(str(error))
+    """
+    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
+    for text in errors_of(tmp_path):
+        assert text.startswith("The loss became") and "epoch 2, batch 1" in text

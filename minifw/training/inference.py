@@ -87,6 +87,8 @@ def evaluate(model, X: ArrayLike | Iterable, y: ArrayLike | None, batch_size: in
     if y is None:
         batches = StreamBatches(X, stream_preparer(model))
     else:
+        if model.distribute is not None:  # every rank evaluates the same arrays
+            model.distribute.check_same_arrays(X, y)
         X, Y = model.prepare(X, y)
         batches = ArrayBatches(X, Y, None, inference_rows(batch_size, "evaluate"))
     return evaluate_batches(model, batches)

@@ -17,6 +17,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,7 +36,95 @@ if TYPE_CHECKING:
     from ..model import Sequential
 
 
-def fit(
+def fit(model: Sequential, X: ArrayLike | Iterable, y: ArrayLike | None, **options) -> History:
+    """``Sequential.fit`` (see its docstring): every argument is checked before training.
+
+    In data-parallel training the checks run on every rank and are agreed on together
+    (``DataParallel.collectively``): the same arrays on every rank (shapes, dtypes,
+    checksums), or for batch sources the same first-batch shapes; any refusal or
+    difference raises on every rank. An error that escapes one rank during training
+    ends the job (``DataParallel.abort``), since the others could only wait for it.
+    """
+    distribute = model.distribute
+    if distribute is None:
+        setup = _prepare(model, X, y, **options)
+    else:
+        if y is not None:
+            distribute.check_same_arrays(
+                X, y, options["validation_data"], options["sample_weight"]
+            )
+        setup = distribute.collectively(
+            lambda: _prepare(model, X, y, **options), _first_batch_shapes
+        )
+        if not setup.full_batch:
+            distribute.start(model)  # rank 0's weights and generators to every rank
+    callbacks = setup.callbacks
+    model.history = setup.history
+    model.stop_training = False
+    try:
+        callbacks.on_train_begin()
+        # Overflow shows up as a non-finite loss, reported by NonFiniteError, not warnings.
+        with interrupts_between_steps(model) as guard, np.errstate(over="ignore", invalid="ignore"):
+            if setup.full_batch:
+                lbfgs.fit_full_batch(
+                    model, *setup.arrays, setup.epochs, setup.validation, callbacks
+                )
+            else:
+                run_epochs(
+                    model,
+                    setup.batches,
+                    setup.step,
+                    setup.epochs,
+                    setup.validation,
+                    callbacks,
+                    guard,
+                    None if distribute is None else distribute.gather,
+                    None if distribute is None else distribute.agree_to_stop,
+                )
+    except NonFiniteError as error:  # from the reduced gradient: every rank raises it
+        if not setup.stop_on_nonfinite:
+            raise
+        warnings.warn(f"{error} Training stopped.", RuntimeWarning, stacklevel=3)
+    except BaseException as error:  # one rank's alone ends the job: the others cannot know
+        if distribute is not None and not distribute.raised_on_every_rank(error):
+            distribute.abort(error)
+        raise
+    finally:
+        callbacks.on_train_end()
+    if guard.interrupted:
+        raise KeyboardInterrupt
+    return setup.history
+
+
+@dataclass
+class _Setup:
+    """What ``fit`` checked and built before its first step."""
+
+    epochs: range
+    arrays: tuple | None  # (X, Y, weights), when the data are arrays
+    batches: object
+    validation: tuple | None
+    callbacks: CallbackList
+    history: History
+    step: TrainStep
+    full_batch: bool
+    stop_on_nonfinite: bool
+    first_batch: tuple | None  # a batch source's, once checked
+
+
+def _first_batch_shapes(setup) -> dict:
+    """A batch source's first batch, as every rank must hold it alike: its shapes past the
+    rows and its dtypes (shards differ in their rows)."""
+    if setup.first_batch is None:
+        return {}
+    x, y = setup.first_batch[:2]
+    return {
+        "the first batch's x": (("n", *x.shape[1:]), x.dtype.str, None),
+        "the first batch's y": (("n", *y.shape[1:]), y.dtype.str, None),
+    }
+
+
+def _prepare(
     model: Sequential,
     X: ArrayLike | Iterable,
     y: ArrayLike | None,
@@ -52,8 +141,8 @@ def fit(
     class_weight: dict | None,
     on_nonfinite: str,
     steps_per_epoch: int | None,
-) -> History:
-    """``Sequential.fit`` (see its docstring): every argument is checked before training."""
+) -> tuple:
+    """Everything ``fit`` checks and builds before the first step."""
     epochs = positive_int(epochs, "epochs", "fit", allow_zero=True)
     batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size", "fit")
     initial_epoch = positive_int(initial_epoch, "initial_epoch", "fit", allow_zero=True)
@@ -67,6 +156,7 @@ def fit(
     if steps_per_epoch is not None:
         steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch", "fit")
     full_batch = getattr(model.optimizer, "full_batch", False)
+    distribute = model.distribute
     if y is None:
         if sample_weight is not None or class_weight is not None or validation_split:
             raise ValueError(
@@ -76,10 +166,11 @@ def fit(
         if full_batch:
             raise ValueError("fit: L-BFGS trains on the whole data set: give arrays X and y.")
         batches = StreamBatches(X, stream_preparer(model), steps_per_epoch)
-        if not model.built:
+        if not model.built or distribute is not None:
             batches.prime()  # the model builds itself from the first batch
-        arrays = None
+        arrays, first_batch = None, batches.first
     else:
+        first_batch = None
         X, Y = model.prepare(X, y)
         weights = sample_weights(model.loss, Y, sample_weight, class_weight)
         check_metrics(model, Y)
@@ -90,6 +181,7 @@ def fit(
             raise ValueError("fit: `validation_data` must be a tuple (X_val, y_val).")
         try:
             validation = model.prepare(*validation_data)
+            check_metrics(model, validation[1])
         except (ValueError, TypeError) as error:
             raise type(error)(f"fit: in `validation_data`: {error}") from None
     elif validation_split:
@@ -115,51 +207,34 @@ def fit(
     stop_on_nonfinite = on_nonfinite == "stop" or any(
         isinstance(callback, TerminateOnNaN) for callback in callbacks
     )
-    distribute = model.distribute
-    gather = None
     if distribute is not None and not full_batch:
         if arrays is not None and batch_size < distribute.size:
             raise ValueError(
                 f"fit: batch_size={batch_size} is smaller than the {distribute.size} ranks "
                 "that share each batch."
             )
-        distribute.start(model)
         select = distribute.split if arrays is not None else distribute.while_all_have
         batches = _Split(select, batches)
-        gather = distribute.gather
         if not distribute.is_chief:
             verbose = 0
-    history = History()
     if verbose == 1 and not sys.stdout.isatty():
         verbose = 2  # a bar redrawn into a file or a pipe is noise: one line per epoch
     progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
     params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
-    callback_list = CallbackList([*callbacks, history, *progress], model, params)
-
-    # the step last among the checks: it refuses an output the loss cannot mean
-    step = TrainStep(model.plan, model.parameters, model.optimizer, distribute)
-    model.history = history
-    model.stop_training = False
-    epoch_range = range(initial_epoch, epochs)
-    callback_list.on_train_begin()
-    try:
-        # Overflow shows up as a non-finite loss, reported by NonFiniteError, not warnings.
-        with interrupts_between_steps(model) as guard, np.errstate(over="ignore", invalid="ignore"):
-            if full_batch:
-                lbfgs.fit_full_batch(model, *arrays, epoch_range, validation, callback_list)
-            else:
-                run_epochs(
-                    model, batches, step, epoch_range, validation, callback_list, guard, gather
-                )
-    except NonFiniteError as error:
-        if not stop_on_nonfinite:
-            raise
-        warnings.warn(f"{error} Training stopped.", RuntimeWarning, stacklevel=3)
-    finally:
-        callback_list.on_train_end()
-    if guard.interrupted:
-        raise KeyboardInterrupt
-    return history
+    history = History()
+    return _Setup(
+        epochs=range(initial_epoch, epochs),
+        arrays=arrays,
+        batches=batches,
+        validation=validation,
+        callbacks=CallbackList([*callbacks, history, *progress], model, params),
+        history=history,
+        # the step last among the checks: it refuses an output the loss cannot mean
+        step=TrainStep(model.plan, model.parameters, model.optimizer, distribute),
+        full_batch=full_batch,
+        stop_on_nonfinite=stop_on_nonfinite,
+        first_batch=first_batch,
+    )
 
 
 class _Split:
@@ -173,12 +248,21 @@ class _Split:
 
 
 def run_epochs(
-    model, batches, step: TrainStep, epochs: range, validation, callbacks, guard, gather=None
+    model,
+    batches,
+    step: TrainStep,
+    epochs: range,
+    validation,
+    callbacks,
+    guard,
+    gather=None,
+    agree=None,
 ):
     """The epoch loop: one ``step`` per batch, until ``epochs`` ends or training stops.
 
     ``gather`` collects every process's targets and predictions for the epoch's
-    metrics (data-parallel training).
+    metrics, and ``agree`` makes a stop on any process a stop on all, after the same
+    step (data-parallel training).
     """
     # The inner loop runs once per batch: everything fixed for the whole fit is set here.
     metrics, predictions_of = model.metrics, model.plan.predictions
@@ -200,7 +284,7 @@ def run_epochs(
             if batch_hooks:
                 running = total_loss / total_weight if total_weight else 0.0
                 callbacks.on_train_batch_end(batch, {"loss": running})
-            if model.stop_training:
+            if model.stop_training if agree is None else _stop_together(model, guard, agree):
                 break
         if guard.interrupted:
             return  # fit raises KeyboardInterrupt; this partial epoch is not logged
@@ -216,8 +300,14 @@ def run_epochs(
                 targets, predictions = gather(targets), gather(predictions)
             logs.update(metric_logs(metrics, targets, predictions))
         end_epoch(model, epoch, logs, validation, callbacks)
-        if model.stop_training:
+        if model.stop_training if agree is None else _stop_together(model, guard, agree):
             return
+
+
+def _stop_together(model, guard, agree) -> bool:
+    """Whether any process asked to stop (or was interrupted); every process then does."""
+    model.stop_training, guard.interrupted = agree(model.stop_training, guard.interrupted)
+    return model.stop_training
 
 
 def verbosity(verbose: int | str, caller: str) -> int:

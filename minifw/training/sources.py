@@ -123,6 +123,11 @@ class StreamBatches:
         if item is not None:
             self._first = (self.prepare(item, 0), items)
 
+    @property
+    def first(self) -> Batch | None:
+        """The first batch, checked, once ``prime`` has drawn it (else None)."""
+        return None if self._first is None else self._first[0]
+
     def __iter__(self) -> Iterator[Batch]:
         start = 0
         if self._first is not None:
