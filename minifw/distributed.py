@@ -52,8 +52,8 @@ from typing import TypeVar
 import numpy as np
 
 from . import errors
-from .validation import as_features, as_numeric_array, as_targets
 from .layers import BatchNormalization, Dropout
+from .validation import as_features, as_numeric_array, as_targets
 
 __all__ = ["DataParallel", "fingerprint"]
 

@@ -31,21 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers.activations import (
-    ELU,
-    GELU,
-    Activation,
-    LeakyReLU,
-    Linear,
-    ReLU,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Tanh,
-)
+from .layers.activations import Activation, Linear, Sigmoid, Softmax
 from .layers.base import Layer
-from .layers.dense import Dense
 from .losses import BinaryCrossEntropy, CategoricalCrossEntropy, Loss, SparseCategoricalCrossEntropy
 from .regularizers import Regularizer
 
@@ -57,9 +44,15 @@ FUSIONS = {
 }
 
 
-# What a model's last step outputs, by the class of that step's layer.
-_PROBABILITIES = {Sigmoid: "probabilities in (0, 1)", Softmax: "a softmax distribution"}
-_RAW = (Dense, Linear, ReLU, LeakyReLU, Tanh, ELU, GELU, Softplus, SiLU)
+# What a loss on probabilities expects, by the last layer's ``output_kind``.
+_KIND_TEXT = {
+    "probabilities": "probabilities in (0, 1)",
+    "distribution": "a softmax distribution",
+    "raw": "raw scores (logits), not probabilities",
+}
+
+#: Below this share of targets outside the output's range a fit warns; above it, refuses.
+OUT_OF_RANGE_REFUSED = 0.01
 
 
 def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
@@ -67,11 +60,12 @@ def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
     raw scores (or after the wrong kind of probabilities), one output for a categorical
     loss. Warns for a logits loss after a probability output.
 
-    A model that ends in any other layer (a custom activation, Dropout) is not judged.
+    What the output is comes from the last layer's class (``Layer.output_kind``): a
+    layer that declares none (Dropout, a reshape) is not judged.
     """
     name = type(loss).__name__
-    kind = next((text for cls, text in _PROBABILITIES.items() if isinstance(last, cls)), None)
-    categorical = isinstance(loss, (CategoricalCrossEntropy, SparseCategoricalCrossEntropy))
+    kind = last.output_kind
+    categorical = isinstance(loss, _CATEGORICAL)
     outputs = last.output_shape[-1] if last.output_shape else None
     if categorical and outputs == 1:
         return (
@@ -79,36 +73,71 @@ def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
             "use Dense(1, activation='sigmoid') with BinaryCrossEntropy, or Dense(2) with "
             f"{name}."
         )
-    if not isinstance(loss, (BinaryCrossEntropy, *_CATEGORICAL)):
+    if not isinstance(loss, (BinaryCrossEntropy, *_CATEGORICAL)) or kind is None:
         return None
-    raw = isinstance(last, _RAW)
+    probabilities = kind in ("probabilities", "distribution")
     if loss.from_logits:
-        if kind is not None:
+        if probabilities:
             warnings.warn(
                 f"{name}(from_logits=True) expects raw scores (logits), but the model ends with "
-                f"{type(last).__name__}, which outputs {kind}: the loss applies the "
+                f"{type(last).__name__}, which outputs {_KIND_TEXT[kind]}: the loss applies the "
                 f"activation a second time. Use {name}() without from_logits, or end the "
                 "model without the activation.",
                 UserWarning,
                 stacklevel=5,
             )
         return None
-    wanted = Softmax if categorical else Sigmoid
-    if raw or (kind is not None and not isinstance(last, wanted)):
-        what = (
-            f"{type(last).__name__}, which outputs {kind}"
-            if kind
-            else (
-                f"{last.name or type(last).__name__} ({type(last).__name__}), which outputs raw "
-                "scores (logits), not probabilities"
-            )
-        )
-        return (
-            f"{name}(from_logits=False) expects {_PROBABILITIES[wanted]}, but the model ends "
-            f"with {what}. End the model with activation='{wanted.__name__.lower()}'"
-            + (f", or use {name}(from_logits=True) for logits." if raw else ".")
-        )
-    return None
+    wanted, activation = (
+        ("distribution", "softmax") if categorical else ("probabilities", "sigmoid")
+    )
+    if kind == wanted:
+        return None
+    what = (
+        f"{type(last).__name__}, which outputs {_KIND_TEXT[kind]}"
+        if probabilities
+        else f"{last.name or type(last).__name__} ({type(last).__name__}), which outputs "
+        f"{_KIND_TEXT[kind]}"
+    )
+    declare = (
+        ""
+        if probabilities
+        or not isinstance(last, Activation)
+        or type(last).__module__.startswith("minifw.")
+        else f" (If {type(last).__name__} outputs probabilities, declare it on the class: "
+        f"output_kind = {wanted!r}.)"
+    )
+    return (
+        f"{name}(from_logits=False) expects {_KIND_TEXT[wanted]}, but the model ends "
+        f"with {what}. End the model with activation='{activation}'"
+        + (f", or use {name}(from_logits=True) for logits." if not probabilities else ".")
+        + declare
+    )
+
+
+def targets_out_of_reach(last: Layer, loss: Loss, Y: np.ndarray) -> None:
+    """Refuse (or, for a few, warn about) regression targets the output cannot reach: outside
+    the last layer's ``output_range`` (a sigmoid output on salaries, a ReLU output on
+    negative targets), for losses that compare outputs with targets (``Loss.regression``).
+
+    More than ``OUT_OF_RANGE_REFUSED`` of the targets outside: ValueError; fewer: a
+    warning (a few outliers do not keep the model from fitting the rest).
+    """
+    low, high = last.output_range
+    if not loss.regression or (low == -np.inf and high == np.inf) or Y.size == 0:
+        return
+    outside = int(np.count_nonzero((Y < low) | (Y > high)))
+    if not outside:
+        return
+    message = (
+        f"{outside} of {Y.size} targets lie outside [{low:g}, {high:g}], the range of the "
+        f"model's output layer {last.name or type(last).__name__} ({type(last).__name__}): "
+        f"it cannot reach them (targets span [{float(Y.min()):g}, {float(Y.max()):g}]). "
+        "End the model without an activation (Dense(1)) for unbounded targets, or scale "
+        "the targets into the output's range."
+    )
+    if outside > OUT_OF_RANGE_REFUSED * Y.size:
+        raise ValueError(message)
+    warnings.warn(message, UserWarning, stacklevel=4)
 
 
 _CATEGORICAL = (CategoricalCrossEntropy, SparseCategoricalCrossEntropy)
@@ -121,6 +150,8 @@ class Plan:
     loss: Loss
     fused: Activation | None
     penalties: list[tuple[Regularizer, np.ndarray, np.ndarray]]
+    #: The layer whose outputs are Ŷ (before any fusion): its class says what they mean.
+    output_layer: Layer | None = None
     #: Why the loss cannot mean the output (``output_loss_mismatch``): training refuses,
     #: predicting does not.
     mismatch: str | None = None
@@ -130,7 +161,8 @@ class Plan:
         steps = [step for layer in layers for step in layer.steps()]
         kept = [step for step in steps if not isinstance(step.layer, Linear)]
         steps = kept or steps[-1:]  # a model of identities still has one step
-        mismatch = None if loss is None else output_loss_mismatch(steps[-1].layer, loss)
+        output_layer = steps[-1].layer
+        mismatch = None if loss is None else output_loss_mismatch(output_layer, loss)
         fused = None
         if len(steps) > 1 and (type(steps[-1].layer), type(loss)) in FUSIONS:
             if not loss.from_logits:
@@ -154,6 +186,7 @@ class Plan:
             loss=loss,
             fused=fused,
             penalties=penalties,
+            output_layer=output_layer,
             mismatch=mismatch,
         )
 

@@ -62,7 +62,13 @@ class Loss:
     arrays a model prepared (targets shaped by ``targets``, predictions from its
     forward pass) and check nothing; the public ``forward``/``backward`` (and
     calling the loss) check shapes and values first.
+
+    ``regression`` (a fact of the class): the loss compares outputs with targets in
+    the same units (MSE, MAE, Huber), so a target outside the output's range cannot
+    be reached; training refuses it (``minifw.engine.targets_out_of_reach``).
     """
+
+    regression = False
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:
@@ -202,6 +208,8 @@ class MSELoss(Loss):
     drops the 1/(n·k).
     """
 
+    regression = True
+
     def _entries(self, y_true, y_pred):
         return np.square(y_pred - y_true)
 
@@ -224,6 +232,8 @@ class MSELoss(Loss):
 class MAELoss(Loss):
     """L = (1/(n·k)) Σ |y − ŷ| ;  ∂L/∂ŷ = sign(ŷ − y) / (n·k), 0 where ŷ = y."""
 
+    regression = True
+
     def _entries(self, y_true, y_pred):
         return np.abs(y_pred - y_true)
 
@@ -239,6 +249,8 @@ class HuberLoss(Loss):
 
     ∂L/∂ŷ = clip(ŷ − y, −δ, δ) / (n·k). As Keras's Huber and PyTorch's HuberLoss.
     """
+
+    regression = True
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)

@@ -29,7 +29,7 @@ from . import export, losses, optimizers, saving, training
 from . import layers as layers_module
 from . import metrics as metrics_module
 from .callbacks import Callback, History
-from .engine import Plan
+from .engine import Plan, targets_out_of_reach
 from .errors import NotBuiltError, NotCompiledError
 from .layers.base import Layer, default_name
 from .parameters import ParameterStore, claim, refuse_if_owned
@@ -38,10 +38,13 @@ from .summary import summary_table
 from .validation import (
     as_features,
     as_targets,
+    check_column_names,
     check_fits_dtype,
     check_input_shape,
+    column_names,
     float_dtype,
     positive_int,
+    warn_if_channels_first,
 )
 
 __all__ = ["Sequential"]
@@ -94,6 +97,8 @@ class Sequential:
         self._metric_specs: list = []
         self.history: History | None = None
         self.distribute = None  # a DataParallel, set by compile
+        #: The DataFrame column names of the first fit (as scikit-learn's), or None.
+        self.feature_names_in_: tuple[str, ...] | None = None
         self.stop_training = False
         self._parameters: ParameterStore | None = None
         self._plan: Plan | None = None
@@ -153,6 +158,7 @@ class Sequential:
                     f"it cannot be rebuilt for {tuple(input_shape)}."
                 )
             return
+        warn_if_channels_first(tuple(input_shape))
         rng = np.random.default_rng(self._init_seed)
         shape = input_shape
         try:
@@ -177,7 +183,8 @@ class Sequential:
         """The flat parameter, gradient and state vectors (building the model if it can).
 
         After a layer's ``trainable`` flag changed, a new store is made (values kept), as
-        Keras's recompile does; an optimizer whose state no longer fits is refused.
+        Keras's recompile does; training then refuses an optimizer whose state no longer
+        fits (``check_optimizer_fits``).
         """
         self._ensure_current()
         return self._parameters
@@ -189,22 +196,22 @@ class Sequential:
             self._refreeze()
 
     def _refreeze(self) -> None:
-        trainable = sum(
-            value.size
-            for layer in self.layers
-            if layer.trainable
-            for value in layer.params.values()
-        )
+        self._parameters = ParameterStore(self.layers, self.dtype)
+        self._plan = None
+
+    def check_optimizer_fits(self) -> None:
+        """Raise ValueError when a layer's ``trainable`` flag changed after training began:
+        the optimizer's state fits the old trainable parameters (compile again). Predicting,
+        weights and saving work meanwhile."""
+        trainable = self.parameters.params.size
         optimizer = self.optimizer
-        if optimizer is not None and any(v.size != trainable for v in optimizer.state.values()):
-            if optimizer.iterations:
+        if optimizer is not None and optimizer.iterations:
+            if any(value.size != trainable for value in optimizer.state.values()):
                 raise ValueError(
                     "A layer's `trainable` flag changed after training began, and the "
                     "optimizer's state fits the old trainable parameters. Compile the model "
                     "again with a new optimizer, e.g. model.compile('adam', loss)."
                 )
-        self._parameters = ParameterStore(self.layers, self.dtype)
-        self._plan = None
 
     @property
     def input_shape(self) -> tuple:
@@ -272,13 +279,16 @@ class Sequential:
 
     # -- data at the boundary -----------------------------------------------------
 
-    def prepare(self, X: ArrayLike, y: ArrayLike | None = None):
+    def prepare(self, X: ArrayLike, y: ArrayLike | None = None, *, fitting: bool = False):
         """Checked inputs (and targets shaped like the predictions, (n, outputs) in the
         model dtype); builds the model from X on first use. Nothing changes on error.
 
         X keeps a float dtype of its own (float64 data for a float32 model is cast
-        batch by batch); other data is converted once.
+        batch by batch); other data is converted once. A DataFrame's columns must be
+        those of the first fit, in order (``feature_names_in_``, kept when ``fitting``).
         """
+        check_column_names(self.feature_names_in_, X)
+        names = column_names(X) if fitting else None
         X = as_features(X)
         if y is not None:
             y = as_targets(y, len(X))
@@ -294,7 +304,10 @@ class Sequential:
         if self.loss is None:
             raise NotCompiledError("Call model.compile(optimizer, loss) before passing targets.")
         check_fits_dtype(y, self.dtype, "y")
-        return X, self.loss.targets(y, self.output_shape[1], self.dtype)
+        Y = self.loss.targets(y, self.output_shape[1], self.dtype)
+        if names is not None and self.feature_names_in_ is None:
+            self.feature_names_in_ = names
+        return X, Y
 
     # -- training -----------------------------------------------------------------
 
@@ -360,7 +373,13 @@ class Sequential:
     def train_on_batch(self, X: ArrayLike, y: ArrayLike) -> float:
         """One update on the whole of (X, y) as a single batch; returns the loss before it."""
         self._require_compiled("train_on_batch")
+        if y is None:
+            raise ValueError(
+                "train_on_batch needs targets: model.train_on_batch(X, y). Received y=None."
+            )
         X, Y = self.prepare(X, y)
+        self.check_optimizer_fits()
+        targets_out_of_reach(self.plan.output_layer, self.loss, Y)
         step = training.TrainStep(self.plan, self.parameters, self.optimizer)
         with np.errstate(over="ignore", invalid="ignore"):
             loss, _ = step(X.astype(self.dtype, copy=False), Y)
@@ -553,6 +572,9 @@ class Sequential:
             "dtype": self.dtype.name,
             "seed": self.seed,
             "input_shape": list(self.input_shape[1:]) if self.built else None,
+            "feature_names": None
+            if self.feature_names_in_ is None
+            else list(self.feature_names_in_),
             "layers": [layers_module.serialize(layer) for layer in self.layers],
         }
 
@@ -566,6 +588,9 @@ class Sequential:
             seed=config["seed"],
             name=config["name"],
         )
+        names = config.get("feature_names")
+        if names is not None:
+            model.feature_names_in_ = tuple(str(name) for name in names)
         if build and config.get("input_shape") is not None:
             model.build((None, *config["input_shape"]))
         return model

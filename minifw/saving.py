@@ -144,6 +144,7 @@ _CORRUPTION = (
     struct.error,
     zipfile.LargeZipFile,
     EOFError,
+    NotImplementedError,  # zip features no writer of model files uses
     OSError,
     ValueError,
     TypeError,
@@ -267,6 +268,9 @@ def _describe(error: BaseException) -> str:
 
 
 def _read_header(archive: zipfile.ZipFile, *formats: str) -> dict:
+    encrypted = [info.filename for info in archive.infolist() if info.flag_bits & 0x1]
+    if encrypted:
+        raise ModelFileError(f"the member {encrypted[0]!r} is encrypted; model files never are.")
     try:
         info = archive.getinfo(HEADER)
     except KeyError:
@@ -275,8 +279,12 @@ def _read_header(archive: zipfile.ZipFile, *formats: str) -> dict:
         raise ModelFileError(
             f"{HEADER} declares {info.file_size} bytes, more than the limit of {MAX_HEADER_BYTES}."
         )
+    with archive.open(info) as file:  # at most the declared size is inflated, never more
+        data = file.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise ModelFileError(f"{HEADER} does not hold the {info.file_size} bytes it declares.")
     try:
-        header = json.loads(archive.read(info).decode("utf-8"), object_pairs_hook=_unique_keys)
+        header = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelFileError(f"{HEADER} is not valid JSON: {error}") from None
     if not isinstance(header, dict) or header.get("format") not in formats:

@@ -27,6 +27,7 @@ loss on a held-out ``validation_fraction``) has not improved by ``tol`` for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -46,6 +47,24 @@ from . import callbacks, layers, losses, optimizers
 from .model import Sequential
 
 __all__ = ["Classifier", "Regressor"]
+
+
+def _unchanged_on_error(method: Callable) -> Callable:
+    """``fit``/``partial_fit`` that change nothing when they raise: a refit refused for bad
+    data keeps the fitted network (and every fitted attribute) as it was, and a refused
+    first ``partial_fit`` leaves the estimator unfitted."""
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return checked
 
 
 class _Estimator(BaseEstimator):
@@ -155,6 +174,7 @@ class Classifier(ClassifierMixin, _Estimator):
     def _output_layers(self, outputs: int) -> list:
         return [layers.Dense(outputs, activation="softmax")]
 
+    @_unchanged_on_error
     def fit(self, X, y):
         """Train a new network on (X, y)."""
         X, y = validate_data(self, X, y, reset=True)
@@ -172,6 +192,7 @@ class Classifier(ClassifierMixin, _Estimator):
         self._train(X, self._encoder.transform(y), self.epochs)
         return self
 
+    @_unchanged_on_error
     def partial_fit(self, X, y, classes=None):
         """One epoch on (X, y), from the current weights; ``classes`` (all labels) is
         needed on the first call, as in scikit-learn."""
@@ -215,6 +236,7 @@ class Regressor(RegressorMixin, _Estimator):
     def _output_layers(self, outputs: int) -> list:
         return [layers.Dense(outputs)]
 
+    @_unchanged_on_error
     def fit(self, X, y):
         """Train a new network on (X, y)."""
         X, y = validate_data(self, X, y, reset=True, multi_output=True, y_numeric=True)
@@ -224,6 +246,7 @@ class Regressor(RegressorMixin, _Estimator):
         self._train(X, y, self.epochs)
         return self
 
+    @_unchanged_on_error
     def partial_fit(self, X, y):
         """One epoch on (X, y), from the current weights (a new network on the first call)."""
         first = not hasattr(self, "model_")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .validation import as_numeric_array, positive_int
+from .validation import as_numeric_array, check_finite, positive_int
 
 __all__ = ["to_categorical"]
 
@@ -24,6 +24,7 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None, dtype="float32"
            [0., 1., 0.]], dtype=float32)
     """
     labels = as_numeric_array(y, "y")
+    check_finite(labels, "y")
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:
@@ -40,4 +41,6 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None, dtype="float32"
         raise ValueError(
             f"to_categorical: label {labels.max()} does not fit num_classes={num_classes}."
         )
-    return np.eye(num_classes, dtype=dtype)[labels]
+    one_hot = np.zeros((len(labels), num_classes), dtype=dtype)  # the result's memory only
+    one_hot[np.arange(len(labels)), labels] = 1
+    return one_hot

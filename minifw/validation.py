@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse
@@ -183,6 +184,35 @@ def as_targets(y: ArrayLike, n_samples: int, name: str = "y") -> np.ndarray:
     return array
 
 
+def column_names(X: object) -> tuple[str, ...] | None:
+    """A DataFrame's column names (as scikit-learn's ``feature_names_in_``), or None for
+    data without named columns."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    return tuple(str(column) for column in columns)
+
+
+def check_column_names(seen: tuple[str, ...] | None, X: object, name: str = "X") -> None:
+    """Raise ValueError if ``X`` is a DataFrame whose columns are not those the model was
+    fitted on, in the same order; plain arrays (and unnamed fits) pass."""
+    given = column_names(X)
+    if seen is None or given is None or given == seen:
+        return
+    if sorted(given) == sorted(seen):
+        problem = "the same columns in another order"
+        fix = f"select them in the fitted order: {name}[model.feature_names_in_]"
+    else:
+        missing = [column for column in seen if column not in given]
+        extra = [column for column in given if column not in seen]
+        problem = f"columns missing: {missing}; columns not seen in fit: {extra}"
+        fix = "give the columns the model was fitted on"
+    raise ValueError(
+        f"`{name}` has {problem}. The model was fitted on the columns {list(seen)}: {fix}, "
+        "or pass a plain array."
+    )
+
+
 def check_input_shape(X: np.ndarray, input_shape: tuple) -> None:
     """Raise ValueError unless X has the model's number of axes and feature shape."""
     expected = ("n",) + tuple(input_shape[1:])
@@ -198,9 +228,32 @@ def check_input_shape(X: np.ndarray, input_shape: tuple) -> None:
             f"received a {X.ndim}-D array of shape {X.shape}.{hint}"
         )
     if X.shape[1:] != tuple(input_shape[1:]):
-        hint = (
-            " Reshape it, e.g. X.reshape(len(X), -1)."
-            if math.prod(X.shape[1:]) == math.prod(input_shape[1:])
-            else ""
-        )
+        if len(expected) == 4 and X.shape[1:] == (input_shape[3], *input_shape[1:3]):
+            hint = (
+                f" The images look channels-first (channels on axis 1: {X.shape[1]}); minifw "
+                "is channels-last, as Keras: X.transpose(0, 2, 3, 1)."
+            )
+        elif math.prod(X.shape[1:]) == math.prod(input_shape[1:]):
+            target = "-1" if len(expected) == 2 else ", ".join(map(str, input_shape[1:]))
+            hint = f" Reshape it, e.g. X.reshape(len(X), {target})."
+        else:
+            hint = ""
         raise ValueError(f"The model expects X of shape {shape_text}, got {X.shape}.{hint}")
+
+
+def warn_if_channels_first(input_shape: tuple) -> None:
+    """Warn when an image input shape (None, H, W, C) looks channels-first: H is 1, 3 or 4
+    (the usual channel counts) while W and C are both image-sized, e.g. (None, 3, 16, 16)."""
+    if len(input_shape) != 4:
+        return
+    height, width, channels = input_shape[1:]
+    if height in (1, 3, 4) and width is not None and channels is not None:
+        if width >= 8 and channels >= 8:
+            warnings.warn(
+                f"The input shape {tuple(input_shape[1:])} looks channels-first ({height} "
+                f"channels of {width}×{channels} pixels); minifw is channels-last, as Keras: "
+                "(H, W, C). Give input_shape=(H, W, C) and the data as "
+                "X.transpose(0, 2, 3, 1).",
+                UserWarning,
+                stacklevel=4,
+            )

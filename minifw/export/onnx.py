@@ -172,22 +172,25 @@ def export_onnx(model, path: str | os.PathLike, opset: int | None = None) -> Non
     write_atomically(path, lambda file: file.write(data))
 
 
-def _converter(layer, dtype: np.dtype) -> Converter:
+def _converter(layer, dtype: np.dtype, label: str | None = None) -> Converter:
+    """The layer's converter, or ValueError naming it (``label``: the name to give, for an
+    activation held by a Dense or Conv2D layer)."""
+    label = label or layer.name
     converter = CONVERTERS.get(type(layer))
     if converter is None:
         raise ValueError(
-            f"export: {layer.name} ({type(layer).__name__}) has no ONNX converter; nothing "
+            f"export: {label} ({type(layer).__name__}) has no ONNX converter; nothing "
             "was written."
         )
     inner = getattr(layer, "activation", None)
     if inner is not None:
-        _converter(inner, dtype)
+        _converter(inner, dtype, f"the activation of {layer.name}")
     if dtype == np.float64 and (
         isinstance(layer, (Conv2D, AveragePooling2D))
         or (isinstance(layer, GELU) and not layer.approximate)
     ):
         raise ValueError(
-            f"export: {layer.name} ({type(layer).__name__}) needs a float64 kernel that "
+            f"export: {label} ({type(layer).__name__}) needs a float64 kernel that "
             "onnxruntime does not have; nothing was written. Export a float32 copy: "
             "model.copy(dtype='float32').export(path)."
         )

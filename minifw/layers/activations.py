@@ -64,6 +64,8 @@ class Activation(Layer, metaclass=_ByName):
 
     #: True when o_j depends on net_j alone, so that f' is one number per unit.
     elementwise = True
+    #: Raw scores unless a subclass declares "probabilities" or "distribution".
+    output_kind = "raw"
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -109,6 +111,8 @@ class Linear(Activation):
 class ReLU(Activation):
     """o = max(net, 0);  f'(net) = 1 where net > 0, else 0 (0 at net = 0 exactly)."""
 
+    output_range = (0.0, np.inf)
+
     def activate(self, x):
         return np.maximum(x, 0)
 
@@ -126,6 +130,7 @@ class LeakyReLU(Activation):
     def __init__(self, alpha: float = 0.3, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.alpha = positive_float(alpha, "alpha", "LeakyReLU", allow_zero=True)
+        self.output_range = (-np.inf if self.alpha else 0.0, np.inf)
 
     def activate(self, x):
         return np.where(x > 0, x, x * self.alpha)
@@ -144,6 +149,9 @@ class Sigmoid(Activation):
     Computed with ``scipy.special.expit``, which does not overflow for any net.
     """
 
+    output_kind = "probabilities"
+    output_range = (0.0, 1.0)
+
     def activate(self, x):
         return expit(x)
 
@@ -154,6 +162,8 @@ class Sigmoid(Activation):
 @register("tanh")
 class Tanh(Activation):
     """o = tanh(net);  f'(net) = 1 − o²."""
+
+    output_range = (-1.0, 1.0)
 
     def activate(self, x):
         return np.tanh(x)
@@ -171,6 +181,8 @@ class Softmax(Activation):
     """
 
     elementwise = False
+    output_kind = "distribution"
+    output_range = (0.0, 1.0)
 
     def activate(self, x):
         shifted = np.exp(x - x.max(axis=-1, keepdims=True))
@@ -190,6 +202,7 @@ class ELU(Activation):
     def __init__(self, alpha: float = 1.0, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.alpha = positive_float(alpha, "alpha", "ELU", allow_zero=True)
+        self.output_range = (-self.alpha, np.inf)
 
     def activate(self, x):
         return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
@@ -240,6 +253,8 @@ class GELU(Activation):
 @register("softplus")
 class Softplus(Activation):
     """o = log(1 + e^net), as ``logaddexp(0, net)``;  f'(net) = σ(net)."""
+
+    output_range = (0.0, np.inf)
 
     def activate(self, x):
         return np.logaddexp(0, x)

@@ -74,7 +74,19 @@ class Layer:
     rng : numpy.random.Generator or None
         The layer's own random generator (Dropout's masks), seeded when it is
         built; part of a model's training state.
+
+    Facts a model's checks read from the class of its last layer:
+
+    output_kind : "raw", "probabilities", "distribution" or None
+        What the outputs mean: raw scores (logits, values), probabilities in
+        (0, 1) each, or rows that sum to 1; None (the default) is not judged.
+    output_range : (low, high)
+        The closed interval every output lies in, ±inf where unbounded: a
+        regression target outside it cannot be reached.
     """
+
+    output_kind: str | None = None
+    output_range: tuple[float, float] = (-np.inf, np.inf)
 
     def __init__(self, *, name: str | None = None) -> None:
         if name is not None and not (isinstance(name, str) and name):
@@ -334,6 +346,7 @@ class WithActivation(Layer):
     activation with its loss; ``forward``/``backward`` chain the two for a public call."""
 
     activation: Layer | None = None
+    output_kind = "raw"  # of the own step: Σ o_i w_ij + b_j, before any activation
 
     def own_step(self) -> Step:
         """The step before the activation, with its parameter-only backward."""

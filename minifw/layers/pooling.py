@@ -94,9 +94,15 @@ class AveragePooling2D(_Pooling2D):
 
     def build(self, input_shape, rng=None, dtype="float64"):
         super().build(input_shape, rng, dtype)
-        w = self.windows
-        ones = w.pad(np.ones((1, w.height, w.width, 1), self.dtype))
-        self._counts = sum(ones[tap] for _, _, tap in w.slices())  # real cells per window
+        self._counts = None  # made at the first pass: a built layer holds nothing image-sized
+
+    def counts(self) -> np.ndarray:
+        """The real (unpadded) cells of each window, shape (1, H', W', 1)."""
+        if self._counts is None:
+            w = self.windows
+            ones = w.pad(np.ones((1, w.height, w.width, 1), self.dtype))
+            self._counts = sum(ones[tap] for _, _, tap in w.slices())
+        return self._counts
 
     def forward(self, x, training=False):
         w = self.windows
@@ -104,13 +110,13 @@ class AveragePooling2D(_Pooling2D):
             out = self._tiles(x).mean(axis=(2, 4))
         else:
             padded = w.pad(x)
-            out = sum(padded[tap] for _, _, tap in w.slices()) / self._counts
+            out = sum(padded[tap] for _, _, tap in w.slices()) / self.counts()
         self._out = out
         return out
 
     def backward(self, grad_output):
         w = self.windows
-        share = grad_output / self._counts
+        share = grad_output / self.counts()
         if w.tiles():
             tiles = np.broadcast_to(share[:, :, None, :, None, :], self._tiles_shape(grad_output))
             return _uncrop(tiles, w, grad_output)

@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 
 from ..callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar, TerminateOnNaN
 from ..data import sample_weights, validation_split_index, warn_if_split_lacks_classes
+from ..engine import targets_out_of_reach
 from ..errors import NonFiniteError
 from ..validation import positive_int
 from . import lbfgs
@@ -157,6 +158,8 @@ def _prepare(
         steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch", "fit")
     full_batch = getattr(model.optimizer, "full_batch", False)
     distribute = model.distribute
+    if model.built:
+        model.check_optimizer_fits()
     if y is None:
         if sample_weight is not None or class_weight is not None or validation_split:
             raise ValueError(
@@ -169,11 +172,14 @@ def _prepare(
         if not model.built or distribute is not None:
             batches.prime()  # the model builds itself from the first batch
         arrays, first_batch = None, batches.first
+        if first_batch is not None:
+            targets_out_of_reach(model.plan.output_layer, model.loss, first_batch[1])
     else:
         first_batch = None
-        X, Y = model.prepare(X, y)
+        X, Y = model.prepare(X, y, fitting=True)
         weights = sample_weights(model.loss, Y, sample_weight, class_weight)
         check_metrics(model, Y)
+        targets_out_of_reach(model.plan.output_layer, model.loss, Y)
         arrays = (X, Y, weights)
     validation = None
     if validation_data is not None:
@@ -189,6 +195,10 @@ def _prepare(
         split_at = validation_split_index(len(X), validation_split)
         validation = (X[split_at:], Y[split_at:])
         warn_if_split_lacks_classes(model.loss, Y[:split_at], Y[split_at:])
+        try:
+            check_metrics(model, validation[1])
+        except ValueError as error:
+            raise ValueError(f"fit: on the rows `validation_split` holds out: {error}") from None
         arrays = (X[:split_at], Y[:split_at], None if weights is None else weights[:split_at])
     if arrays is not None:
         batches = ArrayBatches(
@@ -267,6 +277,7 @@ def run_epochs(
     # The inner loop runs once per batch: everything fixed for the whole fit is set here.
     metrics, predictions_of = model.metrics, model.plan.predictions
     batch_hooks = callbacks.has_batch_hooks
+    trainable = [layer.trainable for layer in model.layers]
     for epoch in epochs:
         callbacks.on_epoch_begin(epoch)
         total_loss, total_weight, batch = 0.0, 0.0, -1
@@ -284,6 +295,7 @@ def run_epochs(
             if batch_hooks:
                 running = total_loss / total_weight if total_weight else 0.0
                 callbacks.on_train_batch_end(batch, {"loss": running})
+                _refuse_refreezing(model, trainable)
             if model.stop_training if agree is None else _stop_together(model, guard, agree):
                 break
         if guard.interrupted:
@@ -300,8 +312,22 @@ def run_epochs(
                 targets, predictions = gather(targets), gather(predictions)
             logs.update(metric_logs(metrics, targets, predictions))
         end_epoch(model, epoch, logs, validation, callbacks)
+        _refuse_refreezing(model, trainable)
         if model.stop_training if agree is None else _stop_together(model, guard, agree):
             return
+
+
+def _refuse_refreezing(model, trainable: list[bool]) -> None:
+    """Raise when a callback changed a layer's ``trainable`` flag during fit: the training
+    step holds the trainable parameters it started with, and would silently stop training."""
+    layers = model.layers
+    changed = [layer.name for layer, flag in zip(layers, trainable) if layer.trainable != flag]
+    if changed:
+        raise RuntimeError(
+            f"fit: the `trainable` flag of {', '.join(changed)} changed during training (in a "
+            "callback); it takes effect only in a new fit after compile. The weights are those "
+            "after the last completed step: set the flags, compile again, then fit."
+        )
 
 
 def _stop_together(model, guard, agree) -> bool:

@@ -11,6 +11,9 @@ from .notation import number, pretty
 if TYPE_CHECKING:
     from .trace import Explanation
 
+#: The largest figure drawn, (width, height) in inches: wide layers are drawn smaller.
+MAX_FIGURE_INCHES = (16.0, 12.0)
+
 
 def to_figure(step: Explanation, selected: str | None = None):
     """A ``matplotlib.figure.Figure`` of the network (no backend is chosen or changed)."""
@@ -23,7 +26,13 @@ def to_figure(step: Explanation, selected: str | None = None):
             "(or pip install matplotlib)."
         ) from None
     d = layout(step, selected)
-    scale = 1 / 100  # diagram units to inches
+    # diagram units to inches: 1/100, shrunk (text too) to fit MAX_FIGURE_INCHES
+    scale = min(1 / 100, MAX_FIGURE_INCHES[0] / d.width, MAX_FIGURE_INCHES[1] / d.height)
+    shrink = scale * 100
+
+    def size(points: float) -> float:
+        return max(points * shrink, 1.0)
+
     figure = Figure(figsize=(d.width * scale, d.height * scale))
     axes = figure.add_axes((0, 0, 1, 1))
     axes.set_xlim(0, d.width)
@@ -37,7 +46,7 @@ def to_figure(step: Explanation, selected: str | None = None):
             [x1, x2],
             [y1, y2],
             color=colour,
-            linewidth=edge.width * 0.8,
+            linewidth=edge.width * 0.8 * shrink,
             alpha=0.75,
             gid=f"edge {u.symbol}",
         )
@@ -54,7 +63,7 @@ def to_figure(step: Explanation, selected: str | None = None):
                 text,
                 ha="center",
                 va="center",
-                fontsize=7,
+                fontsize=size(7),
                 bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#bbb"},
             )
     for node in d.nodes:
@@ -73,9 +82,13 @@ def to_figure(step: Explanation, selected: str | None = None):
             pretty(node.symbol),
             ha="center",
             va="center",
-            fontsize=10,
+            fontsize=size(10),
             fontweight="bold",
         )
-        axes.text(node.x, node.y + 12, "\n".join(node.lines), ha="center", va="center", fontsize=7)
-    axes.text(d.width - 12, 24, f"L = {number(step.loss)}", ha="right", va="center", fontsize=10)
+        axes.text(
+            node.x, node.y + 12, "\n".join(node.lines), ha="center", va="center", fontsize=size(7)
+        )
+    axes.text(
+        d.width - 12, 24, f"L = {number(step.loss)}", ha="right", va="center", fontsize=size(10)
+    )
     return figure
