@@ -111,9 +111,23 @@ def _compile_config(model: Sequential) -> dict | None:
 
 
 def _training_state(model: Sequential, arrays: dict[str, np.ndarray]) -> dict:
-    """``model.training_state()`` as JSON, its optimizer arrays added to ``arrays``."""
+    """``model.training_state()`` as JSON, its optimizer arrays added to ``arrays``.
+
+    An optimizer state that no longer fits the trainable parameters (a layer was frozen
+    or unfrozen after training began; training needs a new compile) is left out with a
+    warning: the loaded model starts with a fresh optimizer, as after that compile."""
     state = model.training_state()
     optimizer_arrays = state.pop("optimizer_state")
+    trainable = model.parameters.params.size
+    if any(value.size != trainable for value in optimizer_arrays.values()):
+        warnings.warn(
+            "A layer's `trainable` flag changed after training began: the optimizer's state "
+            "fits the old trainable parameters and is not saved. The loaded model starts "
+            "with a fresh optimizer, as after model.compile.",
+            UserWarning,
+            stacklevel=4,
+        )
+        optimizer_arrays, state["optimizer_iterations"] = {}, 0
     for key, value in optimizer_arrays.items():
         arrays[f"optimizer/{key}"] = value
     return {**state, "optimizer_state": list(optimizer_arrays)}

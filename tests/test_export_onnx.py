@@ -192,3 +192,10 @@ def test_bad_calls_are_refused_and_write_nothing(rng, tmp_path):
     with pytest.raises(mf.errors.NotBuiltError):
         mf.Sequential([Dense(2)]).export(tmp_path / "unbuilt.onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_activation_inside_a_dense_layer_is_named_by_its_layer(rng, tmp_path):
+    double = trained([Dense(5, input_dim=4, activation="gelu")], "float64", rng, (4,))
+    with pytest.raises(ValueError, match=r"the activation of dense_1 \(GELU\) needs a float64"):
+        double.export(tmp_path / "no.onnx")
+    assert not (tmp_path / "no.onnx").exists()

@@ -459,3 +459,94 @@ def test_keras_spellings_are_accepted(rng):
     assert model.optimizer.iterations == 1
     with pytest.raises(ValueError, match=r"`input_shape` must be \(features,\)"):
         mf.layers.Dense(2, input_shape=(3, 4))
+
+
+# -- mistakes a user makes, each refused or made right ------------------------------
+
+
+def test_train_on_batch_without_targets_says_y_is_required(rng):
+    model = mf.Sequential([mf.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="train_on_batch needs targets"):
+        model.train_on_batch(rng.normal(size=(4, 2)), None)
+
+
+def frozen_after_training(rng):
+    model = mf.Sequential(
+        [mf.layers.Dense(4, activation="tanh"), mf.layers.Dense(1)], dtype="float64", seed=0
+    )
+    model.compile("adam", "mse")
+    X, y = rng.normal(size=(16, 3)), rng.normal(size=16)
+    model.fit(X, y, epochs=2, batch_size=4, verbose=0)
+    return model, X, y
+
+
+def test_freezing_a_trained_layer_keeps_predict_weights_and_save_working(rng, tmp_path):
+    model, X, y = frozen_after_training(rng)
+    expected, weights = model.predict(X), model.get_weights()
+    model.layers[0].trainable = False
+    np.testing.assert_array_equal(model.predict(X), expected)
+    for a, b in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    model.evaluate(X, y)
+    with pytest.warns(UserWarning, match="optimizer's state .* is not saved"):
+        model.save(tmp_path / "frozen.minifw")
+    loaded = mf.load_model(tmp_path / "frozen.minifw")
+    assert loaded.layers[0].trainable is False and loaded.optimizer.iterations == 0
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+    loaded.fit(X, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="Compile the model again"):
+        model.fit(X, y, epochs=1, verbose=0)  # only training needs the new compile
+    with pytest.raises(ValueError, match="Compile the model again"):
+        model.train_on_batch(X, y)
+    model.compile("adam", "mse")
+    model.fit(X, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(model.get_weights()[0], weights[0])
+
+
+@pytest.mark.parametrize("hook", ["on_train_batch_end", "on_epoch_end"])
+def test_freezing_a_layer_from_a_callback_mid_fit_is_refused_at_once(hook, rng):
+    model, X, y = frozen_after_training(rng)
+
+    class Freeze(mf.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if hook == "on_train_batch_end" and batch == 1:
+                self.model.layers[0].trainable = False
+
+        def on_epoch_end(self, epoch, logs=None):
+            if hook == "on_epoch_end":
+                self.model.layers[0].trainable = False
+
+    with pytest.raises(RuntimeError, match="trainable` flag of dense_1 changed during training"):
+        model.fit(X, y, epochs=3, batch_size=4, verbose=0, callbacks=[Freeze()])
+    model.predict(X)
+
+
+@pytest.mark.parametrize("where", ["validation_data", "validation_split"])
+def test_a_metric_the_validation_targets_cannot_take_fails_before_the_first_update(where, rng):
+    X, y = rng.normal(size=(40, 3)), np.tile([0.0, 1.0], 20)
+    y[-8:] = 1.0  # the last rows: one class only
+    model = mf.Sequential([mf.layers.Dense(1, activation="sigmoid")], seed=0)
+    model.compile("adam", "binary_crossentropy", metrics=["auc"])
+    model.build((None, 3))
+    before = model.get_weights()
+    options = (
+        {"validation_data": (X[-8:], y[-8:])} if where == "validation_data"
+        else {"validation_split": 0.2}
+    )
+    with pytest.raises(ValueError, match="'auc' cannot be computed on these targets"):
+        model.fit(X, y, epochs=1, verbose=0, **options)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_predicts_default_chunk_keeps_the_widest_activation_within_its_budget():
+    from minifw.training.inference import INFERENCE_BYTES, INFERENCE_ROWS, inference_rows
+
+    dense = mf.Sequential([mf.layers.Dense(8, input_dim=3)])
+    assert inference_rows(dense) == INFERENCE_ROWS
+    cnn = mf.Sequential(
+        [mf.layers.Conv2D(32, 3, input_shape=(28, 28, 1)), mf.layers.Flatten(), mf.layers.Dense(2)]
+    )
+    widest = 26 * 26 * 32 * 4  # the convolution's output row, float32
+    assert inference_rows(cnn) == INFERENCE_BYTES // widest == 96
+    assert inference_rows(cnn, 500) == 500

@@ -7,7 +7,11 @@ import io
 import json
 import os
 import pickle
+import struct
+import subprocess
+import sys
 import time
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -393,3 +397,109 @@ def test_two_processes_saving_to_one_path_always_leave_one_complete_model(tmp_pa
     assert all(writer.wait() == 0 for writer in writers)
     assert mf.load_model(path).get_weights()[0].shape in ((3, 4), (3, 7))
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_header_whose_stream_inflates_past_its_declared_size_is_read_only_that_far(
+    saved, tmp_path
+):
+    """A 'zip bomb' header: 64 MiB of JSON padding that declares 2 kB is never inflated."""
+    _, path, _, _ = saved
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    padded = members[saving.HEADER] + b" " * 2**26
+    bomb = tmp_path / "bomb.minifw"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(saving.HEADER, padded)
+        for name, data in members.items():
+            if name != saving.HEADER:
+                archive.writestr(name, data)
+    data = bytearray(bomb.read_bytes())
+    declared = struct.pack("<I", 2048)
+    local = data.index(b"PK\x03\x04")  # the header is the first member
+    data[local + 22 : local + 26] = declared
+    central = data.index(b"PK\x01\x02")
+    data[central + 24 : central + 28] = declared
+    bomb.write_bytes(bytes(data))
+    assert bomb.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        assert_refused(bomb, "CRC|declares|not valid JSON|corrupt")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20 < len(padded)
+
+
+def test_an_encrypted_member_is_refused_by_name(saved):
+    _, path, _, _ = saved
+    data = bytearray(path.read_bytes())
+    position = 0
+    while (position := data.find(b"PK\x01\x02", position)) >= 0:  # every central entry
+        data[position + 8] |= 0x1  # general purpose flag: encrypted
+        position += 4
+    path.write_bytes(bytes(data))
+    assert_refused(path, "is encrypted")
+
+
+def test_an_image_model_whose_input_shape_is_edited_huge_allocates_nothing_to_load(tmp_path):
+    model = mf.Sequential(
+        [
+            mf.layers.Conv2D(2, 3, padding="same", input_shape=(8, 8, 1)),
+            mf.layers.AveragePooling2D(3, strides=2, padding="same"),
+            mf.layers.MaxPooling2D(3, strides=2, padding="same"),
+            mf.layers.GlobalAveragePooling2D(),
+            mf.layers.Dense(1),
+        ]
+    )
+    model.compile("sgd", "mse")
+    path = tmp_path / "cnn.minifw"
+    model.save(path)
+    rewrite(path, header=lambda config: config["model"].update(input_shape=[8000, 8000, 1]))
+    tracemalloc.start()
+    try:
+        loaded = mf.load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded.input_shape == (None, 8000, 8000, 1)
+    assert peak < 4 * 2**20  # an 8000 × 8000 float32 image alone is 244 MiB
+
+
+def test_a_save_killed_outright_leaves_a_temporary_that_the_next_save_removes(tmp_path, rng):
+    model, _, _ = trained_model(rng)
+    path = tmp_path / "model.minifw"
+    killed = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                            capture_output=True, text=True, check=True)
+    dead_pid = int(killed.stdout)  # a process that has ended
+    stale = tmp_path / f".model.minifw.{dead_pid}.abc123.tmp"
+    stale.write_bytes(b"half a model")
+    alive = tmp_path / f".model.minifw.{os.getpid()}.def456.tmp"  # a save in progress
+    alive.write_bytes(b"being written")
+    other = tmp_path / f".other.minifw.{dead_pid}.abc123.tmp"  # another target's
+    other.write_bytes(b"not ours")
+    model.save(path)
+    assert not stale.exists() and alive.exists() and other.exists()
+    mf.load_model(path)
+
+
+def test_saving_into_a_missing_folder_names_the_path_given(tmp_path, rng):
+    model, _, _ = trained_model(rng)
+    target = tmp_path / "no such folder" / "model.minifw"
+    with pytest.raises(FileNotFoundError, match="the folder .*no such folder' does not exist"):
+        model.save(target)
+    with pytest.raises(FileNotFoundError, match=r"Cannot write .*model\.weights"):
+        model.save_weights(tmp_path / "missing" / "model.weights")
+    assert not (tmp_path / "no such folder").exists()
+
+
+def test_the_column_names_of_a_fit_are_saved_and_loaded(tmp_path, rng):
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(rng.normal(size=(12, 3)), columns=["age", "income", "debt"])
+    model = mf.Sequential([mf.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(frame, rng.normal(size=12), verbose=0)
+    model.save(tmp_path / "named.minifw")
+    loaded = mf.load_model(tmp_path / "named.minifw")
+    assert loaded.feature_names_in_ == ("age", "income", "debt")
+    with pytest.raises(ValueError, match="another order"):
+        loaded.predict(frame[["income", "age", "debt"]])

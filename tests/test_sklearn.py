@@ -12,6 +12,7 @@ sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
 
 from sklearn import datasets  # noqa: E402
 from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -145,3 +146,26 @@ def test_a_dataframe_keeps_its_feature_names(rng):
     assert list(model.feature_names_in_) == ["iq", "gpa"]
     with pytest.warns(UserWarning, match="feature names"):
         model.predict(frame.to_numpy())
+
+
+@pytest.mark.parametrize("estimator", [Classifier, Regressor])
+def test_a_refused_refit_keeps_the_fitted_network_and_its_predictions(estimator, rng):
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    fitted = estimator(epochs=3, random_state=0, dtype="float32").fit(X, y)
+    model, predictions = fitted.model_, fitted.predict(X)
+    bad_targets = np.array(["a", "b"] * 20) if estimator is Regressor else np.zeros(40)
+    for bad in [(np.full((40, 3), 1e39), y), (X, bad_targets)]:
+        with pytest.raises((ValueError, TypeError)):
+            fitted.fit(*bad)
+        assert fitted.model_ is model
+        np.testing.assert_array_equal(fitted.predict(X), predictions)
+
+
+def test_a_refused_first_partial_fit_leaves_the_estimator_unfitted(rng):
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    estimator = Classifier(dtype="float32")
+    with pytest.raises(ValueError, match="too large for the model's dtype float32"):
+        estimator.partial_fit(np.full((40, 3), 1e39), y, classes=[0, 1])
+    assert not hasattr(estimator, "model_") and not hasattr(estimator, "classes_")
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)

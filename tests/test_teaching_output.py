@@ -210,3 +210,31 @@ def test_demo_writes_the_lecture_page(tmp_path, capsys):
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "10440" in html
     assert str(page) in capsys.readouterr().out
+
+
+def test_class_and_layer_names_reach_the_page_escaped(salary):
+    X, y = salary
+    Script = type("<script>alert(1)</script>", (mf.optimizers.SGD,), {})
+    Image = type("<img src=x onerror=alert(2)>", (mf.losses.MSELoss,), {})
+    model = mf.Sequential(
+        [mf.layers.Dense(2, input_dim=2, name="<b>hidden</b>"), mf.layers.Dense(1)],
+        dtype="float64",
+    )
+    model.compile(Script(1e-5), Image())
+    step = mf.explain(model, X[0], y[0])
+    for text in (step.to_html(), step._repr_html_(), step.to_markdown()):
+        assert "<script>alert" not in text and "<img src=x" not in text and "<b>hidden" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in step.to_html()
+
+
+def test_the_figure_of_a_wide_layer_stays_a_bounded_size():
+    pytest.importorskip("matplotlib")
+    from minifw.teaching.explain.plot import MAX_FIGURE_INCHES
+
+    model = mf.Sequential(
+        [mf.layers.Dense(200, input_dim=3, activation="tanh"), mf.layers.Dense(1)], seed=0
+    )
+    model.compile("sgd", "mse")
+    width, height = mf.explain(model, [0.5, -1.0, 2.0], [1.0]).plot().get_size_inches()
+    assert width <= MAX_FIGURE_INCHES[0] and height <= MAX_FIGURE_INCHES[1]
+    assert height > 1  # still drawn

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -205,3 +206,55 @@ def test_cross_entropy_on_probabilities_refuses_logits_and_suggests_from_logits(
             call(np.array(y_true), np.array(y_pred))
     with_logits = type(loss)(from_logits=True)
     assert np.isfinite(with_logits(np.array(y_true), np.array(y_pred)))
+
+
+def channels_last_cnn(input_shape):
+    model = mf.Sequential(
+        [
+            mf.layers.Conv2D(4, 3, input_shape=input_shape),
+            mf.layers.GlobalAveragePooling2D(),
+            mf.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def test_channels_first_images_are_refused_naming_the_transpose(rng):
+    model = channels_last_cnn((16, 16, 3))
+    with pytest.raises(ValueError, match=r"channels-first.*X\.transpose\(0, 2, 3, 1\)"):
+        model.fit(rng.normal(size=(6, 3, 16, 16)), np.arange(6) % 2, verbose=0)
+    with pytest.raises(ValueError, match=r"Reshape it, e.g. X.reshape\(len\(X\), 16, 16, 3\)"):
+        model.predict(rng.normal(size=(6, 16, 48, 1)))
+
+
+def test_an_input_shape_written_channels_first_warns_once(rng):
+    with pytest.warns(UserWarning, match=r"looks channels-first.*X\.transpose\(0, 2, 3, 1\)"):
+        model = channels_last_cnn((3, 16, 16))
+        model.fit(rng.normal(size=(6, 3, 16, 16)), np.arange(6) % 2, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(rng.normal(size=(6, 3, 16, 16)), np.arange(6) % 2, verbose=0)
+        channels_last_cnn((16, 16, 3)).build((None, 16, 16, 3))
+        channels_last_cnn((3, 5, 5)).build((None, 3, 5, 5))  # small: could be anything
+
+
+def test_dataframe_columns_reordered_or_renamed_after_fit_are_refused(rng):
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(rng.normal(size=(20, 3)), columns=["iq", "gpa", "age"])
+    y = rng.normal(size=20)
+    model = mf.Sequential([mf.layers.Dense(1)], dtype="float64")
+    model.compile("sgd", "mse")
+    model.fit(frame, y, epochs=1, verbose=0)
+    assert model.feature_names_in_ == ("iq", "gpa", "age")
+    expected = model.predict(frame)
+    np.testing.assert_array_equal(model.predict(frame.to_numpy()), expected)  # arrays pass
+    with pytest.raises(ValueError, match=r"another order.*X\[model.feature_names_in_\]"):
+        model.predict(frame[["gpa", "iq", "age"]])
+    renamed = frame.rename(columns={"age": "years"})
+    missing = r"missing: \['age'\]; columns not seen in fit: \['years'\]"
+    with pytest.raises(ValueError, match=missing):
+        model.evaluate(renamed, y)
+    with pytest.raises(ValueError, match="another order"):
+        model.fit(frame[["age", "gpa", "iq"]], y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(model.predict(frame[["iq", "gpa", "age"]]), expected)

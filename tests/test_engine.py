@@ -1,0 +1,156 @@
+"""The plan's checks read facts from the classes: what a layer outputs (``output_kind``,
+``output_range``) and what a loss compares (``regression``); nothing else is edited for a
+new class to be judged."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import minifw as mf
+from minifw.engine import OUT_OF_RANGE_REFUSED
+
+
+def regression(*layers, dtype="float64"):
+    model = mf.Sequential([mf.layers.Dense(4, activation="tanh"), *layers], dtype=dtype, seed=0)
+    model.compile("adam", "mse")
+    return model
+
+
+@pytest.mark.parametrize(
+    ("output", "targets", "range_text"),
+    [
+        (mf.layers.Dense(1, activation="sigmoid"), lambda rng: rng.uniform(25, 346, 40), "[0, 1]"),
+        (mf.layers.Dense(1, activation="relu"), lambda rng: -rng.uniform(1, 5, 40), "[0, inf]"),
+        (mf.layers.Dense(1, activation="tanh"), lambda rng: rng.normal(0, 3, 40), "[-1, 1]"),
+        (mf.layers.Dense(1, activation="softplus"), lambda rng: -rng.uniform(1, 2, 40), "[0, inf]"),
+        (mf.layers.Dense(1, activation="elu"), lambda rng: -rng.uniform(2, 3, 40), "[-1, inf]"),
+    ],
+    ids=["sigmoid-salaries", "relu-negative", "tanh-wide", "softplus-negative", "elu-below"],
+)
+def test_regression_targets_a_bounded_output_cannot_reach_are_refused_before_training(
+    output, targets, range_text, rng
+):
+    model = regression(output)
+    X, y = rng.normal(size=(40, 3)), targets(rng)
+    model.build((None, 3))
+    before = model.get_weights()
+    for call in (
+        lambda: model.fit(X, y, epochs=1, verbose=0),
+        lambda: model.train_on_batch(X, y),
+    ):
+        with pytest.raises(ValueError, match=rf"targets lie outside \{range_text}.*cannot reach"):
+            call()
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.predict(X)  # predicting and evaluating are not refused
+    model.evaluate(X, y)
+
+
+def test_a_few_targets_outside_the_range_warn_and_train(rng):
+    model = regression(mf.layers.Dense(1, activation="sigmoid"))
+    X, y = rng.normal(size=(400, 3)), rng.uniform(0, 1, 400)
+    y[:2] = 1.5  # 0.5% outside [0, 1]
+    assert 2 <= OUT_OF_RANGE_REFUSED * 400
+    with pytest.warns(UserWarning, match="2 of 400 targets lie outside"):
+        model.fit(X, y, epochs=1, verbose=0)
+
+
+def test_targets_on_the_bounds_and_unbounded_outputs_are_accepted(rng):
+    X = rng.normal(size=(20, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        regression(mf.layers.Dense(1, activation="sigmoid")).fit(
+            X, rng.integers(0, 2, 20), epochs=1, verbose=0
+        )
+        regression(mf.layers.Dense(1)).fit(X, rng.normal(0, 100, 20), epochs=1, verbose=0)
+        cross_entropy = mf.Sequential([mf.layers.Dense(1, activation="relu")])
+        cross_entropy.compile("sgd", mf.losses.BinaryCrossEntropy(from_logits=True))
+        cross_entropy.fit(X, rng.integers(0, 2, 20), epochs=1, verbose=0)  # not regression
+
+
+def test_a_batch_source_is_judged_by_its_first_batch(rng):
+    model = regression(mf.layers.Dense(1, activation="sigmoid"))
+    batches = [(rng.normal(size=(8, 3)), rng.uniform(10, 20, 8)) for _ in range(3)]
+    with pytest.raises(ValueError, match="8 of 8 targets lie outside"):
+        model.fit(batches, epochs=1, verbose=0)
+
+
+# -- a new class, judged from its own declaration ---------------------------------------
+
+
+class Bounded(mf.layers.Activation):
+    """o = 2·σ(net) − 1, in (−1, 1): a user's activation that declares its range."""
+
+    output_range = (-1.0, 1.0)
+
+    def activate(self, x):
+        return 2 * mf.layers.Sigmoid().activate(x) - 1
+
+    def derivative(self, x, out):
+        return (1 - out * out) / 2
+
+
+class HardSigmoid(mf.layers.Activation):
+    """o = clip(0.2·net + 0.5, 0, 1): probabilities, declared as such."""
+
+    output_kind = "probabilities"
+    output_range = (0.0, 1.0)
+
+    def activate(self, x):
+        return np.clip(0.2 * x + 0.5, 0, 1)
+
+    def derivative(self, x, out):
+        return np.where((out > 0) & (out < 1), 0.2, 0.0)
+
+
+class Undeclared(mf.layers.Activation):
+    """o = net³: a user's activation that says nothing about itself (raw scores)."""
+
+    def activate(self, x):
+        return x**3
+
+    def derivative(self, x, out):
+        return 3 * x * x
+
+
+class LogCosh(mf.losses.Loss):
+    """L = mean log cosh(ŷ − y): a user's regression loss."""
+
+    regression = True
+
+    def value(self, y_true, y_pred):
+        return float(np.mean(np.log(np.cosh(y_pred - y_true))))
+
+    def gradient(self, y_true, y_pred):
+        return np.tanh(y_pred - y_true) / y_pred.size
+
+
+def test_a_new_activation_is_judged_by_its_declared_range_and_a_new_loss_by_its_kind(rng):
+    model = mf.Sequential([mf.layers.Dense(3), Bounded()], dtype="float64")
+    model.compile("sgd", LogCosh())
+    with pytest.raises(ValueError, match=r"outside \[-1, 1\].*Bounded"):
+        model.fit(rng.normal(size=(10, 2)), rng.normal(5, 1, size=(10, 3)), verbose=0)
+    model.fit(rng.normal(size=(10, 2)), rng.uniform(-1, 1, size=(10, 3)), verbose=0)
+
+
+def test_binary_cross_entropy_after_an_undeclared_activation_is_refused_with_the_fix(rng):
+    X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
+    model = mf.Sequential([mf.layers.Dense(1), Undeclared()])
+    model.compile("sgd", "binary_crossentropy")
+    with pytest.raises(ValueError, match="declare it on the class: output_kind = 'probabilities'"):
+        model.fit(X, y, verbose=0)
+    declared = mf.Sequential([mf.layers.Dense(1), HardSigmoid()])
+    declared.compile("sgd", "binary_crossentropy")
+    declared.fit(X, y, verbose=0)
+
+
+def test_every_built_in_activation_declares_what_it_outputs():
+    for name, cls in mf.layers.base.LAYERS.classes.items():
+        if issubclass(cls, mf.layers.Activation):
+            assert cls.output_kind in ("raw", "probabilities", "distribution"), name
+    assert mf.layers.Sigmoid.output_kind == "probabilities"
+    assert mf.layers.Softmax.output_kind == "distribution"
+    assert mf.layers.LeakyReLU(0.0).output_range == (0.0, np.inf)
+    assert mf.layers.LeakyReLU(0.1).output_range == (-np.inf, np.inf)
