@@ -443,3 +443,31 @@ def test_a_non_finite_loss_mid_training_on_one_rank_raises_on_every_rank_in_time
     run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
     for text in errors_of(tmp_path):
         assert text.startswith("The loss became") and "epoch 2, batch 1" in text
+
+
+@needs_mpi
+def test_with_three_ranks_the_one_that_differs_is_named_and_a_failure_ends_all_three(tmp_path):
+    run(
+        3,
+        FAILS_TOGETHER + "Xr, yr = (X[:100], y[:100]) if rank == 2 else (X, y)\nfit_and_report()\n",
+        tmp_path,
+        timeout=60,
+    )
+    for text in errors_of(tmp_path, ranks=3):
+        assert "rank 2 holds 100 rows of X, rank 0 103" in text
+    result = run_failing(
+        3,
+        """
+        from mpi4py import MPI
+        rank = MPI.COMM_WORLD.Get_rank()
+        class Fails(mf.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if rank == 2:
+                    raise MemoryError("rank 2 ran out")
+        model = network()
+        model.compile("sgd", "mse", distribute=DataParallel())
+        model.fit(X, y, epochs=3, batch_size=12, verbose=0, callbacks=[Fails()])
+        """,
+        tmp_path,
+    )
+    assert "rank 2 of 3 failed during training (MemoryError: rank 2 ran out)" in result.stderr

@@ -151,3 +151,83 @@ def test_zip_edits_either_load_or_raise_model_file_error(tmp_path, model_file_by
         mf.load_model(path)
     except ModelFileError:
         pass
+
+
+# -- images, the teaching tools and the scikit-learn estimators ----------------------
+
+image_shapes = st.one_of(
+    hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6),
+    st.tuples(st.integers(0, 4), st.sampled_from([4, 1]), st.sampled_from([4, 1]), st.just(1)),
+)
+
+
+def small_cnn() -> mf.Sequential:
+    model = mf.Sequential(
+        [
+            mf.layers.Conv2D(2, 2, padding="same", activation="relu", input_shape=(4, 4, 1)),
+            mf.layers.AveragePooling2D(3, strides=2, padding="same"),
+            mf.layers.Conv2D(2, 2),
+            mf.layers.GlobalMaxPooling2D(),
+            mf.layers.Dense(1),
+        ],
+        dtype="float64",
+        seed=0,
+    )
+    model.compile("sgd", "mse")
+    return model
+
+
+@SETTINGS
+@given(
+    call=st.sampled_from(sorted(CALLS)),
+    X=dtypes.flatmap(lambda dtype: hnp.arrays(dtype, image_shapes)),
+    y=arrays(),
+)
+def test_a_cnn_given_any_array_works_or_refuses_without_changing_anything(call, X, y):
+    model = small_cnn()
+    before = model.get_weights()
+    X_copy = X.copy()
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            CALLS[call](model, X, y)
+    except DOCUMENTED:
+        for a, b in zip(before, model.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(X, X_copy)
+
+
+@SETTINGS
+@given(x=arrays(), y=arrays(), rate=st.one_of(st.none(), st.floats(allow_nan=True)))
+def test_explain_of_any_row_works_or_refuses_without_changing_the_model(x, y, rate):
+    model = small_model("float64")
+    before = model.get_weights()
+    try:
+        with np.errstate(all="ignore"):
+            step = mf.explain(model, x, y, learning_rate=rate)
+            str(step), step.to_html(), step.to_markdown()
+    except DOCUMENTED:
+        pass
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    kind=st.sampled_from(["Classifier", "Regressor"]),
+    X=arrays(),
+    y=arrays(),
+)
+def test_an_estimator_refit_on_any_array_works_or_keeps_its_fitted_network(kind, X, y):
+    sklearn = pytest.importorskip("minifw.sklearn")
+    rng = np.random.default_rng(0)
+    X_good, y_good = rng.normal(size=(12, 2)), rng.integers(0, 2, 12)
+    estimator = getattr(sklearn, kind)(epochs=1, random_state=0).fit(X_good, y_good)
+    model, expected = estimator.model_, estimator.predict(X_good)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimator.fit(X, y)
+    except (ValueError, TypeError, NonFiniteError):
+        assert estimator.model_ is model
+        np.testing.assert_array_equal(estimator.predict(X_good), expected)
