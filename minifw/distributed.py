@@ -53,7 +53,6 @@ import numpy as np
 
 from . import errors
 from .layers import BatchNormalization, Dropout
-from .validation import as_features, as_numeric_array, as_targets
 
 __all__ = ["DataParallel", "fingerprint"]
 
@@ -192,20 +191,23 @@ class DataParallel:
 
     # -- agreeing: every rank raises together, or the job ends ----------------------------
 
-    def collectively(self, prepare: Callable[[], T], describe: Callable[[T], dict]) -> T:
+    def collectively(self, prepare: Callable[[], T], shared: Callable[[T], dict]) -> T:
         """``prepare()`` on every rank, then one allgather of each rank's outcome: if any
         rank raised, every rank raises (that rank its own error, the others the same kind
-        of error naming it); if ``describe(result)`` differs between ranks, every rank
-        raises ValueError naming the ranks and what differs. Returns ``prepare()``'s result.
+        of error naming it); if what ``shared(result)`` names differs between ranks (arrays
+        by their ``fingerprint``, other values as they are), every rank raises ValueError
+        naming the ranks and what differs. Returns ``prepare()``'s result.
         """
         result = error = report = None
         try:
             result = prepare()
-            report = describe(result)
+            report = {
+                name: fingerprint(value) if isinstance(value, np.ndarray) else value
+                for name, value in shared(result).items()
+            }
         except Exception as caught:
             error = caught
-        reports = self._all_or_none(error, report)
-        difference = first_difference(reports)
+        difference = first_difference(self._all_or_none(error, report))
         if difference:
             raise _on_every_rank(
                 ValueError(
@@ -217,23 +219,17 @@ class DataParallel:
             )
         return result
 
-    def check_same_arrays(self, X, y, validation_data=None, sample_weight=None) -> None:
-        """Refuse, on every rank, arrays that are not the same on every rank (shapes, dtypes,
-        checksums of X, y, the validation data and the sample weights), or that any rank's
-        checks refuse; before anything is built."""
+    def check_same_shapes(self, **data) -> None:
+        """Refuse, on every rank, data whose shapes differ between the ranks: before the
+        model is built from them (values and dtypes are compared once they are checked)."""
 
-        def checked() -> dict:
-            features = as_features(X)
-            arrays = {"X": features, "y": as_targets(y, len(features))}
-            if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
-                X_val = as_features(validation_data[0], "X_val")
-                y_val = as_targets(validation_data[1], len(X_val), "y_val")
-                arrays.update(X_val=X_val, y_val=y_val)
-            if sample_weight is not None:
-                arrays["sample_weight"] = as_numeric_array(sample_weight, "sample_weight")
-            return fingerprint(**arrays)
+        def shape(value) -> tuple | None:
+            try:
+                return None if value is None else (np.shape(value), None, None)
+            except ValueError:  # ragged: the checks that follow name it
+                return None
 
-        self.collectively(checked, lambda report: report)
+        self.collectively(lambda: None, lambda _: {name: shape(v) for name, v in data.items()})
 
     def _all_or_none(self, error: Exception | None, report=None) -> list:
         """Every rank's ``report``, gathered; if any rank has an ``error``, every rank raises
@@ -319,14 +315,10 @@ class DataParallel:
         return np.concatenate(self.comm.allgather(array))
 
 
-def fingerprint(**arrays: np.ndarray | None) -> dict:
-    """(shape, dtype, CRC-32 of the bytes) of each array, for comparing ranks' data."""
-    return {
-        name: None
-        if array is None
-        else (array.shape, array.dtype.str, zlib.crc32(np.ascontiguousarray(array).data))
-        for name, array in arrays.items()
-    }
+def fingerprint(array: np.ndarray) -> tuple:
+    """(shape, dtype, CRC-32 of the bytes) of an array, for comparing ranks' data: about
+    7 GB/s, so 30 ms for MNIST's training images."""
+    return array.shape, array.dtype.str, zlib.crc32(np.ascontiguousarray(array).data)
 
 
 def first_difference(reports: list[dict]) -> str | None:

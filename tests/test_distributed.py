@@ -245,9 +245,7 @@ def fit_and_report(**fit_options):
     try:
         model.fit(Xr, yr, epochs=2, batch_size=10, verbose=0, **fit_options)
     except (ValueError, TypeError) as error:
-        unchanged = not model.built or all(
-            np.array_equal(a, b) for a, b in zip(before, model.get_weights())
-        )
+        unchanged = all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
         open(f"{out}/error{rank}", "w").write(f"{type(error).__name__} {unchanged}: {error}")
     else:
         open(f"{out}/error{rank}", "w").write("trained")
@@ -256,7 +254,8 @@ from mpi4py import MPI
 rank = MPI.COMM_WORLD.Get_rank()
 model = network()
 model.compile("sgd", "mse", distribute=DataParallel())
-before = None
+model.build((None, 5))
+before = model.get_weights()
 """
 
 
@@ -278,7 +277,7 @@ def errors_of(tmp_path, ranks=2) -> list[str]:
         ),
         (
             "Xr, yr = (X, y) if rank == 0 else (X, -y)",
-            "y has the same shape (103,) on ranks 0 and 1 but different values",
+            "y has the same shape (103, 1) on ranks 0 and 1 but different values",
         ),
         (
             "Xr, yr = (X, y) if rank == 0 else (X.astype(np.float32), y)",
@@ -292,6 +291,21 @@ def test_ranks_holding_different_arrays_all_refuse_before_training(mismatch, exp
     for text in errors_of(tmp_path):
         assert text.startswith("ValueError True: DataParallel: the ranks hold different data")
         assert expected in text
+
+
+@needs_mpi
+def test_ranks_with_different_feature_counts_build_nothing(tmp_path):
+    body = """
+    model = network()
+    model.compile("sgd", "mse", distribute=DataParallel())
+    try:
+        model.fit(X if rank == 0 else X[:, :4], y, epochs=1, verbose=0)
+    except ValueError as error:
+        open(f"{out}/error{rank}", "w").write(f"{model.built}: {error}")
+    """
+    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
+    for text in errors_of(tmp_path):
+        assert text.startswith("False: DataParallel: the ranks hold different data: X has shape")
 
 
 @needs_mpi
@@ -316,7 +330,7 @@ def test_different_validation_data_is_refused_on_every_rank(tmp_path):
     """
     run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
     for text in errors_of(tmp_path):
-        assert "y_val has the same shape (20,) on ranks 0 and 1 but different values" in text
+        assert "y_val has the same shape (20, 1) on ranks 0 and 1 but different values" in text
 
 
 @needs_mpi
@@ -356,6 +370,8 @@ def test_a_batch_refused_on_one_rank_mid_epoch_raises_on_every_rank(tmp_path):
 @needs_mpi
 def test_batch_sources_whose_first_batches_differ_in_features_are_refused(tmp_path):
     body = """
+    model = network()  # unbuilt: each rank would build from its own first batch
+    model.compile("sgd", "mse", distribute=DataParallel())
     width = 5 if rank == 0 else 4
     shard = [(X[10 * i : 10 * i + 10, :width], y[10 * i : 10 * i + 10]) for i in range(3)]
     try:

@@ -94,9 +94,13 @@ def evaluate(model, X: ArrayLike | Iterable, y: ArrayLike | None, batch_size: in
     if y is None:
         batches = StreamBatches(X, stream_preparer(model))
     else:
-        if model.distribute is not None:  # every rank evaluates the same arrays
-            model.distribute.check_same_arrays(X, y)
-        X, Y = model.prepare(X, y)
+        if model.distribute is None:
+            X, Y = model.prepare(X, y)
+        else:  # every rank evaluates the same arrays
+            model.distribute.check_same_shapes(X=X, y=y)
+            X, Y = model.distribute.collectively(
+                lambda: model.prepare(X, y), lambda prepared: dict(zip(("X", "y"), prepared))
+            )
         batches = ArrayBatches(X, Y, None, inference_rows(model, batch_size, "evaluate"))
     return evaluate_batches(model, batches)
 

@@ -51,12 +51,14 @@ def fit(model: Sequential, X: ArrayLike | Iterable, y: ArrayLike | None, **optio
         setup = _prepare(model, X, y, **options)
     else:
         if y is not None:
-            distribute.check_same_arrays(
-                X, y, options["validation_data"], options["sample_weight"]
+            validation = options["validation_data"]
+            distribute.check_same_shapes(
+                X=X,
+                y=y,
+                X_val=validation[0] if isinstance(validation, (tuple, list)) else None,
+                sample_weight=options["sample_weight"],
             )
-        setup = distribute.collectively(
-            lambda: _prepare(model, X, y, **options), _first_batch_shapes
-        )
+        setup = distribute.collectively(lambda: _prepare(model, X, y, **options), _shared)
         if not setup.full_batch:
             distribute.start(model)  # rank 0's weights and generators to every rank
     callbacks = setup.callbacks
@@ -113,9 +115,16 @@ class _Setup:
     first_batch: tuple | None  # a batch source's, once checked
 
 
-def _first_batch_shapes(setup) -> dict:
-    """A batch source's first batch, as every rank must hold it alike: its shapes past the
-    rows and its dtypes (shards differ in their rows)."""
+def _shared(setup: _Setup) -> dict:
+    """What every rank of a data-parallel fit must hold alike: the checked arrays (compared
+    by shape, dtype and checksum); for a batch source, whose shards differ, the first
+    batch's shapes past the rows and its dtypes."""
+    if setup.arrays is not None:
+        X, Y, weights = setup.arrays
+        shared = {"X": X, "y": Y, "sample weights": weights}
+        if setup.validation is not None:
+            shared.update(X_val=setup.validation[0], y_val=setup.validation[1])
+        return shared
     if setup.first_batch is None:
         return {}
     x, y = setup.first_batch[:2]
