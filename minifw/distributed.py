@@ -42,6 +42,7 @@ from __future__ import annotations
 import builtins
 import os
 import sys
+import time
 import traceback
 import warnings
 import zlib
@@ -270,6 +271,7 @@ class DataParallel:
             file=sys.stderr,
             flush=True,
         )
+        time.sleep(_FORWARD_SECONDS)  # MPI.Abort kills the launcher's forwarding of output too
         self.comm.Abort(1)
 
     # -- reductions ---------------------------------------------------------------------
@@ -349,6 +351,9 @@ def _describe(entry) -> str:
 
 
 _EVERY_RANK = "_minifw_raised_on_every_rank"
+
+# How long a failed rank waits for the launcher to forward its message before aborting.
+_FORWARD_SECONDS = 1.0
 
 
 def _on_every_rank(error: Exception) -> Exception:

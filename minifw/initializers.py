@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 
-from . import registry
-from .registry import resolve
+from .registry import Catalogue
 from .validation import positive_float
 
 __all__ = [
+    "register",
     "Initializer",
     "Zeros",
     "Ones",
@@ -58,6 +58,12 @@ class Initializer:
         return f"{type(self).__name__}({args})"
 
 
+#: Every initializer a model file may name, added by ``@register`` where it is defined.
+INITIALIZERS = Catalogue("initializer", Initializer, decorator="mf.initializers.register")
+register = INITIALIZERS.register
+
+
+@register("constant")
 class Constant(Initializer):
     """Every entry equal to ``value``."""
 
@@ -79,6 +85,7 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
+@register("zeros")
 class Zeros(Constant):
     """Every entry 0 (the default for biases)."""
 
@@ -89,6 +96,7 @@ class Zeros(Constant):
         return {}
 
 
+@register("ones")
 class Ones(Constant):
     """Every entry 1 (the lecture's starting weights)."""
 
@@ -99,6 +107,7 @@ class Ones(Constant):
         return {}
 
 
+@register("random_normal")
 class RandomNormal(Initializer):
     """w ~ N(mean, stddev²)."""
 
@@ -113,6 +122,7 @@ class RandomNormal(Initializer):
         return {"mean": self.mean, "stddev": self.stddev}
 
 
+@register("random_uniform")
 class RandomUniform(Initializer):
     """w ~ U(minval, maxval)."""
 
@@ -143,6 +153,7 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
 _TRUNCATED_STDDEV = 0.87962566103423978
 
 
+@register("variance_scaling")
 class VarianceScaling(Initializer):
     """Var(w) = scale / n, with n = fan_in, fan_out or their mean.
 
@@ -193,6 +204,7 @@ def _truncated_normal(rng: np.random.Generator, shape) -> np.ndarray:
     return values
 
 
+@register("glorot_uniform")
 class GlorotUniform(VarianceScaling):
     """w ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)) (Xavier uniform; Dense's default)."""
 
@@ -203,6 +215,7 @@ class GlorotUniform(VarianceScaling):
         return {}
 
 
+@register("glorot_normal")
 class GlorotNormal(VarianceScaling):
     """Truncated normal with Var(w) = 2 / (fan_in + fan_out) (Xavier normal)."""
 
@@ -213,6 +226,7 @@ class GlorotNormal(VarianceScaling):
         return {}
 
 
+@register("he_uniform")
 class HeUniform(VarianceScaling):
     """w ~ U(-a, a), a = sqrt(6 / fan_in) (Kaiming uniform, for ReLU)."""
 
@@ -223,6 +237,7 @@ class HeUniform(VarianceScaling):
         return {}
 
 
+@register("he_normal")
 class HeNormal(VarianceScaling):
     """Truncated normal with Var(w) = 2 / fan_in (Kaiming normal, for ReLU)."""
 
@@ -233,27 +248,12 @@ class HeNormal(VarianceScaling):
         return {}
 
 
-_NAMES = {
-    "zeros": Zeros,
-    "ones": Ones,
-    "constant": Constant,
-    "random_normal": RandomNormal,
-    "random_uniform": RandomUniform,
-    "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform,
-    "he_normal": HeNormal,
-}
-
-_NAMES_AND_CLASSES = {**_NAMES, "variance_scaling": VarianceScaling}
-
-
 def get(identifier: str | dict | Initializer) -> Initializer:
     """An initializer from its name (``"ones"``, ``"he_normal"``, ...), an instance,
     or a config dict written by :func:`serialize`."""
-    return resolve("initializer", identifier, _NAMES_AND_CLASSES, Initializer)
+    return INITIALIZERS.get(identifier)
 
 
 def serialize(initializer: Initializer) -> str | dict:
     """The registered name when that rebuilds it exactly, else ``{"class_name", "config"}``."""
-    return registry.serialize(initializer, _NAMES)
+    return INITIALIZERS.serialize(initializer)

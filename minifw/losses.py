@@ -30,10 +30,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit
 
-from .registry import resolve
+from .registry import Catalogue
 from .validation import as_numeric_array, positive_float
 
 __all__ = [
+    "register",
     "Loss",
     "MSELoss",
     "MAELoss",
@@ -200,6 +201,12 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
+#: Every loss a model file may name, added by ``@register`` where it is defined.
+LOSSES = Catalogue("loss", Loss, decorator="mf.losses.register")
+register = LOSSES.register
+
+
+@register("mse", "mean_squared_error")
 class MSELoss(Loss):
     """L = (1/(n·k)) Σ (y − ŷ)² ;  ∂L/∂ŷ = −2 (y − ŷ) / (n·k).
 
@@ -229,6 +236,7 @@ class MSELoss(Loss):
         return value, error * (2.0 * scale)
 
 
+@register("mae", "mean_absolute_error")
 class MAELoss(Loss):
     """L = (1/(n·k)) Σ |y − ŷ| ;  ∂L/∂ŷ = sign(ŷ − y) / (n·k), 0 where ŷ = y."""
 
@@ -244,6 +252,7 @@ class MAELoss(Loss):
         return np.sign(y_pred - y_true) * self._scale(y_pred)
 
 
+@register("huber")
 class HuberLoss(Loss):
     """L = (1/(n·k)) Σ h(ŷ − y), h(e) = ½ e² for |e| ≤ δ, δ (|e| − ½ δ) otherwise.
 
@@ -343,6 +352,7 @@ def _softmax_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return probabilities, shifted, np.log(total)
 
 
+@register("binary_crossentropy", "bce")
 class BinaryCrossEntropy(_CrossEntropy):
     """L = −(1/(n·k)) Σ [y log p + (1 − y) log(1 − p)], targets y in [0, 1].
 
@@ -371,6 +381,7 @@ class BinaryCrossEntropy(_CrossEntropy):
         return (p - y_true) / (p * (1 - p)) * inside * self._scale(y_pred)
 
 
+@register("categorical_crossentropy", "cce")
 class CategoricalCrossEntropy(_CrossEntropy):
     """L = −(1/n) Σ_rows Σ_k y_k log p_k, with one-hot or probability targets y.
 
@@ -417,6 +428,7 @@ class CategoricalCrossEntropy(_CrossEntropy):
         return value, -(y_true / p) * inside * scale
 
 
+@register("sparse_categorical_crossentropy", "scce")
 class SparseCategoricalCrossEntropy(_CrossEntropy):
     """L = −(1/n) Σ_rows log p_label, with integer labels in [0, classes).
 
@@ -487,24 +499,9 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         return -float(np.sum(np.log(p))) * scale, grad
 
 
-_NAMES = {
-    "mse": MSELoss,
-    "mean_squared_error": MSELoss,
-    "mae": MAELoss,
-    "mean_absolute_error": MAELoss,
-    "huber": HuberLoss,
-    "binary_crossentropy": BinaryCrossEntropy,
-    "bce": BinaryCrossEntropy,
-    "categorical_crossentropy": CategoricalCrossEntropy,
-    "cce": CategoricalCrossEntropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossEntropy,
-    "scce": SparseCategoricalCrossEntropy,
-}
-
-
 def get(identifier: str | Loss) -> Loss:
     """A loss from its name (``"mse"``, ``"binary_crossentropy"``, ...) or an instance."""
-    return resolve("loss", identifier, _NAMES, Loss)
+    return LOSSES.get(identifier)
 
 
 # Keras's spellings of the same classes.

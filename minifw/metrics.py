@@ -19,9 +19,10 @@ import numpy as np
 from scipy.stats import rankdata
 
 from . import losses
-from .registry import resolve
+from .registry import Catalogue
 
 __all__ = [
+    "register",
     "mse",
     "mae",
     "rmse",
@@ -39,22 +40,31 @@ __all__ = [
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
+#: Every metric a model file may name, added by ``@register`` where it is defined. A metric
+#: of one's own is a function ``metric(y_true, y_pred) -> float``, registered the same way.
+METRICS = Catalogue("metric", decorator="mf.metrics.register")
+register = METRICS.register
 
+
+@register("mse", "mean_squared_error")
 def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean squared error: (1/(n·k)) Σ (y − ŷ)²."""
     return float(np.mean(np.square(y_pred - y_true)))
 
 
+@register("mae", "mean_absolute_error")
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean absolute error: (1/(n·k)) Σ |y − ŷ|."""
     return float(np.mean(np.abs(y_pred - y_true)))
 
 
+@register("rmse", "root_mean_squared_error")
 def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Root mean squared error: √mse."""
     return float(np.sqrt(mse(y_true, y_pred)))
 
 
+@register("r2", "r2_score")
 def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Coefficient of determination 1 − Σ(y − ŷ)² / Σ(y − ȳ)², per output, averaged.
 
@@ -68,6 +78,7 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
+@register("binary_accuracy", "accuracy", "acc")
 def binary_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of entries where (ŷ > 0.5) equals the label y, which must be 0 or 1.
 
@@ -87,16 +98,19 @@ def binary_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean((y_pred > 0.5) == y_true))
 
 
+@register("categorical_accuracy")
 def categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of rows where argmax ŷ equals argmax y (one-hot or probability targets)."""
     return float(np.mean(np.argmax(y_pred, axis=-1) == np.argmax(y_true, axis=-1)))
 
 
+@register("sparse_categorical_accuracy")
 def sparse_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of rows where argmax ŷ equals the integer label y."""
     return float(np.mean(np.argmax(y_pred, axis=-1) == np.reshape(y_true, -1)))
 
 
+@register("top_k_accuracy")
 def top_k_accuracy(y_true: np.ndarray, y_pred: np.ndarray, k: int = 5) -> float:
     """Fraction of rows whose true class (label, or argmax of one-hot y) is among the
     k largest ŷ. Ties count in the row's favour."""
@@ -148,6 +162,7 @@ def _summarize(scores: np.ndarray, binary: bool, present: np.ndarray) -> float:
     return float(scores[1] if binary else scores[present].mean())
 
 
+@register("precision")
 def precision(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """TP / (TP + FP): of class 1 for one output, else averaged over classes (macro).
     A class never predicted scores 0 (scikit-learn's zero_division=0)."""
@@ -155,12 +170,14 @@ def precision(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return _summarize(_ratio(hits, predicted), binary, (actual + predicted) > 0)
 
 
+@register("recall")
 def recall(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """TP / (TP + FN): of class 1 for one output, else averaged over classes (macro)."""
     hits, predicted, actual, binary = _per_class(y_true, y_pred)
     return _summarize(_ratio(hits, actual), binary, (actual + predicted) > 0)
 
 
+@register("f1", "f1_score")
 def f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """2 · precision · recall / (precision + recall) = 2 TP / (2 TP + FP + FN), of class 1
     for one output, else averaged over classes (macro)."""
@@ -168,6 +185,7 @@ def f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return _summarize(_ratio(2 * hits, predicted + actual), binary, (actual + predicted) > 0)
 
 
+@register("auc")
 def auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Area under the ROC curve: the chance that a random positive row scores above a random
     negative one (ties count ½), from ranks. One output: class 1 against 0; several:
@@ -186,27 +204,6 @@ def auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(areas))
 
 
-_NAMES: dict[str, Metric] = {
-    "precision": precision,
-    "recall": recall,
-    "f1": f1,
-    "f1_score": f1,
-    "auc": auc,
-    "mse": mse,
-    "mean_squared_error": mse,
-    "mae": mae,
-    "mean_absolute_error": mae,
-    "rmse": rmse,
-    "root_mean_squared_error": rmse,
-    "r2": r2,
-    "r2_score": r2,
-    "binary_accuracy": binary_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "top_k_accuracy": top_k_accuracy,
-    "accuracy": binary_accuracy,  # replaced by the fitting kind in get(..., loss=...)
-    "acc": binary_accuracy,
-}
 
 
 def _accuracy_for(loss: losses.Loss | None, outputs: int | None) -> Metric:
@@ -228,8 +225,7 @@ def get(
         return identifier
     if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         return _accuracy_for(loss, outputs)
-    factories = {name: (lambda metric=metric: metric) for name, metric in _NAMES.items()}
-    return resolve("metric", identifier, factories, None)
+    return METRICS.get(identifier)
 
 
 def name_of(identifier: str | Metric, metric: Metric) -> str:

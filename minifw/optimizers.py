@@ -19,11 +19,11 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
 from . import schedules
-from .registry import resolve
+from .registry import Catalogue
 from .schedules import LearningRateSchedule
 from .validation import positive_float, positive_int, unit_fraction
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "get"]
+__all__ = ["register", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "get"]
 
 LearningRate = float | LearningRateSchedule | Callable[[int], float]
 
@@ -223,6 +223,12 @@ class Optimizer:
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
 
 
+#: Every optimizer a model file may name, added by ``@register`` where it is defined.
+OPTIMIZERS = Catalogue("optimizer", Optimizer, decorator="mf.optimizers.register")
+register = OPTIMIZERS.register
+
+
+@register("sgd")
 class SGD(Optimizer):
     """Stochastic gradient descent, as PyTorch documents it.
 
@@ -287,6 +293,7 @@ class SGD(Optimizer):
         }
 
 
+@register("adam")
 class Adam(Optimizer):
     """Adam, as PyTorch documents it (t counts updates from 1):
 
@@ -345,6 +352,7 @@ class Adam(Optimizer):
         }
 
 
+@register("adamw")
 class AdamW(Adam):
     """Adam with decoupled weight decay (PyTorch's AdamW): first w ← w − η λ w, then Adam."""
 
@@ -372,6 +380,7 @@ class AdamW(Adam):
         return {**super().get_config(), "weight_decay": self.weight_decay}
 
 
+@register("rmsprop")
 class RMSprop(Optimizer):
     """RMSprop, as PyTorch documents it (ρ is PyTorch's α):
 
@@ -423,6 +432,7 @@ class RMSprop(Optimizer):
         }
 
 
+@register("adagrad")
 class Adagrad(Optimizer):
     """Adagrad, as PyTorch documents it: s ← s + g² (s starts at 0), w ← w − η g / (√s + ε)."""
 
@@ -453,6 +463,7 @@ class Adagrad(Optimizer):
         return {"epsilon": self.epsilon, **super().get_config()}
 
 
+@register("lbfgs")
 class LBFGS(Optimizer):
     """Full-batch L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
@@ -516,16 +527,6 @@ class LBFGS(Optimizer):
         return f"LBFGS(history_size={self.history_size})"
 
 
-_NAMES = {
-    "sgd": SGD,
-    "adam": Adam,
-    "adamw": AdamW,
-    "rmsprop": RMSprop,
-    "adagrad": Adagrad,
-    "lbfgs": LBFGS,
-}
-
-
 def get(identifier: str | Optimizer) -> Optimizer:
     """An optimizer from its name (``"sgd"``, ``"adam"``, ``"lbfgs"``, ...) or an instance."""
-    return resolve("optimizer", identifier, _NAMES, Optimizer)
+    return OPTIMIZERS.get(identifier)

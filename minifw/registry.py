@@ -1,120 +1,211 @@
-"""Name lookup shared by every catalogue (layers, activations, initializers, losses, ...).
+"""One catalogue per extensible kind (layers, losses, optimizers, initializers, regularizers,
+schedules, metrics, models), one ``register`` decorator, one path from a name or a config
+to an object.
 
-Each catalogue module keeps a dict of names and calls :func:`resolve` from its
-own ``get``, so a string such as ``"sgd"`` is turned into an object in exactly
-one place per kind, with one wording for unknown names. Objects are stored in
-configs by :func:`serialize`: their name when that rebuilds them exactly, else
-``{"class_name": ..., "config": ...}``.
+A class (or, for metrics, a function) is added to its kind's catalogue where it is
+defined:
 
-Classes that configs may name (layers, models) are kept in a :class:`Catalogue`
-and added to it by its ``register`` decorator where they are defined: the
-catalogue is the allow-list of what a model file can instantiate.
+    @mf.optimizers.register                 # known as "lion" (snake_case of the name)
+    class Lion(mf.optimizers.Optimizer): ...
+
+    @mf.losses.register("log_cosh")         # or under names of one's choosing
+    class LogCosh(mf.losses.Loss): ...
+
+Then ``compile(optimizer="lion")`` works, and a saved model that uses it loads again.
+The catalogue is also the allow-list of what a model file may build: loading never
+imports a module or runs code a file names, only registered classes (or those passed
+as ``custom_objects`` to ``load_model``, Keras's spelling, through
+:func:`custom_object_scope`).
+
+Objects are stored in configs by :meth:`Catalogue.serialize`: their short name when that
+rebuilds them exactly, else ``{"class_name": ..., "config": ...}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import contextvars
+import inspect
+import re
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
+
+_CUSTOM_OBJECTS: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "minifw_custom_objects", default=MappingProxyType({})
+)
+
+
+@contextlib.contextmanager
+def custom_object_scope(custom_objects: Mapping[str, Any] | None) -> Iterator[None]:
+    """Within the block, configs may also name the classes in ``custom_objects``
+    (``{"Lion": Lion}``): what ``load_model(path, custom_objects=...)`` uses."""
+    if custom_objects is not None and not isinstance(custom_objects, Mapping):
+        raise TypeError(
+            "`custom_objects` must be a dict of class names to classes, e.g. {'Lion': Lion}. "
+            f"Received: {custom_objects!r}"
+        )
+    token = _CUSTOM_OBJECTS.set({**_CUSTOM_OBJECTS.get(), **(custom_objects or {})})
+    try:
+        yield
+    finally:
+        _CUSTOM_OBJECTS.reset(token)
+
+
+def snake_case(name: str) -> str:
+    """``Lion`` → ``lion``, ``LogCosh`` → ``log_cosh``, ``Conv2D`` → ``conv2d`` (Keras's rule)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Catalogue:
-    """Classes of one kind by class name, and by short names (``"relu"``) where given.
+    """The classes (or functions) of one kind, by class name and by short names.
+
+    Parameters
+    ----------
+    kind : str
+        What the entries are, for messages ("optimizer").
+    base : type, optional
+        What an instance must be to be used as it is (``Optimizer``); None for functions.
+    decorator : str
+        The public name of ``register``, for messages ("mf.optimizers.register").
 
     Examples
     --------
-    >>> shapes = Catalogue("shape")
+    >>> shapes = Catalogue("shape", decorator="shapes.register")
     >>> @shapes.register("sq")
     ... class Square:
     ...     def __init__(self, side=1):
     ...         self.side = side
-    >>> shapes.deserialize({"class_name": "Square", "config": {"side": 2}}).side
+    ...     def get_config(self):
+    ...         return {"side": self.side}
+    >>> shapes.get({"class_name": "Square", "config": {"side": 2}}).side
     2
-    >>> shapes.names["sq"] is Square
-    True
+    >>> shapes.get("sq").side, shapes.serialize(Square()), shapes.serialize(Square(3))
+    (1, 'sq', {'class_name': 'Square', 'config': {'side': 3}})
     """
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.classes: dict[str, type] = {}
-        self.names: dict[str, type] = {}
+    def __init__(self, kind: str, base: type | None = None, *, decorator: str) -> None:
+        self.kind, self.base, self.decorator = kind, base, decorator
+        self.classes: dict[str, Any] = {}
+        self.names: dict[str, Any] = {}
 
-    def register(self, *names: str) -> Callable[[type], type]:
-        """Class decorator: add the class under its own name and under each of ``names``."""
+    # -- adding --------------------------------------------------------------------------
 
-        def add(cls: type) -> type:
-            self.classes[cls.__name__] = cls
-            for name in names:
-                self.names[name] = cls
-            return cls
+    def register(self, *names: Any) -> Any:
+        """Add a class under its own name and under ``names`` (by default its snake_case
+        name). Used bare (``@register``), called (``@register()``) or with names
+        (``@register("log_cosh")``); returns the class unchanged."""
+        if len(names) == 1 and callable(names[0]) and not isinstance(names[0], str):
+            return self._add(names[0], ())
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise TypeError(
+                    f"{self.decorator}: names must be non-empty strings. Received: {name!r}"
+                )
+        return lambda entry: self._add(entry, names)
 
-        return add
+    def _add(self, entry: Any, names: tuple[str, ...]) -> Any:
+        self.classes[entry.__name__] = entry
+        for name in names or (snake_case(entry.__name__),):
+            self.names[name.lower()] = entry
+        return entry
 
-    def deserialize(self, config: object) -> Any:
-        """An instance from ``{"class_name": ..., "config": {...}}``; only registered classes."""
-        if not isinstance(config, dict):
-            raise ValueError(f"A {self.kind} config must be a dict. Received: {config!r}")
-        cls = self.classes.get(config.get("class_name"))
-        if cls is None:
+    # -- finding -------------------------------------------------------------------------
+
+    def by_class_name(self, class_name: object) -> Any:
+        """The registered (or custom) entry called ``class_name``; ValueError naming the
+        decorator otherwise."""
+        found = None
+        if isinstance(class_name, str):
+            custom = _CUSTOM_OBJECTS.get().get(class_name)
+            fits = custom is not None and (self.base is None or _is_subclass(custom, self.base))
+            found = custom if fits else self.classes.get(class_name)
+        if found is None or (self.base is not None and not _is_subclass(found, self.base)):
             valid = ", ".join(sorted(self.classes))
             raise ValueError(
-                f"Unknown {self.kind} type {config.get('class_name')!r}. Expected one of: {valid}."
+                f"Unknown {self.kind} type {class_name!r}. Expected one of: {valid}. A class of "
+                f"your own must be registered with @{self.decorator} (or given to load_model "
+                "as custom_objects)."
             )
-        arguments = config.get("config", {})
-        if not isinstance(arguments, dict):
-            raise ValueError(f"The config of a {self.kind} must be a dict. Received: {arguments!r}")
-        from_config = getattr(cls, "from_config", None)
-        return from_config(arguments) if from_config is not None else cls(**arguments)
+        return found
 
+    def get(self, identifier: Any, *, base: type | None = None, kind: str | None = None) -> Any:
+        """An object from an instance (returned as it is), a name (case-insensitive), or a
+        config ``{"class_name": ..., "config": {...}}``. ValueError for an unknown name or
+        class, TypeError for anything else. ``base`` and ``kind`` narrow the catalogue to
+        a part of it (the activations among the layers)."""
+        if base is not None:
+            narrowed = Catalogue(kind or self.kind, base, decorator=self.decorator)
+            narrowed.classes, narrowed.names = self.classes, self.names
+            return narrowed.get(identifier)
+        if self.base is not None and isinstance(identifier, self.base):
+            return identifier
+        if isinstance(identifier, str):
+            entry = self.names.get(identifier.lower())
+            if entry is None or (self.base is not None and not _is_subclass(entry, self.base)):
+                valid = ", ".join(repr(name) for name in sorted(self._short_names()))
+                raise ValueError(f"Unknown {self.kind} {identifier!r}. Expected one of: {valid}.")
+            return entry() if self.base is not None else entry
+        if isinstance(identifier, dict) and self.base is not None:
+            cls = self.by_class_name(identifier.get("class_name"))
+            config = identifier.get("config", {})
+            if not isinstance(config, dict):
+                raise ValueError(
+                    f"The config of a {self.kind} must be a dict. Received: {config!r}"
+                )
+            from_config = getattr(cls, "from_config", None)
+            return from_config(config) if from_config is not None else cls(**config)
+        expected = "a callable" if self.base is None else f"a {self.base.__name__} instance"
+        raise TypeError(
+            f"Expected a {self.kind} name (str) or {expected}. "
+            f"Received: {identifier!r} of type {type(identifier).__name__}."
+        )
 
-def resolve(
-    kind: str,
-    identifier: Any,
-    names: Mapping[str, Callable[..., Any]],
-    base: type | None,
-) -> Any:
-    """Return ``identifier`` if it is already a ``base``, else build it from its name or config.
+    def _short_names(self) -> list[str]:
+        return [
+            name
+            for name, entry in self.names.items()
+            if self.base is None or _is_subclass(entry, self.base)
+        ]
 
-    Names are matched case-insensitively; a config dict must name one of the
-    classes in ``names``. An unknown name raises ValueError listing the valid
-    ones, any other type raises TypeError.
-    """
-    if base is not None and isinstance(identifier, base):
-        return identifier
-    if isinstance(identifier, str):
-        factory = names.get(identifier.lower())
-        if factory is None:
-            valid = ", ".join(repr(name) for name in sorted(names))
-            raise ValueError(f"Unknown {kind} {identifier!r}. Expected one of: {valid}.")
-        return factory()
-    if isinstance(identifier, dict) and base is not None:
-        classes = {cls.__name__: cls for cls in names.values() if isinstance(cls, type)}
-        cls = classes.get(identifier.get("class_name"))
-        if cls is None:
-            valid = ", ".join(repr(name) for name in sorted(classes))
-            raise ValueError(
-                f"Unknown {kind} class {identifier.get('class_name')!r}. Expected one of: {valid}."
+    # -- storing -------------------------------------------------------------------------
+
+    def name_of(self, entry: Any) -> str | None:
+        """A short name under which ``entry`` (a class or function) is registered, if any."""
+        return next((name for name, known in self.names.items() if known is entry), None)
+
+    def serialize(self, obj: Any) -> str | dict | None:
+        """The short name of ``obj`` when that rebuilds it exactly, else a config dict."""
+        if obj is None:
+            return None
+        config = obj.get_config()
+        for name, cls in self.names.items():
+            if type(obj) is cls and _default_config(cls) == config:
+                return name
+        return {"class_name": type(obj).__name__, "config": config}
+
+    def check_registered(self, obj: Any) -> None:
+        """Raise TypeError unless the catalogue rebuilds ``obj``'s class from its name:
+        what ``save`` asks of everything it writes."""
+        entry = obj if isinstance(obj, type) or inspect.isfunction(obj) else type(obj)
+        if self.classes.get(entry.__name__) is not entry:
+            raise TypeError(
+                f"{entry.__name__} is not registered, so a saved model could not be loaded: "
+                f"decorate the class with @{self.decorator}. Nothing was written."
             )
-        config = identifier.get("config", {})
-        if not isinstance(config, dict):
-            raise ValueError(f"The config of a {kind} must be a dict. Received: {config!r}")
-        return cls(**config)
-    expected = "a callable" if base is None else f"a {base.__name__} instance"
-    raise TypeError(
-        f"Expected a {kind} name (str) or {expected}. "
-        f"Received: {identifier!r} of type {type(identifier).__name__}."
-    )
 
 
-def serialize(obj: Any, names: Mapping[str, type]) -> str | dict | None:
-    """The registered name of ``obj`` when that rebuilds it exactly, else a config dict."""
-    if obj is None:
+def _is_subclass(entry: Any, base: type) -> bool:
+    return isinstance(entry, type) and issubclass(entry, base)
+
+
+def _default_config(cls: type) -> dict | None:
+    try:
+        return cls().get_config()
+    except (TypeError, ValueError):  # a class that needs arguments has no default
         return None
-    config = obj.get_config()
-    for name, cls in names.items():
-        if type(obj) is cls and config == cls().get_config():
-            return name
-    return {"class_name": type(obj).__name__, "config": config}
 
 
 #: Model classes a model file may name (``Sequential``).
-MODELS = Catalogue("model")
+MODELS = Catalogue("model", decorator="mf.registry.MODELS.register")

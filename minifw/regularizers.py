@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import registry
-from .registry import resolve
+from .registry import Catalogue
 from .validation import positive_float
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize"]
+__all__ = ["register", "Regularizer", "L1", "L2", "L1L2", "get", "serialize"]
 
 
 class Regularizer:
@@ -52,6 +51,12 @@ class Regularizer:
         return f"{type(self).__name__}({args})"
 
 
+#: Every regularizer a model file may name, added by ``@register`` where it is defined.
+REGULARIZERS = Catalogue("regularizer", Regularizer, decorator="mf.regularizers.register")
+register = REGULARIZERS.register
+
+
+@register("l1")
 class L1(Regularizer):
     """l1 · Σ |w| (Keras default l1 = 0.01)."""
 
@@ -62,6 +67,7 @@ class L1(Regularizer):
         return {"l1": self.l1}
 
 
+@register("l2")
 class L2(Regularizer):
     """l2 · Σ w² (Keras default l2 = 0.01)."""
 
@@ -72,20 +78,18 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
+@register("l1_l2", "l1l2")
 class L1L2(Regularizer):
     """l1 · Σ |w| + l2 · Σ w²."""
-
-
-_NAMES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 
 
 def get(identifier: str | dict | Regularizer | None) -> Regularizer | None:
     """A regularizer from its name (``"l2"``, ...), an instance or a config; None stays None."""
     if identifier is None:
         return None
-    return resolve("regularizer", identifier, _NAMES, Regularizer)
+    return REGULARIZERS.get(identifier)
 
 
 def serialize(regularizer: Regularizer | None) -> str | dict | None:
     """The registered name when that rebuilds it exactly, else ``{"class_name", "config"}``."""
-    return registry.serialize(regularizer, _NAMES)
+    return REGULARIZERS.serialize(regularizer)

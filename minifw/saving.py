@@ -42,7 +42,11 @@ import numpy as np
 from . import losses, optimizers
 from .atomic import write_atomically
 from .errors import ModelFileError
-from .registry import MODELS
+from .layers import LAYERS
+from .losses import LOSSES
+from .metrics import METRICS
+from .optimizers import OPTIMIZERS
+from .registry import MODELS, custom_object_scope
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -63,7 +67,12 @@ _DTYPES = ("float32", "float64")
 
 
 def save_model(model: Sequential, path: str | os.PathLike) -> None:
-    """Write ``model`` (config, weights, compile settings, optimizer state) to ``path``."""
+    """Write ``model`` (config, weights, compile settings, optimizer state) to ``path``.
+
+    Refused before anything is written when ``load_model`` could not rebuild it: a
+    class of one's own that is not registered (TypeError naming it and its decorator).
+    """
+    _check_loadable(model)
     arrays = _weight_arrays(model)
     weight_names = list(arrays)
     training = _training_state(model, arrays)  # adds the optimizer's arrays after the weights
@@ -78,6 +87,36 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
     _write(path, header, arrays)
 
 
+def _check_loadable(model: Sequential) -> None:
+    """TypeError unless every class the file would name is registered (layers, their
+    activations, the optimizer, the loss) and the configs rebuild (initializers,
+    regularizers, schedules within them), with the same classes."""
+    for layer in model.layers:
+        LAYERS.check_registered(layer)
+        if getattr(layer, "activation", None) is not None:
+            LAYERS.check_registered(layer.activation)
+    MODELS.check_registered(model)
+    if model.optimizer is not None:
+        OPTIMIZERS.check_registered(model.optimizer)
+        LOSSES.check_registered(model.loss)
+    compile_config = _compile_config(model, quiet=True)
+    try:
+        with custom_object_scope(None):
+            rebuilt = type(model).from_config(model.get_config(), build=False)
+            if compile_config is not None:
+                optimizers.get(compile_config["optimizer"])
+                losses.get(compile_config["loss"])
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"model.save: {error} Nothing was written.") from None
+    for layer, again in zip(model.layers, rebuilt.layers):
+        if type(again) is not type(layer):
+            raise TypeError(
+                f"model.save: the layer {layer.name} ({type(layer).__name__}) would load as "
+                f"{type(again).__module__}.{type(again).__name__}: register your class with "
+                "@mf.layers.register under a name of its own. Nothing was written."
+            )
+
+
 def save_weights(model: Sequential, path: str | os.PathLike) -> None:
     """Write only the arrays of ``get_weights()`` (with their names) to ``path``."""
     arrays = _weight_arrays(model)
@@ -89,15 +128,18 @@ def _weight_arrays(model: Sequential) -> dict[str, np.ndarray]:
     return dict(zip(model.weight_names, model.get_weights()))
 
 
-def _compile_config(model: Sequential) -> dict | None:
+def _compile_config(model: Sequential, quiet: bool = False) -> dict | None:
+    """The optimizer, the loss and the metrics by name (a function by its registered name;
+    an unregistered one is left out, with a warning unless ``quiet``)."""
     if model.optimizer is None or model.loss is None:
         return None
     specs = model.metric_names
-    saved = [spec for spec in specs if isinstance(spec, str)]
-    if len(saved) < len(specs):
+    names = [spec if isinstance(spec, str) else METRICS.name_of(spec) for spec in specs]
+    saved = [name for name in names if name is not None]
+    if len(saved) < len(specs) and not quiet:
         warnings.warn(
-            "Metrics given as functions are not saved; compile the loaded model again "
-            "to report them.",
+            "Metrics given as functions are saved only when registered "
+            "(@mf.metrics.register); compile the loaded model again to report the others.",
             stacklevel=3,
         )
     return {
@@ -173,8 +215,14 @@ _CORRUPTION = (
 )
 
 
-def load_model(path: str | os.PathLike) -> Sequential:
+def load_model(
+    path: str | os.PathLike, custom_objects: dict[str, type] | None = None
+) -> Sequential:
     """Rebuild the model saved at ``path``: layers, weights, compile settings, optimizer state.
+
+    Classes of one's own are found in their kind's catalogue (``@mf.optimizers.register``
+    and the like) or in ``custom_objects`` (``{"Lion": Lion}``, Keras's spelling); no
+    other class is ever built, and no module a file names is imported.
 
     Raises
     ------
@@ -182,11 +230,11 @@ def load_model(path: str | os.PathLike) -> Sequential:
         The file is not a minifw model file, is truncated or corrupt, names an
         unknown layer or class, or holds arrays that do not fit the model.
     """
-    with _reading(path) as archive:
+    with custom_object_scope(custom_objects), _reading(path) as archive:
         header = _read_header(archive, FORMAT)
         try:
             config = header["model"]
-            model_class = MODELS.classes[config.get("class_name", "Sequential")]
+            model_class = MODELS.by_class_name(config.get("class_name", "Sequential"))
             model = model_class.from_config(config, build=False)
             _check_size(model, config, archive, path)
             model.build((None, *config["input_shape"]))

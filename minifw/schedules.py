@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 
-from . import registry
+from .registry import Catalogue
 from .validation import positive_float, positive_int
 
 __all__ = [
+    "register",
     "LearningRateSchedule",
     "ExponentialDecay",
     "StepDecay",
@@ -36,6 +37,14 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
+#: Every learning-rate schedule a model file may name, added by ``@register`` where it is defined.
+SCHEDULES = Catalogue(
+    "learning-rate schedule", LearningRateSchedule, decorator="mf.schedules.register"
+)
+register = SCHEDULES.register
+
+
+@register("exponential_decay")
 class ExponentialDecay(LearningRateSchedule):
     """η(t) = η₀ · rate^(t / decay_steps), with ⌊t / decay_steps⌋ when ``staircase``."""
 
@@ -61,6 +70,7 @@ class ExponentialDecay(LearningRateSchedule):
         return self.initial_learning_rate * self.decay_rate**exponent
 
 
+@register("step_decay")
 class StepDecay(LearningRateSchedule):
     """η(t) = η₀ · γ^⌊t / step_size⌋ (PyTorch's StepLR, counted in updates)."""
 
@@ -76,6 +86,7 @@ class StepDecay(LearningRateSchedule):
         return self.initial_learning_rate * self.gamma ** (step // self.step_size)
 
 
+@register("cosine_decay")
 class CosineDecay(LearningRateSchedule):
     """η(t) = η₀ · ((1 − α) · ½ (1 + cos(π · min(t, T) / T)) + α), T = decay_steps (Keras)."""
 
@@ -93,16 +104,9 @@ class CosineDecay(LearningRateSchedule):
         return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
 
 
-_NAMES = {
-    "exponential_decay": ExponentialDecay,
-    "step_decay": StepDecay,
-    "cosine_decay": CosineDecay,
-}
-
-
 def get(identifier: dict | LearningRateSchedule) -> LearningRateSchedule:
     """A schedule from an instance or a config dict written by :func:`serialize`."""
-    return registry.resolve("learning-rate schedule", identifier, _NAMES, LearningRateSchedule)
+    return SCHEDULES.get(identifier)
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:

@@ -73,4 +73,6 @@ def serialize(layer: Layer) -> dict:
 
 def deserialize(config: dict) -> Layer:
     """Rebuild a layer from :func:`serialize` output; only registered classes are allowed."""
-    return LAYERS.deserialize(config)
+    if not isinstance(config, dict):
+        raise ValueError(f"A layer config must be a dict. Received: {config!r}")
+    return LAYERS.get(config, base=Layer, kind="layer")

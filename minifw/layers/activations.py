@@ -14,8 +14,6 @@ import math
 import numpy as np
 from scipy.special import erf, expit
 
-from .. import registry
-from ..registry import resolve
 from ..validation import positive_float
 from .base import LAYERS, Layer, register
 
@@ -280,9 +278,9 @@ def get(identifier: str | dict | Activation | None) -> Activation | None:
     dict written by :func:`serialize`; None stays None."""
     if identifier is None:
         return None
-    return resolve("activation", identifier, LAYERS.names, Activation)
+    return LAYERS.get(identifier, base=Activation, kind="activation")
 
 
 def serialize(activation: Activation | None) -> str | dict | None:
     """The registered name when that rebuilds it exactly, else ``{"class_name", "config"}``."""
-    return registry.serialize(activation, LAYERS.names)
+    return LAYERS.serialize(activation)

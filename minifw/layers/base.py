@@ -31,10 +31,6 @@ import numpy as np
 from ..registry import Catalogue
 from ..validation import as_numeric_array, float_dtype
 
-#: Every layer class a model file may name, added by ``@register`` where it is defined.
-LAYERS = Catalogue("layer")
-register = LAYERS.register
-
 
 @dataclass(frozen=True)
 class Step:
@@ -338,6 +334,11 @@ def _batch_shape(shape: object, owner: str) -> tuple:
 
 def _shape_text(shape: tuple) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+#: Every layer class a model file may name, added by ``@register`` where it is defined.
+LAYERS = Catalogue("layer", Layer, decorator="mf.layers.register")
+register = LAYERS.register
 
 
 class WithActivation(Layer):
