@@ -41,7 +41,11 @@ def network():
 """
 
 
-def run(ranks: int, body: str, tmp_path, timeout: int = 120) -> subprocess.CompletedProcess:
+def run(
+    ranks: int, body: str, tmp_path, timeout: int = 120, *, fails: bool = False
+) -> subprocess.CompletedProcess:
+    """``COMMON + body`` under ``mpiexec -n ranks``, within ``timeout`` seconds; it must
+    succeed, or with ``fails`` end the whole job with an error."""
     script = tmp_path / "script.py"
     script.write_text(COMMON + textwrap.dedent(body))
     result = subprocess.run(
@@ -50,7 +54,9 @@ def run(ranks: int, body: str, tmp_path, timeout: int = 120) -> subprocess.Compl
         text=True,
         timeout=timeout,
     )
-    if result.returncode:
+    if fails:
+        assert result.returncode != 0, result.stdout + result.stderr
+    elif result.returncode:
         pytest.fail(f"mpiexec -n {ranks} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
     return result
 
@@ -250,6 +256,12 @@ def fit_and_report(**fit_options):
     else:
         open(f"{out}/error{rank}", "w").write("trained")
 
+def report(call, errors=(ValueError, TypeError)):
+    try:
+        call()
+    except errors as error:
+        open(f"{out}/error{rank}", "w").write(str(error))
+
 from mpi4py import MPI
 rank = MPI.COMM_WORLD.Get_rank()
 model = network()
@@ -261,6 +273,12 @@ before = model.get_weights()
 
 def errors_of(tmp_path, ranks=2) -> list[str]:
     return [(tmp_path / f"error{rank}").read_text() for rank in range(ranks)]
+
+
+def run_together(body: str, tmp_path, ranks=2) -> list[str]:
+    """Each rank's error (or "trained") from ``body`` run after FAILS_TOGETHER, within 60 s."""
+    run(ranks, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
+    return errors_of(tmp_path, ranks)
 
 
 @needs_mpi
@@ -287,8 +305,7 @@ def errors_of(tmp_path, ranks=2) -> list[str]:
     ids=["rows", "features", "values", "dtype"],
 )
 def test_ranks_holding_different_arrays_all_refuse_before_training(mismatch, expected, tmp_path):
-    run(2, FAILS_TOGETHER + mismatch + "\nfit_and_report()\n", tmp_path, timeout=60)
-    for text in errors_of(tmp_path):
+    for text in run_together(mismatch + "\nfit_and_report()\n", tmp_path):
         assert text.startswith("ValueError True: DataParallel: the ranks hold different data")
         assert expected in text
 
@@ -298,14 +315,12 @@ def test_ranks_with_different_feature_counts_build_nothing(tmp_path):
     body = """
     model = network()
     model.compile("sgd", "mse", distribute=DataParallel())
-    try:
-        model.fit(X if rank == 0 else X[:, :4], y, epochs=1, verbose=0)
-    except ValueError as error:
-        open(f"{out}/error{rank}", "w").write(f"{model.built}: {error}")
+    report(lambda: model.fit(X if rank == 0 else X[:, :4], y, epochs=1, verbose=0))
+    open(f"{out}/built{rank}", "w").write(str(model.built))
     """
-    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
-    for text in errors_of(tmp_path):
-        assert text.startswith("False: DataParallel: the ranks hold different data: X has shape")
+    for rank, text in enumerate(run_together(body, tmp_path)):
+        assert text.startswith("DataParallel: the ranks hold different data: X has shape")
+        assert (tmp_path / f"built{rank}").read_text() == "False"
 
 
 @needs_mpi
@@ -316,8 +331,7 @@ def test_nan_on_one_rank_is_refused_on_every_rank_naming_it(tmp_path):
         Xr[7, 2] = np.nan
     fit_and_report()
     """
-    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
-    mine, other = errors_of(tmp_path)[1], errors_of(tmp_path)[0]
+    other, mine = run_together(body, tmp_path)
     assert mine.startswith("ValueError True: `X` contains NaN or infinity (first at row 7)")
     assert other.startswith("ValueError True: DataParallel: rank 1 failed: `X` contains NaN")
 
@@ -328,8 +342,7 @@ def test_different_validation_data_is_refused_on_every_rank(tmp_path):
     Xr, yr = X, y
     fit_and_report(validation_data=(X[:20], y[:20] + rank))
     """
-    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
-    for text in errors_of(tmp_path):
+    for text in run_together(body, tmp_path):
         assert "y_val has the same shape (20, 1) on ranks 0 and 1 but different values" in text
 
 
@@ -337,15 +350,9 @@ def test_different_validation_data_is_refused_on_every_rank(tmp_path):
 def test_evaluate_refuses_different_arrays_on_every_rank(tmp_path):
     body = """
     model.fit(X, y, epochs=1, batch_size=10, verbose=0)
-    try:
-        model.evaluate(X, y if rank == 0 else y[::-1])
-    except ValueError as error:
-        open(f"{out}/error{rank}", "w").write(str(error))
+    report(lambda: model.evaluate(X, y if rank == 0 else y[::-1]))
     """
-    run(2, COMMON + "from mpi4py import MPI\nrank = MPI.COMM_WORLD.Get_rank()\nmodel = "
-        "network()\nmodel.compile('sgd', 'mse', distribute=DataParallel())\n"
-        + textwrap.dedent(body), tmp_path, timeout=60)
-    for text in errors_of(tmp_path):
+    for text in run_together(body, tmp_path):
         assert "but different values" in text
 
 
@@ -356,13 +363,9 @@ def test_a_batch_refused_on_one_rank_mid_epoch_raises_on_every_rank(tmp_path):
     if rank == 1:
         Xr[35] = np.inf  # the fourth batch of rank 1's shard
     shard = [(Xr[10 * i : 10 * i + 10], y[10 * i : 10 * i + 10]) for i in range(6)]
-    try:
-        model.fit(shard, epochs=1, verbose=0)
-    except ValueError as error:
-        open(f"{out}/error{rank}", "w").write(str(error))
+    report(lambda: model.fit(shard, epochs=1, verbose=0))
     """
-    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
-    mine, other = errors_of(tmp_path)[1], errors_of(tmp_path)[0]
+    other, mine = run_together(body, tmp_path)
     assert "contains NaN or infinity" in mine
     assert other.startswith("DataParallel: rank 1 failed:") and "NaN or infinity" in other
 
@@ -374,13 +377,9 @@ def test_batch_sources_whose_first_batches_differ_in_features_are_refused(tmp_pa
     model.compile("sgd", "mse", distribute=DataParallel())
     width = 5 if rank == 0 else 4
     shard = [(X[10 * i : 10 * i + 10, :width], y[10 * i : 10 * i + 10]) for i in range(3)]
-    try:
-        model.fit(shard, epochs=1, verbose=0)
-    except ValueError as error:
-        open(f"{out}/error{rank}", "w").write(str(error))
+    report(lambda: model.fit(shard, epochs=1, verbose=0))
     """
-    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
-    for text in errors_of(tmp_path):
+    for text in run_together(body, tmp_path):
         assert "the first batch's x has shape ('n', 4) on rank 1, ('n', 5) on rank 0" in text
 
 
@@ -403,42 +402,40 @@ def test_a_stop_asked_on_one_rank_stops_every_rank_after_the_same_step(tmp_path)
         assert json.loads((tmp_path / f"seen{rank}.json").read_text()) == [0, 1, 2, 3]
 
 
-def run_failing(ranks: int, body: str, tmp_path, timeout: int = 60):
-    """A script that must end the whole job with an error, within ``timeout`` seconds."""
-    script = tmp_path / "script.py"
-    script.write_text(COMMON + textwrap.dedent(body))
-    result = subprocess.run(
-        [MPIEXEC, "-n", str(ranks), sys.executable, str(script), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode != 0, result.stdout + result.stderr
-    return result
-
-
 @needs_mpi
-@pytest.mark.parametrize("hook", ["on_train_batch_end", "on_epoch_end", "on_train_begin"])
-def test_a_callback_raising_on_one_rank_ends_the_job_naming_the_rank(hook, tmp_path):
+@pytest.mark.parametrize(
+    ("ranks", "failing", "hook", "error"),
+    [
+        (2, 1, "on_train_batch_end", 'KeyError("the user\'s callback failed")'),
+        (2, 1, "on_epoch_end", 'KeyError("the user\'s callback failed")'),
+        (2, 1, "on_train_begin", 'KeyError("the user\'s callback failed")'),
+        (3, 2, "on_epoch_end", 'MemoryError("the user\'s callback failed")'),
+    ],
+)
+def test_a_callback_raising_on_one_rank_ends_the_job_naming_the_rank(
+    ranks, failing, hook, error, tmp_path
+):
     arguments = "self, logs=None" if hook == "on_train_begin" else "self, index, logs=None"
-    result = run_failing(
-        2,
+    result = run(
+        ranks,
         f"""
         from mpi4py import MPI
         rank = MPI.COMM_WORLD.Get_rank()
         class Fails(mf.callbacks.Callback):
             def {hook}({arguments}):
-                if rank == 1:
-                    raise KeyError("the user's callback failed")
+                if rank == {failing}:
+                    raise {error}
         model = network()
         model.compile("sgd", "mse", distribute=DataParallel())
-        model.fit(X, y, epochs=3, batch_size=10, verbose=0, callbacks=[Fails()])
+        model.fit(X, y, epochs=3, batch_size=12, verbose=0, callbacks=[Fails()])
         """,
         tmp_path,
+        timeout=60,
+        fails=True,
     )
-    assert "the user's callback failed" in result.stderr
-    assert "rank 1 of 2 failed during training (KeyError" in result.stderr
-    assert "MPI.Abort" in result.stderr
+    kind = error.split("(")[0]
+    assert f"rank {failing} of {ranks} failed during training ({kind}: " in result.stderr
+    assert "the user's callback failed" in result.stderr and "MPI.Abort" in result.stderr
 
 
 @needs_mpi
@@ -451,39 +448,17 @@ def test_a_non_finite_loss_mid_training_on_one_rank_raises_on_every_rank_in_time
             if rank == 1 and epoch == 0:
                 self.model.layers[-1].params["W"][...] = 1e308
     before = model.get_weights()
-    try:
-        model.fit(X, y, epochs=3, batch_size=10, verbose=0, callbacks=[Overflow()])
-    except mf.errors.NonFiniteError as error:
-        open(f"{out}/error{rank}", "w").write(str(error))
+    report(
+        lambda: model.fit(X, y, epochs=3, batch_size=10, verbose=0, callbacks=[Overflow()]),
+        mf.errors.NonFiniteError,
+    )
     """
-    run(2, FAILS_TOGETHER + textwrap.dedent(body), tmp_path, timeout=60)
-    for text in errors_of(tmp_path):
+    for text in run_together(body, tmp_path):
         assert text.startswith("The loss became") and "epoch 2, batch 1" in text
 
 
 @needs_mpi
-def test_with_three_ranks_the_one_that_differs_is_named_and_a_failure_ends_all_three(tmp_path):
-    run(
-        3,
-        FAILS_TOGETHER + "Xr, yr = (X[:100], y[:100]) if rank == 2 else (X, y)\nfit_and_report()\n",
-        tmp_path,
-        timeout=60,
-    )
-    for text in errors_of(tmp_path, ranks=3):
+def test_with_three_ranks_the_one_that_differs_is_named(tmp_path):
+    body = "Xr, yr = (X[:100], y[:100]) if rank == 2 else (X, y)\nfit_and_report()\n"
+    for text in run_together(body, tmp_path, ranks=3):
         assert "rank 2 holds 100 rows of X, rank 0 103" in text
-    result = run_failing(
-        3,
-        """
-        from mpi4py import MPI
-        rank = MPI.COMM_WORLD.Get_rank()
-        class Fails(mf.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                if rank == 2:
-                    raise MemoryError("rank 2 ran out")
-        model = network()
-        model.compile("sgd", "mse", distribute=DataParallel())
-        model.fit(X, y, epochs=3, batch_size=12, verbose=0, callbacks=[Fails()])
-        """,
-        tmp_path,
-    )
-    assert "rank 2 of 3 failed during training (MemoryError: rank 2 ran out)" in result.stderr
