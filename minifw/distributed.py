@@ -40,6 +40,7 @@ See docs/distributed.md for running it and for what scales.
 from __future__ import annotations
 
 import builtins
+import functools
 import os
 import sys
 import time
@@ -47,25 +48,28 @@ import traceback
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
 from . import errors
-from .layers import BatchNormalization, Dropout
+from .layers.base import LOCAL, BatchContext
 
 __all__ = ["DataParallel", "fingerprint"]
 
 T = TypeVar("T")
 
 
-@dataclass
-class BatchPart:
-    """This rank's rows of the current global batch: ``start`` of ``total``."""
+class GlobalBatch(BatchContext):
+    """The batch as spread over the ranks: whole-batch layers (BatchNormalization's
+    statistics, Dropout's masks) see every rank's rows, through the plan of a fit."""
 
-    total: int = 0
-    start: int = 0
+    def __init__(self, reducer: DataParallel) -> None:
+        self.reducer = reducer
+        self.part = (0, 0)  # (total, start): set as each batch is split
+
+    def mean(self, array: np.ndarray, axes) -> np.ndarray:
+        return self.reducer.batch_mean(array, axes)
 
 
 class DataParallel:
@@ -96,12 +100,23 @@ class DataParallel:
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.ordered = ordered
-        self.part = BatchPart()
+        #: The whole batch for the plan of a fit (``minifw.engine.Plan``); alone, the
+        #: batch is all here, and the plan that of a plain fit, bit for bit.
+        self.context = GlobalBatch(self) if self.size > 1 else LOCAL
         self.share = 1.0
         self._started: set[int] = set()
         self._buffer: np.ndarray | None = None
         if self.size > 1:
             self._limit_threads(threads)
+
+    def __deepcopy__(self, memo) -> DataParallel:
+        """A copied model trains on the same ranks: the reducer is this process's handle on
+        them, shared, not copied."""
+        return self
+
+    def __reduce__(self):
+        """Unpickled in another process: a new reducer on that process's ``COMM_WORLD``."""
+        return functools.partial(DataParallel, ordered=self.ordered), ()
 
     @property
     def is_chief(self) -> bool:
@@ -123,17 +138,10 @@ class DataParallel:
 
     def start(self, model) -> None:
         """Rank 0's weights, state and generators to every rank (at a model's first
-        distributed fit); Batch statistics and Dropout masks over the whole batch."""
+        distributed fit)."""
         self._model = model
         if model.built:
             self._share_start(model)  # else once a batch has built it (a batch source)
-        if self.size == 1:
-            return  # the plain model: nothing to share
-        for layer in model.layers:
-            if isinstance(layer, BatchNormalization):
-                layer.batch_mean = self.batch_mean
-            if isinstance(layer, Dropout):
-                layer.batch_part = self.part
 
     def _share_start(self, model) -> None:
         if id(model) in self._started:
@@ -156,7 +164,8 @@ class DataParallel:
             total = len(x)
             bounds = np.linspace(0, total, self.size + 1).round().astype(int)
             start, stop = int(bounds[self.rank]), int(bounds[self.rank + 1])
-            self.part.total, self.part.start = total, start
+            if self.size > 1:
+                self.context.part = (total, start)
             w = None if weights is None else weights[start:stop]
             weight = (stop - start) if w is None else float(w.sum())
             self.share = weight / batch_weight if batch_weight else 0.0
@@ -186,7 +195,8 @@ class DataParallel:
                     )
                 return
             self._share_start(self._model)  # the first batch has built the model
-            self.part.total, self.part.start = len(item[0]), 0
+            if self.size > 1:
+                self.context.part = (len(item[0]), 0)
             self.share = item[3] / counts[1] if counts[1] else 0.0
             yield (*item[:3], counts[1])  # the loss is the ranks' batches' together
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layers.activations import Activation, Linear, Sigmoid, Softmax
-from .layers.base import Layer
+from .layers.base import LOCAL, BatchContext, Layer
 from .losses import BinaryCrossEntropy, CategoricalCrossEntropy, Loss, SparseCategoricalCrossEntropy
 from .regularizers import Regularizer
 
@@ -157,8 +157,10 @@ class Plan:
     mismatch: str | None = None
 
     @classmethod
-    def compile(cls, layers: Sequence[Layer], loss: Loss) -> Plan:
-        steps = [step for layer in layers for step in layer.steps()]
+    def compile(cls, layers: Sequence[Layer], loss: Loss, context: BatchContext = LOCAL) -> Plan:
+        """The steps of ``layers`` ending in ``loss``; whole-batch layers see ``context``
+        (the batch as spread over processes, in data-parallel training)."""
+        steps = [step for layer in layers for step in layer.steps(context)]
         kept = [step for step in steps if not isinstance(step.layer, Linear)]
         steps = kept or steps[-1:]  # a model of identities still has one step
         output_layer = steps[-1].layer

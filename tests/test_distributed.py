@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -462,3 +464,47 @@ def test_with_three_ranks_the_one_that_differs_is_named(tmp_path):
     body = "Xr, yr = (X[:100], y[:100]) if rank == 2 else (X, y)\nfit_and_report()\n"
     for text in run_together(body, tmp_path, ranks=3):
         assert "rank 2 holds 100 rows of X, rank 0 103" in text
+
+
+@needs_mpi
+def test_after_a_distributed_fit_the_model_copies_checks_explains_and_saves(tmp_path):
+    run(
+        2,
+        """
+        model = network()
+        model.compile("adam", "mse", distribute=DataParallel())
+        model.fit(X, y, epochs=2, batch_size=10, verbose=0)
+        rank = model.distribute.rank
+        clone = model.copy()
+        np.testing.assert_array_equal(clone.predict(X), model.predict(X))
+        worst = max(mf.gradcheck(model, X[:8], y[:8]).values())
+        assert worst < 1e-6, worst
+        plain = mf.Sequential([mf.layers.Dense(3, activation="tanh"), mf.layers.Dense(1)],
+                              dtype="float64", seed=0)
+        plain.compile("sgd", "mse", distribute=DataParallel())
+        plain.fit(X, y, epochs=1, batch_size=10, verbose=0)
+        assert "∂L/∂w^1_11" in str(mf.explain(plain, X[0], y[0]))
+        model.save(f"{out}/model.minifw")  # rank 0 writes
+        MPI = model.distribute.MPI
+        MPI.COMM_WORLD.Barrier()
+        loaded = mf.load_model(f"{out}/model.minifw")
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+        open(f"{out}/done{rank}", "w").write("ok")
+        """,
+        tmp_path,
+        timeout=90,
+    )
+    assert (tmp_path / "done0").exists() and (tmp_path / "done1").exists()
+
+
+def test_the_data_parallel_reducer_names_no_layer_class():
+    """Whole-batch needs reach the layers as plan state, not as hooks written onto them."""
+    import minifw.distributed
+
+    tree = ast.parse(Path(minifw.distributed.__file__).read_text())
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    used |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    used |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+             for alias in node.names}
+    assert not used & set(mf.layers.LAYERS.classes)
+    assert "BatchContext" in used  # what it gives the plan instead

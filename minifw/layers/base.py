@@ -32,6 +32,25 @@ from ..registry import Catalogue
 from ..validation import as_numeric_array, float_dtype
 
 
+class BatchContext:
+    """What a step may need to know of the whole batch beyond the rows it is given: plan
+    state, passed to the steps of whole-batch layers (``Layer.whole_batch``) when a plan
+    is compiled. The default is a batch that is all here; data-parallel training gives
+    one whose batch is spread over processes.
+    """
+
+    #: Where these rows sit in the whole batch, ``(total, start)``; None: all rows are here.
+    part: tuple[int, int] | None = None
+
+    def mean(self, array: np.ndarray, axes) -> np.ndarray:
+        """The mean over ``axes`` of the whole batch, dims kept (here: of these rows)."""
+        return array.mean(axis=axes, keepdims=True)
+
+
+#: The batch as one process sees it alone.
+LOCAL = BatchContext()
+
+
 @dataclass(frozen=True)
 class Step:
     """One forward/backward step a model runs for a layer (a Dense layer with an
@@ -71,6 +90,11 @@ class Layer:
         The layer's own random generator (Dropout's masks), seeded when it is
         built; part of a model's training state.
 
+    whole_batch : bool
+        In training, the output of a row depends on the whole batch (BatchNormalization's
+        statistics, Dropout's masks drawn for the batch): the layer's steps take the
+        plan's ``BatchContext``, and its rows are not checked for independence.
+
     Facts a model's checks read from the class of its last layer:
 
     output_kind : "raw", "probabilities", "distribution" or None
@@ -81,6 +105,7 @@ class Layer:
         regression target outside it cannot be reached.
     """
 
+    whole_batch = False
     output_kind: str | None = None
     output_range: tuple[float, float] = (-np.inf, np.inf)
 
@@ -185,9 +210,10 @@ class Layer:
         """∂L/∂input from ``grad_output`` = ∂L/∂output, writing ∂L/∂param into ``grads``."""
         raise NotImplementedError(f"{type(self).__name__} does not implement backward.")
 
-    def steps(self) -> list[Step]:
+    def steps(self, context: BatchContext = LOCAL) -> list[Step]:
         """The steps a model runs for this layer: its own forward and backward, without
-        the checks of a public call (the model checked its data once)."""
+        the checks of a public call (the model checked its data once). ``context`` is
+        the whole batch's, for whole-batch layers; others need none."""
         return [Step(self, self._unchecked("forward"), self._unchecked("backward"))]
 
     def _unchecked(self, name: str) -> Callable:
@@ -353,13 +379,13 @@ class WithActivation(Layer):
         """The step before the activation, with its parameter-only backward."""
         raise NotImplementedError
 
-    def steps(self):
+    def steps(self, context: BatchContext = LOCAL):
         if type(self).forward is not WithActivation.forward or (
             type(self).backward is not WithActivation.backward
         ):
-            return super().steps()  # a subclass that overrides them runs as written
+            return super().steps(context)  # a subclass that overrides them runs as written
         own = self.own_step()
-        return [own] if self.activation is None else [own, *self.activation.steps()]
+        return [own] if self.activation is None else [own, *self.activation.steps(context)]
 
     def forward(self, x, training=False):
         """o = f(own(x)), f the activation if any."""

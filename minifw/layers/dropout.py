@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .base import Layer, register
+from .base import LOCAL, BatchContext, Layer, register
 
 
 @register()
@@ -30,24 +32,30 @@ class Dropout(Layer):
         self.rate = float(rate)
         self._scaled_mask: np.ndarray | None = None
         self.rng = np.random.default_rng()
-        #: Where this process's rows sit in the whole batch (``.total``, ``.start``), set by
-        #: data-parallel training so that masks are drawn for the whole batch and sliced;
-        #: None: the batch is all here.
-        self.batch_part = None
 
     def build(self, input_shape, rng=None, dtype="float64"):
         super().build(input_shape, rng, dtype)
         self.rng = np.random.default_rng(None if rng is None else rng.integers(2**63))
 
+    whole_batch = True  # the masks are drawn for the whole batch
+
+    def steps(self, context: BatchContext = LOCAL):
+        (step,) = super().steps(context)  # backward as written: the mask needs no context
+        return [replace(step, forward=lambda x, training: self.drop(x, training, context))]
+
     def forward(self, x, training=False):
-        """o = x · m / (1 − rate) in training, o = x otherwise."""
+        return self.drop(x, training, LOCAL)
+
+    def drop(self, x: np.ndarray, training: bool, context: BatchContext) -> np.ndarray:
+        """o = x · m / (1 − rate) in training, o = x otherwise; the masks are drawn for
+        ``context``'s whole batch and these rows' part of them kept."""
         if training and self.rate > 0:
-            part = self.batch_part
-            if part is None:
+            if context.part is None:
                 keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
             else:  # the whole batch's masks, then this process's rows of them
-                drawn = self.rng.random((part.total, *x.shape[1:]), dtype=x.dtype)
-                keep = drawn[part.start : part.start + len(x)] >= self.rate
+                total, start = context.part
+                drawn = self.rng.random((total, *x.shape[1:]), dtype=x.dtype)
+                keep = drawn[start : start + len(x)] >= self.rate
             self._scaled_mask = keep * x.dtype.type(1 / (1 - self.rate))
             self._out = x * self._scaled_mask
         else:

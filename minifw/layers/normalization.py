@@ -15,11 +15,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..validation import as_features, positive_float, unit_fraction
-from .base import Layer, register
+from .base import LOCAL, BatchContext, Layer, Step, register
 
 
 def local_mean(array: np.ndarray, axes) -> np.ndarray:
-    """The mean over ``axes`` of this process's batch, dims kept."""
+    """The mean over ``axes`` of the array's own entries, dims kept."""
     return array.mean(axis=axes, keepdims=True)
 
 
@@ -115,9 +115,6 @@ class BatchNormalization(_Standardization):
     ) -> None:
         super().__init__(epsilon, center, scale, name)
         self.momentum = unit_fraction(momentum, "momentum", "BatchNormalization")
-        #: The mean over the batch, ``batch_mean(array, axes)``: this process's rows by
-        #: default; data-parallel training sets the mean over every process's rows.
-        self.batch_mean = local_mean
 
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(range(x.ndim - 1))
@@ -125,11 +122,29 @@ class BatchNormalization(_Standardization):
     def state_shapes(self, input_shape):
         return {"moving_mean": (input_shape[-1],), "moving_variance": (input_shape[-1],)}
 
+    whole_batch = True  # μ and σ² over the batch, in training
+
+    def steps(self, context: BatchContext = LOCAL):
+        return [
+            Step(
+                self,
+                lambda x, training: self.normalize(x, training, context),
+                lambda grad_output: self.normalize_backward(grad_output, context),
+            )
+        ]
+
     def forward(self, x, training=False):
+        return self.normalize(x, training, LOCAL)
+
+    def backward(self, grad_output):
+        return self.normalize_backward(grad_output, LOCAL)
+
+    def normalize(self, x: np.ndarray, training: bool, context: BatchContext) -> np.ndarray:
+        """y = γ x̂ + β, with μ and σ² the means of ``context``'s whole batch in training."""
         axes = self._axes(x)
         if training:
             self._xhat, self._inv_std, mean, variance = _standardize(
-                x, axes, self.epsilon, self.batch_mean
+                x, axes, self.epsilon, context.mean
             )
             for key, value in (("moving_mean", mean), ("moving_variance", variance)):
                 self.state[key] *= self.momentum
@@ -142,12 +157,13 @@ class BatchNormalization(_Standardization):
         self._out = self._affine(self._xhat)
         return self._out
 
-    def backward(self, grad_output):
+    def normalize_backward(self, grad_output: np.ndarray, context: BatchContext) -> np.ndarray:
+        """∂L/∂γ, ∂L/∂β and ∂L/∂x, the means over ``context``'s whole batch."""
         axes = self._axes(grad_output)
         grad_xhat = self._affine_backward(grad_output, axes)
         if not self._training:  # the moving statistics are constants
             return grad_xhat * self._inv_std
-        return _standardize_backward(grad_xhat, self._xhat, self._inv_std, axes, self.batch_mean)
+        return _standardize_backward(grad_xhat, self._xhat, self._inv_std, axes, context.mean)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum}

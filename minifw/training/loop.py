@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 
 from ..callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar, TerminateOnNaN
 from ..data import sample_weights, validation_split_index, warn_if_split_lacks_classes
-from ..engine import targets_out_of_reach
+from ..engine import Plan, targets_out_of_reach
 from ..errors import NonFiniteError
 from ..validation import positive_int
 from . import lbfgs
@@ -249,7 +249,14 @@ def _prepare(
         callbacks=CallbackList([*callbacks, history, *progress], model, params),
         history=history,
         # the step last among the checks: it refuses an output the loss cannot mean
-        step=TrainStep(model.plan, model.parameters, model.optimizer, distribute),
+        step=TrainStep(
+            model.plan
+            if distribute is None
+            else Plan.compile(model.layers, model.loss, distribute.context),
+            model.parameters,
+            model.optimizer,
+            distribute,
+        ),
         full_batch=full_batch,
         stop_on_nonfinite=stop_on_nonfinite,
         first_batch=first_batch,
