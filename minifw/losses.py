@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit
 
+from .functional import softmax_parts
 from .registry import Catalogue
 from .validation import as_numeric_array, positive_float
 
@@ -58,11 +59,14 @@ EPSILON = 1e-7
 class Loss:
     """Base class.
 
-    Subclasses write the arithmetic once, as ``value`` (L) and ``gradient``
-    (∂L/∂y_pred), or as ``value_and_grad`` when the two share work. Those take
-    arrays a model prepared (targets shaped by ``targets``, predictions from its
-    forward pass) and check nothing; the public ``forward``/``backward`` (and
-    calling the loss) check shapes and values first.
+    Each loss is written once: ``rows`` (ℓ_i, the loss of each sample, from which L
+    and the weighted L are derived) and ``gradient`` (∂L/∂y_pred), with
+    ``value_and_grad`` fused only where that is faster (a test pins its value to
+    the mean of the rows). A loss of one's own may instead define ``value`` (L) and
+    ``gradient``; ``rows`` then unlocks sample weights. These take arrays a model
+    prepared (targets shaped by ``targets``, predictions from its forward pass)
+    and check nothing; the public ``forward``/``backward`` (and calling the loss)
+    check shapes and values first.
 
     ``regression`` (a fact of the class): the loss compares outputs with targets in
     the same units (MSE, MAE, Huber), so a target outside the output's range cannot
@@ -93,8 +97,9 @@ class Loss:
         return self.gradient(y_true, y_pred)
 
     def value(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        """L on prepared arrays (no checks)."""
-        raise NotImplementedError
+        """L = mean_i ℓ_i ("mean") or Σ_i ℓ_i ("sum") on prepared arrays (no checks)."""
+        rows = self.rows(y_true, y_pred)
+        return float(rows.mean() if self.reduction == "mean" else rows.sum())
 
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """∂L/∂y_pred on prepared arrays (no checks)."""
@@ -104,13 +109,17 @@ class Loss:
         """L and ∂L/∂y_pred together, on prepared arrays (one training step's need)."""
         return self.value(y_true, y_pred), self.gradient(y_true, y_pred)
 
-    def _entries(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    def entries(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """The loss of each entry, shape (n, k), for losses that are a mean over entries."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither `rows` (the loss of each sample) nor "
+            "`entries`: define one to use sample weights."
+        )
 
-    def _rows(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-        """ℓ_i, the loss of each sample: L = mean_i ℓ_i ("mean") or Σ_i ℓ_i ("sum")."""
-        entries = self._entries(y_true, y_pred)
+    def rows(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """ℓ_i, the loss of each sample, shape (n,): L = mean_i ℓ_i ("mean") or Σ_i ℓ_i
+        ("sum"). For a mean over entries, ℓ_i is row i's mean (or sum) of ``entries``."""
+        entries = self.entries(y_true, y_pred)
         return entries.mean(axis=1) if self.reduction == "mean" else entries.sum(axis=1)
 
     def weighted_value_and_grad(
@@ -122,7 +131,7 @@ class Loss:
         w_i (sum). A batch whose weights are all 0 has L = 0 and no gradient.
         """
         _, grad = self.value_and_grad(y_true, y_pred)
-        rows = self._rows(y_true, y_pred)
+        rows = self.rows(y_true, y_pred)
         if self.reduction == "mean":
             total = float(weights.sum())
             factors = weights * (len(weights) / total) if total > 0 else weights * 0.0
@@ -217,16 +226,14 @@ class MSELoss(Loss):
 
     regression = True
 
-    def _entries(self, y_true, y_pred):
+    def entries(self, y_true, y_pred):
         return np.square(y_pred - y_true)
-
-    def value(self, y_true, y_pred):
-        return self.value_and_grad(y_true, y_pred)[0]
 
     def gradient(self, y_true, y_pred):
         return self.value_and_grad(y_true, y_pred)[1]
 
     def value_and_grad(self, y_true, y_pred):
+        """Fused for the training step: L as one dot product, ∂L/∂ŷ from the same error."""
         error = y_pred - y_true
         flat = error.reshape(-1)
         scale = 1.0 / flat.size if self.reduction == "mean" else 1.0
@@ -242,11 +249,8 @@ class MAELoss(Loss):
 
     regression = True
 
-    def _entries(self, y_true, y_pred):
+    def entries(self, y_true, y_pred):
         return np.abs(y_pred - y_true)
-
-    def value(self, y_true, y_pred):
-        return float(self._entries(y_true, y_pred).sum()) * self._scale(y_pred)
 
     def gradient(self, y_true, y_pred):
         return np.sign(y_pred - y_true) * self._scale(y_pred)
@@ -265,13 +269,10 @@ class HuberLoss(Loss):
         super().__init__(reduction)
         self.delta = positive_float(delta, "delta", "HuberLoss")
 
-    def _entries(self, y_true, y_pred):
+    def entries(self, y_true, y_pred):
         error = np.abs(y_pred - y_true)
         quadratic = np.minimum(error, self.delta)
         return 0.5 * quadratic * quadratic + self.delta * (error - quadratic)
-
-    def value(self, y_true, y_pred):
-        return float(self._entries(y_true, y_pred).sum()) * self._scale(y_pred)
 
     def gradient(self, y_true, y_pred):
         return np.clip(y_pred - y_true, -self.delta, self.delta) * self._scale(y_pred)
@@ -340,18 +341,6 @@ def _clipped(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(p, EPSILON, 1 - EPSILON), inside
 
 
-def _softmax_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """softmax(z), z − max z and log Σ e^(z − max z), row by row, without overflow.
-
-    log softmax(z) = (z − max z) − log Σ e^(z − max z).
-    """
-    shifted = z - z.max(axis=-1, keepdims=True)
-    probabilities = np.exp(shifted)
-    total = probabilities.sum(axis=-1, keepdims=True)
-    probabilities /= total
-    return probabilities, shifted, np.log(total)
-
-
 @register("binary_crossentropy", "bce")
 class BinaryCrossEntropy(_CrossEntropy):
     """L = −(1/(n·k)) Σ [y log p + (1 − y) log(1 − p)], targets y in [0, 1].
@@ -364,15 +353,12 @@ class BinaryCrossEntropy(_CrossEntropy):
     def _check_target_values(self, y_true):
         _check_probabilities(type(self).__name__, y_true)
 
-    def _entries(self, y_true, y_pred):
+    def entries(self, y_true, y_pred):
         if self.from_logits:
             # −[y log σ(z) + (1 − y) log σ(−z)], with log σ stable for any z
             return -(y_true * log_expit(y_pred) + (1 - y_true) * log_expit(-y_pred))
         p, _ = _clipped(y_pred)
         return -(y_true * np.log(p) + (1 - y_true) * np.log1p(-p))
-
-    def value(self, y_true, y_pred):
-        return float(np.sum(self._entries(y_true, y_pred))) * self._scale(y_pred)
 
     def gradient(self, y_true, y_pred):
         if self.from_logits:
@@ -402,22 +388,20 @@ class CategoricalCrossEntropy(_CrossEntropy):
     def _check_target_values(self, y_true):
         _check_probabilities(type(self).__name__, y_true)
 
-    def value(self, y_true, y_pred):
-        return self.value_and_grad(y_true, y_pred)[0]
-
     def gradient(self, y_true, y_pred):
         return self.value_and_grad(y_true, y_pred)[1]
 
-    def _rows(self, y_true, y_pred):
+    def rows(self, y_true, y_pred):
         if self.from_logits:
-            _, shifted, log_total = _softmax_parts(y_pred)
+            _, shifted, log_total = softmax_parts(y_pred)
             return -np.sum(y_true * (shifted - log_total), axis=-1)
         return -np.sum(y_true * np.log(_clipped(y_pred)[0]), axis=-1)
 
     def value_and_grad(self, y_true, y_pred):
+        """Fused: the softmax's parts give both L and ∂L/∂z."""
         scale = self._row_scale(y_pred)
         if self.from_logits:
-            p, shifted, log_total = _softmax_parts(y_pred)
+            p, shifted, log_total = softmax_parts(y_pred)
             value = -float(np.sum(y_true * (shifted - log_total))) * scale
             p *= y_true.sum(axis=-1, keepdims=True)
             p -= y_true
@@ -471,24 +455,22 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         self._check_predictions(y_pred)
         return self._labels(y_true.reshape(-1), y_pred.shape[1]), y_pred
 
-    def value(self, y_true, y_pred):
-        return self.value_and_grad(y_true, y_pred)[0]
-
     def gradient(self, y_true, y_pred):
         return self.value_and_grad(y_true, y_pred)[1]
 
-    def _rows(self, y_true, y_pred):
+    def rows(self, y_true, y_pred):
         rows = np.arange(len(y_true))
         if self.from_logits:
-            _, shifted, log_total = _softmax_parts(y_pred)
+            _, shifted, log_total = softmax_parts(y_pred)
             return -(shifted[rows, y_true] - log_total[:, 0])
         return -np.log(_clipped(y_pred[rows, y_true])[0])
 
     def value_and_grad(self, y_true, y_pred):
+        """Fused: the softmax's parts give both L and ∂L/∂z."""
         scale = self._row_scale(y_pred)
         rows = np.arange(len(y_true))
         if self.from_logits:
-            grad, shifted, log_total = _softmax_parts(y_pred)
+            grad, shifted, log_total = softmax_parts(y_pred)
             value = -float(np.sum(shifted[rows, y_true] - log_total[:, 0])) * scale
             grad[rows, y_true] -= 1
             grad *= scale

@@ -185,18 +185,21 @@ def test_csv_logger_and_lambda_callback(rng, tmp_path):
 def test_sample_weights_of_ones_equal_no_weights(rng):
     X, y = small_regression(rng)
     a, b = model_for(rng), model_for(rng)
-    a.fit(X, y, epochs=2, batch_size=8, verbose=0)
-    b.fit(X, y, epochs=2, batch_size=8, verbose=0, sample_weight=np.ones(len(X)))
+    plain = a.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    weighted = b.fit(X, y, epochs=2, batch_size=8, verbose=0, sample_weight=np.ones(len(X)))
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-12)
+    np.testing.assert_allclose(weighted.history["loss"], plain.history["loss"], rtol=1e-12)
 
 
 def test_integer_sample_weights_equal_repeated_rows(rng):
     X, y = small_regression(rng, n=6)
     counts = np.array([1, 3, 0, 2, 1, 1])
     weighted, repeated = model_for(rng), model_for(rng)
-    weighted.fit(X, y, epochs=3, batch_size=100, shuffle=False, verbose=0, sample_weight=counts)
-    repeated.fit(
+    by_weight = weighted.fit(
+        X, y, epochs=3, batch_size=100, shuffle=False, verbose=0, sample_weight=counts
+    )
+    by_rows = repeated.fit(
         np.repeat(X, counts, axis=0),
         np.repeat(y, counts, axis=0),
         epochs=3,
@@ -206,25 +209,29 @@ def test_integer_sample_weights_equal_repeated_rows(rng):
     )
     for a, b in zip(weighted.get_weights(), repeated.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-10)
+    np.testing.assert_allclose(by_weight.history["loss"], by_rows.history["loss"], rtol=1e-10)
 
 
 def test_class_weight_matches_the_equivalent_sample_weights(rng):
     X = rng.normal(size=(30, 3))
     labels = rng.integers(0, 3, size=30)
     class_weight = {0: 1.0, 1: 2.5, 2: 0.5}
-    runs = []
+    runs, losses = [], []
     for kwargs in (
         {"class_weight": class_weight},
         {"sample_weight": np.array([class_weight[c] for c in labels])},
+        {"sample_weight": np.ones(30)},
     ):
         model = mf.Sequential(
             [mf.layers.Dense(3, input_dim=3, activation="softmax")], dtype="float64", seed=0
         )
         model.compile("sgd", "sparse_categorical_crossentropy")
-        model.fit(X, labels, epochs=2, batch_size=8, verbose=0, **kwargs)
+        history = model.fit(X, labels, epochs=2, batch_size=8, verbose=0, **kwargs)
         runs.append(model.get_weights())
-    for a, b in zip(*runs):
+        losses.append(history.history["loss"])
+    for a, b in zip(*runs[:2]):
         np.testing.assert_array_equal(a, b)
+    assert losses[0] == losses[1] and losses[0] != pytest.approx(losses[2], rel=1e-3)
 
 
 def test_bad_weights_are_refused(rng):

@@ -207,3 +207,73 @@ def test_every_loss_has_names_and_rejects_bad_arguments():
         losses.HuberLoss(delta=0)
     with pytest.raises(TypeError, match="`from_logits` must be True or False"):
         losses.BinaryCrossEntropy(from_logits=1)
+
+
+def every_loss():
+    """Every built-in loss in each of its forms, with targets it takes and predictions."""
+    forms = [
+        (losses.MSELoss, {}, "values"),
+        (losses.MAELoss, {}, "values"),
+        (losses.HuberLoss, {"delta": 0.7}, "values"),
+        (losses.BinaryCrossEntropy, {}, "probabilities"),
+        (losses.BinaryCrossEntropy, {"from_logits": True}, "logits"),
+        (losses.CategoricalCrossEntropy, {}, "distribution"),
+        (losses.CategoricalCrossEntropy, {"from_logits": True}, "logits"),
+        (losses.SparseCategoricalCrossEntropy, {}, "distribution"),
+        (losses.SparseCategoricalCrossEntropy, {"from_logits": True}, "logits"),
+    ]
+    return [
+        pytest.param(cls, {**options, "reduction": reduction}, kind, id=f"{cls.__name__}-"
+                     f"{'logits' if options.get('from_logits') else kind}-{reduction}")
+        for cls, options, kind in forms
+        for reduction in ("mean", "sum")
+    ]
+
+
+def pair(cls, kind, rng, n=7, k=3):
+    logits = rng.normal(size=(n, k))
+    predictions = {
+        "values": logits,
+        "logits": logits,
+        "probabilities": 1 / (1 + np.exp(-logits)),
+        "distribution": np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True),
+    }[kind]
+    if cls is losses.SparseCategoricalCrossEntropy:
+        return rng.integers(0, k, size=n), predictions
+    if cls is losses.CategoricalCrossEntropy:
+        return np.eye(k)[rng.integers(0, k, size=n)], predictions
+    if cls is losses.BinaryCrossEntropy:
+        return rng.integers(0, 2, size=(n, k)).astype(float), predictions
+    return rng.normal(size=(n, k)), predictions
+
+
+@pytest.mark.parametrize(("cls", "options", "kind"), every_loss())
+def test_every_losss_value_is_the_mean_or_sum_of_its_rows_with_and_without_weights(
+    cls, options, kind, rng
+):
+    loss = cls(**options)
+    y_true, y_pred = pair(cls, kind, rng)
+    y_true = loss.targets(y_true, y_pred.shape[1], np.float64)
+    rows = loss.rows(y_true, y_pred)
+    assert rows.shape == (len(y_pred),)
+    combine = np.mean if options["reduction"] == "mean" else np.sum
+    expected = float(combine(rows))
+    fused_value, fused_grad = loss.value_and_grad(y_true, y_pred)
+    assert loss.value(y_true, y_pred) == pytest.approx(expected, rel=1e-12)
+    assert fused_value == pytest.approx(expected, rel=1e-12)
+    assert loss(y_true, y_pred) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred), fused_grad, rtol=1e-12)
+
+    weights = rng.uniform(0.1, 3.0, size=len(y_pred))
+    value, grad = loss.weighted_value_and_grad(y_true, y_pred, weights)
+    if options["reduction"] == "mean":
+        assert value == pytest.approx(weights.dot(rows) / weights.sum(), rel=1e-12)
+    else:
+        assert value == pytest.approx(weights.dot(rows), rel=1e-12)
+
+    def weighted_value():
+        return loss.weighted_value_and_grad(y_true, y_pred, weights)[0]
+
+    np.testing.assert_allclose(grad, numeric_gradient(weighted_value, y_pred), rtol=1e-5, atol=1e-8)
+    ones = loss.weighted_value_and_grad(y_true, y_pred, np.ones(len(y_pred)))
+    assert ones[0] == pytest.approx(expected, rel=1e-12)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from scipy.special import erf, expit
 
+from ..functional import softmax_parts
 from ..validation import positive_float
 from .base import LAYERS, Layer, register
 
@@ -183,9 +184,7 @@ class Softmax(Activation):
     output_range = (0.0, 1.0)
 
     def activate(self, x):
-        shifted = np.exp(x - x.max(axis=-1, keepdims=True))
-        shifted /= shifted.sum(axis=-1, keepdims=True)
-        return shifted
+        return softmax_parts(x)[0]
 
     def backward(self, grad_output):
         """∂L/∂net = o ⊙ (g − Σ_k g_k o_k), g = ∂L/∂o."""
