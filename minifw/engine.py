@@ -51,6 +51,9 @@ _KIND_TEXT = {
     "raw": "raw scores (logits), not probabilities",
 }
 
+# The activation that outputs what a loss on probabilities expects.
+_ACTIVATION_FOR = {"probabilities": "sigmoid", "distribution": "softmax"}
+
 #: Below this share of targets outside the output's range a fit warns; above it, refuses.
 OUT_OF_RANGE_REFUSED = 0.01
 
@@ -60,38 +63,32 @@ def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
     raw scores (or after the wrong kind of probabilities), one output for a categorical
     loss. Warns for a logits loss after a probability output.
 
-    What the output is comes from the last layer's class (``Layer.output_kind``): a
-    layer that declares none (Dropout, a reshape) is not judged.
+    Both sides are facts of the classes: what the last layer outputs
+    (``Layer.output_kind``; a layer that declares none, such as Dropout, is not judged)
+    and what the loss expects (``Loss.expects``, ``Loss.per_class``).
     """
     name = type(loss).__name__
-    kind = last.output_kind
-    categorical = isinstance(loss, _CATEGORICAL)
+    kind, expected = last.output_kind, loss.expects
     outputs = last.output_shape[-1] if last.output_shape else None
-    if categorical and outputs == 1:
+    if loss.per_class and outputs == 1:
         return (
             f"{name} needs one output per class, but the model has 1 output. For two classes "
             "use Dense(1, activation='sigmoid') with BinaryCrossEntropy, or Dense(2) with "
             f"{name}."
         )
-    if not isinstance(loss, (BinaryCrossEntropy, *_CATEGORICAL)) or kind is None:
+    if expected is None or kind is None or kind == expected:
         return None
-    probabilities = kind in ("probabilities", "distribution")
-    if loss.from_logits:
-        if probabilities:
-            warnings.warn(
-                f"{name}(from_logits=True) expects raw scores (logits), but the model ends with "
-                f"{type(last).__name__}, which outputs {_KIND_TEXT[kind]}: the loss applies the "
-                f"activation a second time. Use {name}() without from_logits, or end the "
-                "model without the activation.",
-                UserWarning,
-                stacklevel=5,
-            )
+    if expected == "raw":
+        warnings.warn(
+            f"{name}(from_logits=True) expects raw scores (logits), but the model ends with "
+            f"{type(last).__name__}, which outputs {_KIND_TEXT[kind]}: the loss applies the "
+            f"activation a second time. Use {name}() without from_logits, or end the "
+            "model without the activation.",
+            UserWarning,
+            stacklevel=5,
+        )
         return None
-    wanted, activation = (
-        ("distribution", "softmax") if categorical else ("probabilities", "sigmoid")
-    )
-    if kind == wanted:
-        return None
+    probabilities = kind != "raw"
     what = (
         f"{type(last).__name__}, which outputs {_KIND_TEXT[kind]}"
         if probabilities
@@ -104,11 +101,11 @@ def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
         or not isinstance(last, Activation)
         or type(last).__module__.startswith("minifw.")
         else f" (If {type(last).__name__} outputs probabilities, declare it on the class: "
-        f"output_kind = {wanted!r}.)"
+        f"output_kind = {expected!r}.)"
     )
     return (
-        f"{name}(from_logits=False) expects {_KIND_TEXT[wanted]}, but the model ends "
-        f"with {what}. End the model with activation='{activation}'"
+        f"{name}(from_logits=False) expects {_KIND_TEXT[expected]}, but the model ends "
+        f"with {what}. End the model with activation='{_ACTIVATION_FOR[expected]}'"
         + (f", or use {name}(from_logits=True) for logits." if not probabilities else ".")
         + declare
     )
@@ -138,9 +135,6 @@ def targets_out_of_reach(last: Layer, loss: Loss, Y: np.ndarray) -> None:
     if outside > OUT_OF_RANGE_REFUSED * Y.size:
         raise ValueError(message)
     warnings.warn(message, UserWarning, stacklevel=4)
-
-
-_CATEGORICAL = (CategoricalCrossEntropy, SparseCategoricalCrossEntropy)
 
 
 @dataclass

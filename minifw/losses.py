@@ -68,12 +68,24 @@ class Loss:
     and check nothing; the public ``forward``/``backward`` (and calling the loss)
     check shapes and values first.
 
-    ``regression`` (a fact of the class): the loss compares outputs with targets in
-    the same units (MSE, MAE, Huber), so a target outside the output's range cannot
-    be reached; training refuses it (``minifw.engine.targets_out_of_reach``).
+    Facts of the class, read by the rest of minifw:
+
+    ``regression``: the loss compares outputs with targets in the same units (MSE,
+    MAE, Huber), so a target outside the output's range cannot be reached; training
+    refuses it (``minifw.engine.targets_out_of_reach``).
+    ``expects``: what the predictions must be, as a layer's ``output_kind`` names it
+    ("raw" logits, "probabilities", a "distribution"), or None (anything): the plan
+    refuses an output the loss cannot mean (``minifw.engine.output_loss_mismatch``).
+    ``per_class``: one output per class is needed (a categorical loss).
+    ``formula`` and ``latex``: L written out in the lecture's notation, as plain text
+    (y_hat for ŷ) and as LaTeX, for ``mf.explain``'s write-ups (None: named only).
     """
 
     regression = False
+    expects: str | None = None
+    per_class = False
+    formula: str | None = None
+    latex: str | None = None
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:
@@ -225,6 +237,8 @@ class MSELoss(Loss):
     """
 
     regression = True
+    formula = "L = (1/(n·k)) Σ (y − y_hat)²"
+    latex = r"L = \frac{1}{nk} \sum (y - \hat{y})^2"
 
     def entries(self, y_true, y_pred):
         return np.square(y_pred - y_true)
@@ -248,6 +262,8 @@ class MAELoss(Loss):
     """L = (1/(n·k)) Σ |y − ŷ| ;  ∂L/∂ŷ = sign(ŷ − y) / (n·k), 0 where ŷ = y."""
 
     regression = True
+    formula = "L = (1/(n·k)) Σ |y − y_hat|"
+    latex = r"L = \frac{1}{nk} \sum |y - \hat{y}|"
 
     def entries(self, y_true, y_pred):
         return np.abs(y_pred - y_true)
@@ -264,6 +280,11 @@ class HuberLoss(Loss):
     """
 
     regression = True
+    formula = "L = (1/(n·k)) Σ h(y_hat − y), h(e) = ½e² for |e| ≤ δ, else δ(|e| − ½δ)"
+    latex = (
+        r"L = \frac{1}{nk} \sum h(\hat{y} - y),\ h(e) = \tfrac{1}{2} e^2 \ (|e| \le \delta),"
+        r"\ \delta (|e| - \tfrac{1}{2} \delta)\ \mathrm{otherwise}"
+    )
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -323,6 +344,13 @@ class _CrossEntropy(Loss):
             )
         self.from_logits = from_logits
 
+    #: What the predictions are when not logits: "probabilities" or "distribution".
+    probabilities: str
+
+    @property
+    def expects(self) -> str:
+        return "raw" if self.from_logits else self.probabilities
+
     def with_logits(self) -> _CrossEntropy:
         """The same loss taking logits: what a fusing model trains on."""
         return type(self)(from_logits=True, reduction=self.reduction)
@@ -350,6 +378,10 @@ class BinaryCrossEntropy(_CrossEntropy):
     ∂L/∂z = (σ(z) − y) / (n·k).
     """
 
+    probabilities = "probabilities"
+    formula = "L = −(1/(n·k)) Σ [y log y_hat + (1 − y) log(1 − y_hat)]"
+    latex = r"L = -\frac{1}{nk} \sum \left[y \log \hat{y} + (1 - y) \log(1 - \hat{y})\right]"
+
     def _check_target_values(self, y_true):
         _check_probabilities(type(self).__name__, y_true)
 
@@ -375,6 +407,10 @@ class CategoricalCrossEntropy(_CrossEntropy):
     ∂L/∂ŷ_k = −y_k / (p_k n). From logits z: log p = z − logsumexp(z), and
     ∂L/∂z = (softmax(z) Σ_k y_k − y) / n, i.e. (p − y) / n for targets summing to 1.
     """
+
+    probabilities, per_class = "distribution", True
+    formula = "L = −(1/n) Σ_rows Σ_j y_j log y_hat_j"
+    latex = r"L = -\frac{1}{n} \sum_{\mathrm{rows}} \sum_j y_j \log \hat{y}_j"
 
     def targets(self, y, n_outputs, dtype):
         if y.ndim == 1 and n_outputs > 1:
@@ -420,6 +456,10 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
     probabilities: p = clip(ŷ, ε, 1 − ε), ∂L/∂ŷ = −onehot / (p n). From logits
     z: ∂L/∂z = (softmax(z) − onehot) / n.
     """
+
+    probabilities, per_class = "distribution", True
+    formula = "L = −(1/n) Σ_rows log y_hat_label"
+    latex = r"L = -\frac{1}{n} \sum_{\mathrm{rows}} \log \hat{y}_{\mathrm{label}}"
 
     def targets(self, y, n_outputs, dtype):
         if y.ndim == 2 and y.shape[1] == 1:

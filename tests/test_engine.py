@@ -154,3 +154,26 @@ def test_every_built_in_activation_declares_what_it_outputs():
     assert mf.layers.Softmax.output_kind == "distribution"
     assert mf.layers.LeakyReLU(0.0).output_range == (0.0, np.inf)
     assert mf.layers.LeakyReLU(0.1).output_range == (-np.inf, np.inf)
+
+
+class Brier(mf.losses.Loss):
+    """L = (1/(n·k)) Σ (y − p)², on probabilities: a loss that declares what it expects."""
+
+    expects = "probabilities"
+
+    def entries(self, y_true, y_pred):
+        return (y_true - y_pred) ** 2
+
+    def gradient(self, y_true, y_pred):
+        return 2 * (y_pred - y_true) / y_pred.size
+
+
+def test_a_new_loss_is_judged_by_what_it_declares_it_expects(rng):
+    X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
+    raw = mf.Sequential([mf.layers.Dense(1)])
+    raw.compile("sgd", Brier())
+    with pytest.raises(ValueError, match=r"Brier\(from_logits=False\) expects probabilities"):
+        raw.fit(X, y, verbose=0)
+    sigmoid = mf.Sequential([mf.layers.Dense(1, activation="sigmoid")])
+    sigmoid.compile("sgd", Brier())
+    sigmoid.fit(X, y, verbose=0)

@@ -162,3 +162,29 @@ def test_negative_numbers_are_written_in_parentheses_inside_sums_and_products():
     text = str(mf.explain(model, [60.0, 3.5], [40.0]))
     assert "y_hat = w^1_11·x_i1 + w^1_21·x_i2 + b_11 = 1·60 + (−0.5)·3.5 + (−2) = 56.25" in text
     assert "L = (y − y_hat)² = (40 − 56.25)² = 264.062" in text
+
+
+class Quartic(mf.losses.Loss):
+    """L = (1/(n·k)) Σ (y − ŷ)⁴: a loss of one's own, with its formula on the class."""
+
+    formula = "L = (1/(n·k)) Σ (y − y_hat)⁴"
+    latex = r"L = \frac{1}{nk} \sum (y - \hat{y})^4"
+
+    def entries(self, y_true, y_pred):
+        return (y_true - y_pred) ** 4
+
+    def gradient(self, y_true, y_pred):
+        return -4 * (y_true - y_pred) ** 3 / y_pred.size
+
+
+def test_every_write_up_takes_the_losss_formula_from_its_class():
+    model = model_with(mf.layers.Dense(1, input_dim=2), outputs_loss=Quartic())
+    step = mf.explain(model, [[0.5, -1.0], [1.0, 2.0]], [[1.0], [0.0]])
+    assert "L = (1/(n·k)) Σ (y − y_hat)⁴ = " in str(step)
+    assert r"L = \frac{1}{nk} \sum (y - \hat{y})^4" in step.to_markdown()
+    assert "L = (1/(n·k)) Σ (y − ŷ)⁴ = " in step.to_html()
+    huber = model_with(mf.layers.Dense(1, input_dim=2), outputs_loss=mf.losses.HuberLoss())
+    assert "h(e) = ½e² for |e| ≤ δ" in str(mf.explain(huber, [0.5, 1.0], [3.0]))
+    for cls in mf.losses.LOSSES.classes.values():
+        if cls.__module__ == "minifw.losses":
+            assert cls.formula and cls.latex, cls

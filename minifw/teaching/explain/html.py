@@ -36,12 +36,14 @@ li { font-family: "DejaVu Sans Mono", Menlo, monospace; font-size: 13px; margin:
 class HtmlStyle(Style):
     """Typeset text: Unicode symbols (ŷ, w²₁₁), escaped for HTML; headings and list items."""
 
-    formulas = {name: f.replace("y_hat", "ŷ") for name, f in Style.formulas.items()}
     softmax = "ŷⱼ = softmax(z)ⱼ = e^zⱼ / Σₖ e^zₖ"
     softmax_gradient = "∂L/∂zⱼ = (ŷⱼ − yⱼ) / n"
 
     def sym(self, symbol: str) -> str:
         return escape(pretty(symbol))
+
+    def formula(self, step: Explanation) -> str:
+        return escape(super().formula(step).replace("y_hat", "ŷ"))
 
     def num(self, value) -> str:
         return escape(number(value))

@@ -21,24 +21,14 @@ class LatexStyle(Style):
 
     times, dot, arrow, minus, eta = r" \cdot ", r" \cdot ", r"\leftarrow", "-", r"\eta"
     rows_sum, sum_ = r"\sum_{\mathrm{rows}} ", r"\sum "
-    formulas = {
-        "MSELoss": r"L = \frac{1}{nk} \sum (y - \hat{y})^2",
-        "MAELoss": r"L = \frac{1}{nk} \sum |y - \hat{y}|",
-        "BinaryCrossEntropy": (
-            r"L = -\frac{1}{nk} \sum \left[y \log \hat{y} + (1 - y) \log(1 - \hat{y})\right]"
-        ),
-        "CategoricalCrossEntropy": (
-            r"L = -\frac{1}{n} \sum_{\mathrm{rows}} \sum_j y_j \log \hat{y}_j"
-        ),
-        "SparseCategoricalCrossEntropy": (
-            r"L = -\frac{1}{n} \sum_{\mathrm{rows}} \log \hat{y}_{\mathrm{label}}"
-        ),
-    }
     softmax = r"\hat{y}_j = \mathrm{softmax}(z)_j = \frac{e^{z_j}}{\sum_k e^{z_k}}"
     softmax_gradient = r"\frac{\partial L}{\partial z_j} = \frac{\hat{y}_j - y_j}{n}"
 
     def sym(self, symbol: str) -> str:
         return latex(symbol)
+
+    def formula(self, step: Explanation) -> str:
+        return step.loss_latex or r"L = \mathrm{" + step.loss_name + r"}(y, \hat{y})"
 
     def num(self, value) -> str:
         return latex_number(value)

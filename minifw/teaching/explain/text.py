@@ -32,18 +32,15 @@ class Style:
 
     times, dot, arrow, minus, eta = "·", " · ", "←", "−", "η"
     rows_sum, sum_ = "Σ_rows ", "Σ "
-    formulas = {
-        "MSELoss": "L = (1/(n·k)) Σ (y − y_hat)²",
-        "MAELoss": "L = (1/(n·k)) Σ |y − y_hat|",
-        "BinaryCrossEntropy": "L = −(1/(n·k)) Σ [y log y_hat + (1 − y) log(1 − y_hat)]",
-        "CategoricalCrossEntropy": "L = −(1/n) Σ_rows Σ_j y_j log y_hat_j",
-        "SparseCategoricalCrossEntropy": "L = −(1/n) Σ_rows log y_hat_label",
-    }
     softmax = "y_hat_j = softmax(z)_j = e^z_j / Σ_k e^z_k"
     softmax_gradient = "∂L/∂z_j = (y_hat_j − y_j) / n"
 
     def sym(self, symbol: str) -> str:
         return symbol
+
+    def formula(self, step: Explanation) -> str:
+        """The loss's formula, from its class (``Loss.formula``), or its name."""
+        return step.loss_formula or f"L = {step.loss_name}(y, {self.sym('y_hat')})"
 
     def num(self, value) -> str:
         return number(value)
@@ -172,7 +169,7 @@ def _loss(step: Explanation, s: Style) -> list[str]:
         together = "softmax and cross-entropy together" + (f", n = {n}" if n > 1 else "")
         return [
             f"{s.softmax}: {probabilities}",
-            f"{s.formulas[step.loss_name]} = {s.num(step.loss)}",
+            f"{s.formula(step)} = {s.num(step.loss)}",
             f"{s.softmax_gradient}   ({s.words(together)})",
             *each_gradient,
         ]
@@ -186,5 +183,4 @@ def _loss(step: Explanation, s: Style) -> list[str]:
             f"{s.sym('∂L/∂y_hat')} = {s.minus}2({difference}) = {s.minus}2({y} {s.minus} {y_hat}) "
             f"= {s.num(gradients[0].value)}",
         ]
-    formula = s.formulas.get(step.loss_name, f"L = {step.loss_name}(y, {s.sym('y_hat')})")
-    return [f"{formula} = {s.num(step.loss)}", *each_gradient]
+    return [f"{s.formula(step)} = {s.num(step.loss)}", *each_gradient]

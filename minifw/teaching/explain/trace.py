@@ -123,6 +123,8 @@ class Explanation:
     values: dict[str, np.ndarray] = field(default_factory=dict)
     loss: float = 0.0
     loss_name: str = ""
+    loss_formula: str | None = None  # the loss class's formula, plain and LaTeX
+    loss_latex: str | None = None
     lecture_loss: bool = False  # one row, one output, plain MSE: L = (y − ŷ)²
     softmax: bool = False  # a softmax output explained with its cross-entropy, from logits z
     targets: np.ndarray | None = None
@@ -238,6 +240,7 @@ def trace(layers: list[_Layer], loss: Loss, X: np.ndarray, Y: np.ndarray, softma
     outputs = tracer.forward(X.astype(np.float64))
     z = outputs[-1]
     result.loss_name = type(loss).__name__
+    result.loss_formula, result.loss_latex = type(loss).formula, type(loss).latex
     result.lecture_loss = isinstance(loss, MSELoss) and loss.reduction == "mean" and Y.size == 1
     result.targets = np.asarray(Y, dtype=np.float64)
     if softmax:
