@@ -103,10 +103,13 @@ def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
         else f" (If {type(last).__name__} outputs probabilities, declare it on the class: "
         f"output_kind = {expected!r}.)"
     )
+    logits = hasattr(loss, "from_logits")  # a loss that also takes logits
+    or_logits = f", or use {name}(from_logits=True) for logits" if logits else ""
     return (
-        f"{name}(from_logits=False) expects {_KIND_TEXT[expected]}, but the model ends "
-        f"with {what}. End the model with activation='{_ACTIVATION_FOR[expected]}'"
-        + (f", or use {name}(from_logits=True) for logits." if not probabilities else ".")
+        f"{name}{'(from_logits=False)' if logits else ''} expects {_KIND_TEXT[expected]}, "
+        f"but the model ends with {what}. End the model with "
+        f"activation='{_ACTIVATION_FOR[expected]}'"
+        + ("." if probabilities else f"{or_logits}.")
         + declare
     )
 

@@ -172,7 +172,7 @@ def test_a_new_loss_is_judged_by_what_it_declares_it_expects(rng):
     X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
     raw = mf.Sequential([mf.layers.Dense(1)])
     raw.compile("sgd", Brier())
-    with pytest.raises(ValueError, match=r"Brier\(from_logits=False\) expects probabilities"):
+    with pytest.raises(ValueError, match=r"Brier expects probabilities in \(0, 1\), but"):
         raw.fit(X, y, verbose=0)
     sigmoid = mf.Sequential([mf.layers.Dense(1, activation="sigmoid")])
     sigmoid.compile("sgd", Brier())
