@@ -25,6 +25,7 @@ from . import (
     optimizers,
     regularizers,
     schedules,
+    testing,  # noqa: E402  (uses the model, saving and teaching)
     utils,
 )
 from .model import Sequential
@@ -48,5 +49,6 @@ __all__ = [
     "optimizers",
     "regularizers",
     "schedules",
+    "testing",
     "utils",
 ]

@@ -72,9 +72,10 @@ class Catalogue:
 
     Examples
     --------
-    >>> shapes = Catalogue("shape", decorator="shapes.register")
+    >>> class Shape: ...
+    >>> shapes = Catalogue("shape", Shape, decorator="shapes.register")
     >>> @shapes.register("sq")
-    ... class Square:
+    ... class Square(Shape):
     ...     def __init__(self, side=1):
     ...         self.side = side
     ...     def get_config(self):

@@ -37,11 +37,12 @@ def lines_run_by(train) -> set[tuple[str, int]]:
             executed.add((frame.f_code.co_filename, frame.f_lineno))
         return trace
 
+    previous = sys.gettrace()  # a coverage tool's tracer, say: put back afterwards
     sys.settrace(trace)
     try:
         train()
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     return executed
 
 
@@ -85,3 +86,12 @@ def test_the_trace_sees_a_line_fit_does_not_run():
     path = ROOT / "minifw" / "training" / "lbfgs.py"
     lbfgs_lines = {n for f, n in executed if f == str(path)}
     assert executed and not lbfgs_lines
+
+
+def test_the_architecture_page_names_every_module():
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    listed = page.split("```", 2)[1]
+    for path in sorted((ROOT / "minifw").rglob("*.py")):
+        assert re.search(rf"\b{re.escape(path.name)}\b", listed), f"{path} is not listed"
+    for package in ("layers/", "training/", "export/", "teaching/", "explain/"):
+        assert package in listed
