@@ -352,10 +352,7 @@ class Sequential:
         each epoch iterates the source afresh.
         """
         self._require_compiled("fit")
-        return training.fit(
-            self,
-            X,
-            y,
+        options = training.FitOptions.checked(
             epochs=epochs,
             batch_size=batch_size,
             shuffle=shuffle,
@@ -369,6 +366,7 @@ class Sequential:
             on_nonfinite=on_nonfinite,
             steps_per_epoch=steps_per_epoch,
         )
+        return training.fit(self, X, y, options)
 
     def train_on_batch(self, X: ArrayLike, y: ArrayLike) -> float:
         """One update on the whole of (X, y) as a single batch; returns the loss before it."""

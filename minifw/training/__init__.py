@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from .inference import INFERENCE_ROWS, evaluate, predict
-from .loop import fit, verbosity
+from .loop import fit
+from .options import FitOptions, verbosity
 from .sources import ArrayBatches, StreamBatches, is_batch_source
 from .step import GradientReducer, TrainStep
 
 __all__ = [
     "INFERENCE_ROWS",
     "ArrayBatches",
+    "FitOptions",
     "GradientReducer",
     "StreamBatches",
     "TrainStep",

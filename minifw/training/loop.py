@@ -11,34 +11,36 @@ at once; ``val_*`` entries on the validation data after the epoch
 from __future__ import annotations
 
 import contextlib
-import numbers
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..callbacks import Callback, CallbackList, EpochLogger, History, ProgressBar, TerminateOnNaN
+from ..callbacks import CallbackList, EpochLogger, History, ProgressBar
 from ..data import sample_weights, validation_split_index, warn_if_split_lacks_classes
 from ..engine import Plan, targets_out_of_reach
 from ..errors import NonFiniteError
-from ..validation import positive_int
 from . import lbfgs
 from .inference import check_metrics, end_epoch, metric_logs, stream_preparer
+from .options import FitOptions
 from .sources import ArrayBatches, StreamBatches
 from .step import TrainStep
 
 if TYPE_CHECKING:
-    from ..model import Sequential
+    from .protocol import TrainableModel
 
 
-def fit(model: Sequential, X: ArrayLike | Iterable, y: ArrayLike | None, **options) -> History:
-    """``Sequential.fit`` (see its docstring): every argument is checked before training.
+def fit(
+    model: TrainableModel, X: ArrayLike | Iterable, y: ArrayLike | None, options: FitOptions
+) -> History:
+    """``Sequential.fit`` (see its docstring) with its checked ``options``: the data are
+    checked, and everything is built, before the first step.
 
     In data-parallel training the checks run on every rank and are agreed on together
     (``DataParallel.collectively``): the same arrays on every rank (shapes, dtypes,
@@ -48,21 +50,21 @@ def fit(model: Sequential, X: ArrayLike | Iterable, y: ArrayLike | None, **optio
     """
     distribute = model.distribute
     if distribute is None:
-        setup = _prepare(model, X, y, **options)
+        setup = _prepare(model, X, y, options)
     else:
         if y is not None:
-            validation = options["validation_data"]
+            validation = options.validation_data
             distribute.check_same_shapes(
                 X=X,
                 y=y,
-                X_val=validation[0] if isinstance(validation, (tuple, list)) else None,
-                sample_weight=options["sample_weight"],
+                X_val=None if validation is None else validation[0],
+                sample_weight=options.sample_weight,
             )
-        setup = distribute.collectively(lambda: _prepare(model, X, y, **options), _shared)
+        setup = distribute.collectively(lambda: _prepare(model, X, y, options), _shared)
         if not setup.full_batch:
             distribute.start(model)  # rank 0's weights and generators to every rank
     callbacks = setup.callbacks
-    model.history = setup.history
+    model.history = setup.history  # as Keras: there from the start, kept when interrupted
     model.stop_training = False
     try:
         callbacks.on_train_begin()
@@ -85,7 +87,7 @@ def fit(model: Sequential, X: ArrayLike | Iterable, y: ArrayLike | None, **optio
                     None if distribute is None else distribute.agree_to_stop,
                 )
     except NonFiniteError as error:  # from the reduced gradient: every rank raises it
-        if not setup.stop_on_nonfinite:
+        if not options.stop_on_nonfinite:
             raise
         warnings.warn(f"{error} Training stopped.", RuntimeWarning, stacklevel=3)
     except BaseException as error:  # one rank's alone ends the job: the others cannot know
@@ -111,7 +113,6 @@ class _Setup:
     history: History
     step: TrainStep
     full_batch: bool
-    stop_on_nonfinite: bool
     first_batch: tuple | None  # a batch source's, once checked
 
 
@@ -134,50 +135,25 @@ def _shared(setup: _Setup) -> dict:
     }
 
 
-def _prepare(
-    model: Sequential,
-    X: ArrayLike | Iterable,
-    y: ArrayLike | None,
-    *,
-    epochs: int,
-    batch_size: int | None,
-    shuffle: bool,
-    validation_data: tuple | None,
-    validation_split: float,
-    callbacks: Sequence[Callback] | None,
-    verbose: int | str,
-    initial_epoch: int,
-    sample_weight: ArrayLike | None,
-    class_weight: dict | None,
-    on_nonfinite: str,
-    steps_per_epoch: int | None,
-) -> tuple:
+def _prepare(model: TrainableModel, X, y, options: FitOptions) -> _Setup:
     """Everything ``fit`` checks and builds before the first step."""
-    epochs = positive_int(epochs, "epochs", "fit", allow_zero=True)
-    batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size", "fit")
-    initial_epoch = positive_int(initial_epoch, "initial_epoch", "fit", allow_zero=True)
-    verbose = verbosity(verbose, "fit")
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"fit: `shuffle` must be True or False. Received: {shuffle!r}")
-    if on_nonfinite not in ("raise", "stop"):
-        raise ValueError(
-            f"fit: `on_nonfinite` must be 'raise' or 'stop'. Received: {on_nonfinite!r}"
-        )
-    if steps_per_epoch is not None:
-        steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch", "fit")
     full_batch = getattr(model.optimizer, "full_batch", False)
     distribute = model.distribute
     if model.built:
         model.check_optimizer_fits()
     if y is None:
-        if sample_weight is not None or class_weight is not None or validation_split:
+        if (
+            options.sample_weight is not None
+            or options.class_weight is not None
+            or options.validation_split
+        ):
             raise ValueError(
                 "fit: with batches from an iterable, give weights inside the batches "
                 "(X_batch, y_batch, w_batch); validation_split needs arrays."
             )
         if full_batch:
             raise ValueError("fit: L-BFGS trains on the whole data set: give arrays X and y.")
-        batches = StreamBatches(X, stream_preparer(model), steps_per_epoch)
+        batches = StreamBatches(X, stream_preparer(model), options.steps_per_epoch)
         if not model.built or distribute is not None:
             batches.prime()  # the model builds itself from the first batch
         arrays, first_batch = None, batches.first
@@ -186,22 +162,20 @@ def _prepare(
     else:
         first_batch = None
         X, Y = model.prepare(X, y, fitting=True)
-        weights = sample_weights(model.loss, Y, sample_weight, class_weight)
+        weights = sample_weights(model.loss, Y, options.sample_weight, options.class_weight)
         check_metrics(model, Y)
         targets_out_of_reach(model.plan.output_layer, model.loss, Y)
         arrays = (X, Y, weights)
     validation = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("fit: `validation_data` must be a tuple (X_val, y_val).")
+    if options.validation_data is not None:
         try:
-            validation = model.prepare(*validation_data)
+            validation = model.prepare(*options.validation_data)
             check_metrics(model, validation[1])
         except (ValueError, TypeError) as error:
             raise type(error)(f"fit: in `validation_data`: {error}") from None
-    elif validation_split:
+    elif options.validation_split:
         X, Y, weights = arrays
-        split_at = validation_split_index(len(X), validation_split)
+        split_at = validation_split_index(len(X), options.validation_split)
         validation = (X[split_at:], Y[split_at:])
         warn_if_split_lacks_classes(model.loss, Y[:split_at], Y[split_at:])
         try:
@@ -212,24 +186,16 @@ def _prepare(
     if arrays is not None:
         batches = ArrayBatches(
             *arrays,
-            len(arrays[0]) if full_batch else batch_size,
-            shuffle=shuffle,
+            len(arrays[0]) if full_batch else options.batch_size,
+            shuffle=options.shuffle,
             rng=model.shuffle_rng,
             dtype=model.dtype,
         )
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, (Sequence, type(None))):
-        raise TypeError(
-            f"fit: `callbacks` must be a list of Callback instances, e.g. "
-            f"[EarlyStopping()]. Received: {callbacks!r}"
-        )
-    callbacks = list(callbacks or [])
-    stop_on_nonfinite = on_nonfinite == "stop" or any(
-        isinstance(callback, TerminateOnNaN) for callback in callbacks
-    )
+    verbose = options.verbose
     if distribute is not None and not full_batch:
-        if arrays is not None and batch_size < distribute.size:
+        if arrays is not None and options.batch_size < distribute.size:
             raise ValueError(
-                f"fit: batch_size={batch_size} is smaller than the {distribute.size} ranks "
+                f"fit: batch_size={options.batch_size} is smaller than the {distribute.size} ranks "
                 "that share each batch."
             )
         select = distribute.split if arrays is not None else distribute.while_all_have
@@ -239,14 +205,14 @@ def _prepare(
     if verbose == 1 and not sys.stdout.isatty():
         verbose = 2  # a bar redrawn into a file or a pipe is noise: one line per epoch
     progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
-    params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
+    params = {"epochs": options.epochs, "steps": batches.steps, "verbose": verbose}
     history = History()
     return _Setup(
-        epochs=range(initial_epoch, epochs),
+        epochs=range(options.initial_epoch, options.epochs),
         arrays=arrays,
         batches=batches,
         validation=validation,
-        callbacks=CallbackList([*callbacks, history, *progress], model, params),
+        callbacks=CallbackList([*options.callbacks, history, *progress], model, params),
         history=history,
         # the step last among the checks: it refuses an output the loss cannot mean
         step=TrainStep(
@@ -258,7 +224,6 @@ def _prepare(
             distribute,
         ),
         full_batch=full_batch,
-        stop_on_nonfinite=stop_on_nonfinite,
         first_batch=first_batch,
     )
 
@@ -350,17 +315,6 @@ def _stop_together(model, guard, agree) -> bool:
     """Whether any process asked to stop (or was interrupted); every process then does."""
     model.stop_training, guard.interrupted = agree(model.stop_training, guard.interrupted)
     return model.stop_training
-
-
-def verbosity(verbose: int | str, caller: str) -> int:
-    """0 silent, 1 progress bar, 2 one line per epoch; ``"auto"``: 1 on a terminal, else 2."""
-    if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    if isinstance(verbose, numbers.Integral) and verbose in (0, 1, 2):  # True and False too
-        return int(verbose)
-    raise ValueError(
-        f"{caller}: `verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}"
-    )
 
 
 class _Interrupts:
