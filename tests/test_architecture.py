@@ -202,10 +202,9 @@ def test_a_new_layer_is_one_class_and_a_decorator(rng):
         def initial_value(self, key, shape, rng, dtype):
             return np.full(shape, 2.0, dtype=dtype)
 
-        def forward(self, x, training=False):
+        def forward(self, x, training=False):  # no duty beyond its own cache
             self._x = x
-            self._out = x * self.params["s"]
-            return self._out
+            return x * self.params["s"]
 
         def backward(self, grad_output):
             np.sum(grad_output * self._x, axis=0, out=self.grads["s"])
@@ -219,5 +218,12 @@ def test_a_new_layer_is_one_class_and_a_decorator(rng):
         assert mf.layers.deserialize(mf.layers.serialize(Scale())).__class__ is Scale
         with pytest.raises(ValueError, match=r"Scale expected inputs of shape \(n, 3\)"):
             model.layers[0].forward(np.ones((2, 4)))
+        scale = model.layers[0]
+        with pytest.raises(RuntimeError, match="call forward before backward"):
+            Scale().backward(np.ones((2, 3)))
+        scale.forward(np.ones((2, 3)))  # the checks record the output's shape themselves
+        with pytest.raises(ValueError, match=r"expected grad_output of shape \(2, 3\)"):
+            scale.backward(np.ones((5, 3)))
+        assert scale.backward(np.ones((2, 3))).shape == (2, 3)
     finally:
         del mf.layers.LAYERS.classes["Scale"], mf.layers.LAYERS.names["scale"]

@@ -68,7 +68,8 @@ class Activation(Layer, metaclass=_ByName):
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
-        self._x: np.ndarray | None = None
+        self._x: np.ndarray | None = None  # net and o of the last forward pass, for f'
+        self._out: np.ndarray | None = None
 
     def activate(self, x: np.ndarray) -> np.ndarray:
         """f(x), a new array (or ``x`` itself for the identity)."""

@@ -124,7 +124,9 @@ class Layer:
         #: False freezes ``params``: a model keeps them out of its optimizer's updates
         #: (they count as non-trainable, as in Keras); they still take part in backward.
         self.trainable = True
-        self._out: np.ndarray | None = None  # the last output, for the shape check in backward
+        #: The shape of the last output of a public ``forward``, for the check of ``backward``
+        #: (recorded by the checks, not by the layer).
+        self._last_output_shape: tuple | None = None
 
     def __init_subclass__(cls, **kwargs) -> None:
         """Give the ``forward``/``backward`` a subclass writes the checks of a public call."""
@@ -202,8 +204,7 @@ class Layer:
     # -- computing ----------------------------------------------------------------
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Outputs for inputs ``x``, caching what ``backward`` needs (and the output in
-        ``self._out``, for the shape check of a public ``backward`` call)."""
+        """Outputs for inputs ``x``, caching what ``backward`` needs."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward.")
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -274,12 +275,13 @@ class Layer:
 
     def _check_grad(self, grad_output: np.ndarray) -> None:
         """Refuse a backward call before forward, or with a gradient of the wrong shape."""
-        if self._out is None:
+        expected = self._last_output_shape
+        if expected is None:
             raise RuntimeError(f"{self!r}: call forward before backward.")
-        if grad_output.shape != self._out.shape:
+        if grad_output.shape != expected:
             raise ValueError(
                 f"{type(self).__name__}.backward expected grad_output of shape "
-                f"{self._out.shape} (the shape of its last output), got {grad_output.shape}."
+                f"{expected} (the shape of its last output), got {grad_output.shape}."
             )
 
     # -- describing ---------------------------------------------------------------
@@ -318,7 +320,9 @@ def _checked_forward(forward: Callable) -> Callable:
     def checked(self: Layer, x, training: bool = False) -> np.ndarray:
         x = as_numeric_array(x, "x")
         self._check_input(x)
-        return forward(self, x if x.dtype == self.dtype else x.astype(self.dtype), training)
+        out = forward(self, x if x.dtype == self.dtype else x.astype(self.dtype), training)
+        self._last_output_shape = out.shape
+        return out
 
     return checked
 
@@ -382,8 +386,9 @@ class WithActivation(Layer):
     def steps(self, context: BatchContext = LOCAL):
         if type(self).forward is not WithActivation.forward or (
             type(self).backward is not WithActivation.backward
-        ):
-            return super().steps(context)  # a subclass that overrides them runs as written
+        ):  # a subclass that overrides them runs as written, its forward checked: its
+            # backward may call the checked backward it overrides (super().backward)
+            return [Step(self, self.forward, self._unchecked("backward"))]
         own = self.own_step()
         return [own] if self.activation is None else [own, *self.activation.steps(context)]
 

@@ -137,9 +137,7 @@ class Conv2D(WindowedLayer, WithActivation):
             self._cache = padded
         if self.use_bias:
             out += self.params["b"][np.newaxis]
-        out = out.reshape(n, windows.out_h, windows.out_w, F)
-        self._out = out
-        return out
+        return out.reshape(n, windows.out_h, windows.out_w, F)
 
     def convolve_backward(self, grad_out: np.ndarray) -> np.ndarray:
         """∂L/∂X, after ``parameter_gradients`` (see the class docstring)."""

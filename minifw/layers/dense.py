@@ -140,7 +140,6 @@ class Dense(WithActivation):
         net = x.dot(self.params["W"])
         if self.use_bias:
             net += self.params["b"][np.newaxis]  # as a row: NumPy broadcasts it faster
-        self._out = net
         return net
 
     def weighted_sum_backward(self, grad_net: np.ndarray) -> np.ndarray:

@@ -57,11 +57,9 @@ class Dropout(Layer):
                 drawn = self.rng.random((total, *x.shape[1:]), dtype=x.dtype)
                 keep = drawn[start : start + len(x)] >= self.rate
             self._scaled_mask = keep * x.dtype.type(1 / (1 - self.rate))
-            self._out = x * self._scaled_mask
-        else:
-            self._scaled_mask = None
-            self._out = x
-        return self._out
+            return x * self._scaled_mask
+        self._scaled_mask = None
+        return x
 
     def backward(self, grad_output):
         """∂L/∂x = ∂L/∂o · m / (1 − rate) (the mask of the last forward pass)."""

@@ -154,8 +154,7 @@ class BatchNormalization(_Standardization):
             self._inv_std = inv_std.astype(x.dtype, copy=False)
             self._xhat = (x - self.state["moving_mean"]) * self._inv_std
         self._training = training
-        self._out = self._affine(self._xhat)
-        return self._out
+        return self._affine(self._xhat)
 
     def normalize_backward(self, grad_output: np.ndarray, context: BatchContext) -> np.ndarray:
         """∂L/∂γ, ∂L/∂β and ∂L/∂x, the means over ``context``'s whole batch."""
@@ -186,8 +185,7 @@ class LayerNormalization(_Standardization):
 
     def forward(self, x, training=False):
         self._xhat, self._inv_std, _, _ = _standardize(x, -1, self.epsilon)
-        self._out = self._affine(self._xhat)
-        return self._out
+        return self._affine(self._xhat)
 
     def backward(self, grad_output):
         grad_xhat = self._affine_backward(grad_output, tuple(range(grad_output.ndim - 1)))
@@ -272,8 +270,7 @@ class Normalization(Layer):
 
     def forward(self, x, training=False):
         """o = (x − mean) / max(√variance, 1e-7)."""
-        self._out = (x - self.state["mean"]) / self._std()
-        return self._out
+        return (x - self.state["mean"]) / self._std()
 
     def backward(self, grad_output):
         """∂L/∂x = ∂L/∂o / max(√variance, 1e-7)."""

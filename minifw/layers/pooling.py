@@ -63,11 +63,11 @@ class MaxPooling2D(_Pooling2D):
             out = next(cells).copy()
             for more in cells:
                 np.maximum(out, more, out=out)
-        self._out = out
+        self._pooled = out  # the maxima, to find where each came from
         return out
 
     def backward(self, grad_output):
-        w, source, out = self.windows, self._source, self._out
+        w, source, out = self.windows, self._source, self._pooled
         taken = np.zeros(out.shape, bool)
         if w.tiles():
             tiles = np.zeros(self._tiles_shape(grad_output), grad_output.dtype)
@@ -111,7 +111,6 @@ class AveragePooling2D(_Pooling2D):
         else:
             padded = w.pad(x)
             out = sum(padded[tap] for _, _, tap in w.slices()) / self.counts()
-        self._out = out
         return out
 
     def backward(self, grad_output):
@@ -160,8 +159,7 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
     """(n, H, W, C) → (n, C): the mean over each channel's H·W cells."""
 
     def forward(self, x, training=False):
-        self._out = x.mean(axis=(1, 2))
-        return self._out
+        return x.mean(axis=(1, 2))
 
     def backward(self, grad_output):
         _, height, width, channels = self.input_shape
@@ -177,8 +175,7 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
     def forward(self, x, training=False):
         flat = x.reshape(len(x), -1, x.shape[-1])
         self._winner = flat.argmax(axis=1)
-        self._out = np.take_along_axis(flat, self._winner[:, None, :], axis=1)[:, 0, :]
-        return self._out
+        return np.take_along_axis(flat, self._winner[:, None, :], axis=1)[:, 0, :]
 
     def backward(self, grad_output):
         _, height, width, channels = self.input_shape

@@ -23,8 +23,7 @@ class Flatten(Layer):
         return (input_shape[0], math.prod(input_shape[1:]))
 
     def forward(self, x, training=False):
-        self._out = x.reshape(len(x), -1)
-        return self._out
+        return x.reshape(len(x), -1)
 
     def backward(self, grad_output):
         return grad_output.reshape((len(grad_output), *self.input_shape[1:]))
@@ -68,8 +67,7 @@ class Reshape(Layer):
         return (input_shape[0], *target)
 
     def forward(self, x, training=False):
-        self._out = x.reshape((len(x), *self.output_shape[1:]))
-        return self._out
+        return x.reshape((len(x), *self.output_shape[1:]))
 
     def backward(self, grad_output):
         return grad_output.reshape((len(grad_output), *self.input_shape[1:]))
