@@ -150,3 +150,45 @@ def test_forward_and_backward_never_modify_the_callers_arrays(make_layer, rng):
     layer.backward(G)
     np.testing.assert_array_equal(x, x_before)
     np.testing.assert_array_equal(G, G_before)
+
+
+@mf.layers.register
+class Diagonal(mf.layers.KernelLayer):
+    """net_j = x_j · w_j + b_j: a new kernel layer is its arithmetic under the fixed names."""
+
+    def kernel_shape(self, input_shape):
+        return (input_shape[-1],)
+
+    def net(self, x, training=False):
+        self._x = x
+        out = x * self.params["W"]
+        if self.use_bias:
+            out += self.params["b"]
+        return out
+
+    def net_backward(self, grad_net):
+        self.parameter_gradients(grad_net)
+        return grad_net * self.params["W"]
+
+    def parameter_gradients(self, grad_net):
+        np.sum(grad_net * self._x, axis=0, out=self.grads["W"])
+        if self.use_bias:
+            grad_net.sum(axis=0, out=self.grads["b"])
+
+
+def test_a_new_kernel_layer_shares_weights_activation_penalties_and_config(rng, tmp_path):
+    make = lambda: Diagonal("tanh", kernel_initializer="ones", kernel_regularizer="l2")  # noqa: E731
+    assert not mf.testing.check_layer(make, (5, 3)).failures
+    layer = make()
+    layer.build((None, 3))
+    assert layer.get_weights()[0].tolist() == [1.0, 1.0, 1.0] and layer.params["b"].shape == (3,)
+    assert set(layer.regularizers()) == {"W"}
+    model = mf.Sequential([make(), mf.layers.Dense(1)], dtype="float64", seed=0)
+    model.compile("sgd", "mse")
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    assert max(mf.gradcheck(model, X, y).values()) < 1e-6  # the penalty's gradient included
+    model.fit(X, y, epochs=2, verbose=0)
+    model.save(tmp_path / "diagonal.minifw")
+    loaded = mf.load_model(tmp_path / "diagonal.minifw")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.layers[0].activation.__class__ is mf.layers.Tanh

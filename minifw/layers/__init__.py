@@ -20,9 +20,10 @@ from .activations import (
     Softplus,
     Tanh,
 )
-from .base import LAYERS, Layer, Step, register
+from .base import LAYERS, Layer, Step, Weight, register
 from .convolution import Conv2D
 from .dense import Dense
+from .kernel import KernelLayer
 from .dropout import Dropout
 from .normalization import BatchNormalization, LayerNormalization, Normalization
 from .pooling import (
@@ -36,6 +37,8 @@ from .reshaping import Flatten, Reshape
 __all__ = [
     "Layer",
     "Step",
+    "Weight",
+    "KernelLayer",
     "LAYERS",
     "register",
     "Dense",

@@ -52,6 +52,20 @@ LOCAL = BatchContext()
 
 
 @dataclass(frozen=True)
+class Weight:
+    """One array a layer owns, described once: its shape, how it starts, its penalty,
+    and whether an optimizer trains it (False: non-trainable state, such as moving
+    statistics)."""
+
+    shape: tuple[int, ...]
+    #: ``initializer(shape, rng, dtype)``; None: the layer's ``initial_value``.
+    initializer: Callable | None = None
+    #: A ``minifw.regularizers.Regularizer`` whose penalty the model adds to its loss.
+    regularizer: object | None = None
+    trainable: bool = True
+
+
+@dataclass(frozen=True)
 class Step:
     """One forward/backward step a model runs for a layer (a Dense layer with an
     activation is two steps, so that a model can fuse the last one with its loss).
@@ -124,6 +138,7 @@ class Layer:
         #: False freezes ``params``: a model keeps them out of its optimizer's updates
         #: (they count as non-trainable, as in Keras); they still take part in backward.
         self.trainable = True
+        self._described: dict[str, Weight] = {}  # the weights as built
         #: The shape of the last output of a public ``forward``, for the check of ``backward``
         #: (recorded by the checks, not by the layer).
         self._last_output_shape: tuple | None = None
@@ -137,6 +152,19 @@ class Layer:
                 setattr(cls, name, add_checks(method))
 
     # -- building -----------------------------------------------------------------
+
+    def weights(self, input_shape: tuple) -> dict[str, Weight]:
+        """Every array the layer owns for inputs of ``input_shape``, by name, each described
+        once (``Weight``). By default from ``param_shapes`` (trainable) and
+        ``state_shapes`` (not), started by ``initial_value``: the short way for a layer
+        without initializers or penalties of its own."""
+        return {
+            **{key: Weight(shape) for key, shape in self.param_shapes(input_shape).items()},
+            **{
+                key: Weight(shape, trainable=False)
+                for key, shape in self.state_shapes(input_shape).items()
+            },
+        }
 
     def param_shapes(self, input_shape: tuple) -> dict[str, tuple[int, ...]]:
         """The trainable arrays for inputs of ``input_shape``, by name; none by default."""
@@ -171,14 +199,16 @@ class Layer:
         input_shape = _batch_shape(input_shape, type(self).__name__)
         dtype = float_dtype(dtype)
         rng = np.random.default_rng() if rng is None else rng
-        params = {
-            key: self.initial_value(key, shape, rng, dtype)
-            for key, shape in self.param_shapes(input_shape).items()
-        }
-        state = {
-            key: self.initial_value(key, shape, rng, dtype)
-            for key, shape in self.state_shapes(input_shape).items()
-        }
+        described = self.weights(input_shape)
+        params, state = {}, {}
+        for key, weight in described.items():
+            start = (
+                self.initial_value(key, weight.shape, rng, dtype)
+                if weight.initializer is None
+                else weight.initializer(weight.shape, rng, dtype)
+            )
+            (params if weight.trainable else state)[key] = start
+        self._described = described
         self.output_shape = self.compute_output_shape(input_shape)
         self.params, self.state, self.dtype = params, state, dtype
         self.grads = {key: np.zeros_like(value) for key, value in params.items()}
@@ -187,14 +217,13 @@ class Layer:
 
     def unbuild(self) -> None:
         """Back to the unbuilt state (when building a whole model fails halfway)."""
-        self.params, self.grads, self.state = {}, {}, {}
+        self.params, self.grads, self.state, self._described = {}, {}, {}, {}
         self.input_shape = self.output_shape = self.dtype = None
         self.built = False
 
     def count_params_for(self, input_shape: tuple) -> int:
         """How many entries ``build(input_shape)`` would create, without creating them."""
-        shapes = {**self.param_shapes(input_shape), **self.state_shapes(input_shape)}
-        return sum(math.prod(shape) for shape in shapes.values())
+        return sum(math.prod(weight.shape) for weight in self.weights(input_shape).values())
 
     @property
     def count_params(self) -> int:
@@ -248,8 +277,10 @@ class Layer:
             target[...] = array
 
     def regularizers(self) -> dict:
-        """``{param_key: Regularizer}``: penalties a model adds to its loss; none by default."""
-        return {}
+        """``{param_key: Regularizer}``: the penalties a model adds to its loss, from the
+        weights' descriptions."""
+        described = self._described
+        return {key: w.regularizer for key, w in described.items() if w.regularizer is not None}
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
         """``forward``, building the layer from ``x`` on first use."""
@@ -302,15 +333,16 @@ class Layer:
         return layer
 
     def __repr__(self) -> str:
-        defaults = {
-            name: parameter.default
-            for name, parameter in inspect.signature(type(self).__init__).parameters.items()
-        }
+        parameters = inspect.signature(type(self).__init__).parameters
+        config = self.get_config()
+        in_order = [key for key in parameters if key in config] + [
+            key for key in config if key not in parameters
+        ]  # as the constructor call is written
         shown = [
-            f"{key}={value!r}"
-            for key, value in self.get_config().items()
+            f"{key}={config[key]!r}"
+            for key in in_order
             if key not in ("name", "trainable")
-            and defaults.get(key, inspect.Parameter.empty) != value
+            and getattr(parameters.get(key), "default", inspect.Parameter.empty) != config[key]
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
 
@@ -369,36 +401,3 @@ def _shape_text(shape: tuple) -> str:
 #: Every layer class a model file may name, added by ``@register`` where it is defined.
 LAYERS = Catalogue("layer", Layer, decorator="mf.layers.register")
 register = LAYERS.register
-
-
-class WithActivation(Layer):
-    """A layer's own arithmetic (``own_step``) followed by an optional activation layer:
-    Dense and Conv2D. A model runs them as two steps, so that it can fuse the last
-    activation with its loss; ``forward``/``backward`` chain the two for a public call."""
-
-    activation: Layer | None = None
-    output_kind = "raw"  # of the own step: Σ o_i w_ij + b_j, before any activation
-
-    def own_step(self) -> Step:
-        """The step before the activation, with its parameter-only backward."""
-        raise NotImplementedError
-
-    def steps(self, context: BatchContext = LOCAL):
-        if type(self).forward is not WithActivation.forward or (
-            type(self).backward is not WithActivation.backward
-        ):  # a subclass that overrides them runs as written, its forward checked: its
-            # backward may call the checked backward it overrides (super().backward)
-            return [Step(self, self.forward, self._unchecked("backward"))]
-        own = self.own_step()
-        return [own] if self.activation is None else [own, *self.activation.steps(context)]
-
-    def forward(self, x, training=False):
-        """o = f(own(x)), f the activation if any."""
-        out = self.own_step().forward(x, training)
-        return out if self.activation is None else self.activation.forward(out, training)
-
-    def backward(self, grad_output):
-        """Through the activation's f' first, then the layer's own backward."""
-        if self.activation is not None:
-            grad_output = self.activation.backward(grad_output)
-        return self.own_step().backward(grad_output)

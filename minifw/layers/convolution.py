@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, regularizers
 from ..validation import positive_int
-from . import activations
 from ._windows import WindowedLayer, Windows, int_pair, padding_mode
-from .base import Step, WithActivation, register
+from .base import register
+from .kernel import KernelLayer
 
 # im2col (one matrix product over a patch buffer) while a patch row is at most this long;
 # per-tap products beyond (measured on W5's layers: see docs/convolution.md).
@@ -16,7 +15,7 @@ IM2COL_MAX_PATCH = 32
 
 
 @register()
-class Conv2D(WindowedLayer, WithActivation):
+class Conv2D(WindowedLayer, KernelLayer):
     """out[n, y, x, f] = b_f + Σ_{a, c, ch} X_pad[n, y·s + a·d, x·s + c·d, ch] · W[a, c, ch, f].
 
     Shapes: X (n, H, W, C), W (kh, kw, C, filters) as in Keras, b (filters,), output
@@ -61,7 +60,15 @@ class Conv2D(WindowedLayer, WithActivation):
         bias_regularizer=None,
         name: str | None = None,
     ) -> None:
-        super().__init__(name=name)
+        super().__init__(
+            activation,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            use_bias=use_bias,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            name=name,
+        )
         owner = "Conv2D"
         self.filters = positive_int(filters, "filters", owner)
         self.kernel_size = int_pair(kernel_size, "kernel_size", owner)
@@ -76,14 +83,6 @@ class Conv2D(WindowedLayer, WithActivation):
                 )
             input_shape = tuple(positive_int(d, "input_shape", owner) for d in input_shape)
         self.declared = input_shape
-        self.activation = activations.get(activation)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"Conv2D: `use_bias` must be True or False. Received: {use_bias!r}")
-        self.use_bias = use_bias
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer) if use_bias else None
 
     @property
     def declared_input_shape(self):
@@ -94,16 +93,10 @@ class Conv2D(WindowedLayer, WithActivation):
             input_shape, self.kernel_size, self.strides, self.dilation_rate, self.padding, "Conv2D"
         )
 
-    def param_shapes(self, input_shape):
+    def kernel_shape(self, input_shape):
+        """W: (kh, kw, in_channels, filters), Keras's layout."""
         self._window_for(input_shape)  # refuses an input the kernel cannot slide over
-        shapes = {"W": (*self.kernel_size, input_shape[-1], self.filters)}
-        if self.use_bias:
-            shapes["b"] = (self.filters,)
-        return shapes
-
-    def initial_value(self, key, shape, rng, dtype):
-        initializer = self.kernel_initializer if key == "W" else self.bias_initializer
-        return initializer(shape, rng, dtype)
+        return (*self.kernel_size, input_shape[-1], self.filters)
 
     def _channels_out(self, input_shape) -> int:
         return self.filters
@@ -111,13 +104,8 @@ class Conv2D(WindowedLayer, WithActivation):
     def build(self, input_shape, rng=None, dtype="float64"):
         super().build(input_shape, rng, dtype)
         self._im2col = self.windows.taps * self.input_shape[-1] <= IM2COL_MAX_PATCH
-        if self.activation is not None:
-            self.activation.build(self.output_shape, rng, self.dtype)
 
-    def own_step(self) -> Step:
-        return Step(self, self.convolve, self.convolve_backward, self.parameter_gradients)
-
-    def convolve(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def net(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The convolution before the activation (see the class docstring)."""
         windows, W = self.windows, self.params["W"]
         n, C, F = len(x), x.shape[-1], self.filters
@@ -139,7 +127,7 @@ class Conv2D(WindowedLayer, WithActivation):
             out += self.params["b"][np.newaxis]
         return out.reshape(n, windows.out_h, windows.out_w, F)
 
-    def convolve_backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def net_backward(self, grad_out: np.ndarray) -> np.ndarray:
         """∂L/∂X, after ``parameter_gradients`` (see the class docstring)."""
         self.parameter_gradients(grad_out)
         windows, W = self.windows, self.params["W"]
@@ -174,10 +162,6 @@ class Conv2D(WindowedLayer, WithActivation):
         if self.use_bias:
             G.sum(axis=0, out=self.grads["b"])
 
-    def regularizers(self) -> dict:
-        pairs = {"W": self.kernel_regularizer, "b": self.bias_regularizer}
-        return {key: regularizer for key, regularizer in pairs.items() if regularizer is not None}
-
     def get_config(self) -> dict:
         return {
             **super().get_config(),
@@ -185,12 +169,6 @@ class Conv2D(WindowedLayer, WithActivation):
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
             "padding": self.padding,
-            "activation": activations.serialize(self.activation),
             "input_shape": None if self.declared is None else list(self.declared),
             "dilation_rate": list(self.dilation_rate),
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "use_bias": self.use_bias,
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }

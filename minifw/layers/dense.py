@@ -7,7 +7,8 @@ import numpy as np
 from .. import initializers, regularizers
 from ..validation import positive_int
 from . import activations
-from .base import Step, WithActivation, register
+from .base import register
+from .kernel import KernelLayer
 
 # From about a million weights on, a broadcast outer product beats BLAS's matrix
 # product with an inner dimension of 1 (measured: 1024×4096 float32, 0.99 ms vs
@@ -16,7 +17,7 @@ _OUTER_PRODUCT_MIN_SIZE = 2**20
 
 
 @register()
-class Dense(WithActivation):
+class Dense(KernelLayer):
     """Fully connected layer: net_j = Σ_i o_i · w_ij + b_j, batched as NET = X @ W + b.
 
     Shapes: X (n, in), W (in, units), b (units,), output (n, units). W[i-1, j-1]
@@ -72,7 +73,15 @@ class Dense(WithActivation):
         bias_regularizer: str | dict | regularizers.Regularizer | None = None,
         name: str | None = None,
     ) -> None:
-        super().__init__(name=name)
+        super().__init__(
+            activation,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            use_bias=use_bias,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            name=name,
+        )
         self.units = positive_int(units, "units", "Dense")
         if input_shape is not None:
             if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1:
@@ -86,21 +95,14 @@ class Dense(WithActivation):
         self.input_dim = (
             None if input_dim is None else positive_int(input_dim, "input_dim", "Dense")
         )
-        self.activation = activations.get(activation)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"Dense: `use_bias` must be True or False. Received: {use_bias!r}")
-        self.use_bias = use_bias
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer) if use_bias else None
         self._x: np.ndarray | None = None
 
     @property
     def declared_input_shape(self) -> tuple | None:
         return None if self.input_dim is None else (None, self.input_dim)
 
-    def param_shapes(self, input_shape):
+    def kernel_shape(self, input_shape):
+        """W: (inputs, units), so that W[i-1, j-1] is w^l_ij."""
         if len(input_shape) != 2:
             raise ValueError(
                 f"Dense expects 2-D inputs (batch, features), got input shape {input_shape}. "
@@ -111,30 +113,15 @@ class Dense(WithActivation):
                 f"Dense was declared with input_dim={self.input_dim} but is built for "
                 f"{input_shape[1]} features."
             )
-        shapes = {"W": (input_shape[1], self.units)}
-        if self.use_bias:
-            shapes["b"] = (self.units,)
-        return shapes
-
-    def initial_value(self, key, shape, rng, dtype):
-        initializer = self.kernel_initializer if key == "W" else self.bias_initializer
-        return initializer(shape, rng, dtype)
-
-    def build(self, input_shape, rng=None, dtype="float64"):
-        super().build(input_shape, rng, dtype)
-        if self.activation is not None:
-            self.activation.build(self.output_shape, rng, self.dtype)
+        return (input_shape[1], self.units)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
 
-    def own_step(self) -> Step:
-        return Step(self, self.weighted_sum, self.weighted_sum_backward, self.parameter_gradients)
-
     # ``a.dot(b)`` rather than ``a @ b``: the same BLAS call, with half the per-call
     # overhead on small arrays, which is what batch-1 training pays for.
 
-    def weighted_sum(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def net(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """NET = X @ W + b, before the activation."""
         self._x = x  # cached for ∂L/∂W = Xᵀ G
         net = x.dot(self.params["W"])
@@ -142,7 +129,7 @@ class Dense(WithActivation):
             net += self.params["b"][np.newaxis]  # as a row: NumPy broadcasts it faster
         return net
 
-    def weighted_sum_backward(self, grad_net: np.ndarray) -> np.ndarray:
+    def net_backward(self, grad_net: np.ndarray) -> np.ndarray:
         """∂L/∂X = G Wᵀ from ``grad_net`` = G = ∂L/∂NET, after ``parameter_gradients``."""
         self.parameter_gradients(grad_net)
         return grad_net.dot(self.params["W"].T)  # ∂L/∂X = G Wᵀ
@@ -162,19 +149,5 @@ class Dense(WithActivation):
             else:
                 grad_net.sum(axis=0, out=self.grads["b"])  # ∂L/∂b = Σ_rows G
 
-    def regularizers(self) -> dict:
-        pairs = {"W": self.kernel_regularizer, "b": self.bias_regularizer}
-        return {key: regularizer for key, regularizer in pairs.items() if regularizer is not None}
-
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "input_dim": self.input_dim,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "use_bias": self.use_bias,
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-        }
+        return {**super().get_config(), "units": self.units, "input_dim": self.input_dim}
