@@ -23,8 +23,8 @@ from .activations import (
 from .base import LAYERS, Layer, Step, Weight, register
 from .convolution import Conv2D
 from .dense import Dense
-from .kernel import KernelLayer
 from .dropout import Dropout
+from .kernel import KernelLayer
 from .normalization import BatchNormalization, LayerNormalization, Normalization
 from .pooling import (
     AveragePooling2D,
