@@ -28,3 +28,15 @@ def small_regression(rng: np.random.Generator, n: int = 32, features: int = 3, o
     X = rng.normal(size=(n, features))
     y = np.tanh(X @ rng.normal(size=(features, outputs))) + 0.1 * rng.normal(size=(n, outputs))
     return X, y
+
+
+def three_classes(rng: np.random.Generator, n: int = 30):
+    """X (n, 4) and labels 0, 1, 2: the argmax of its first three columns."""
+    X = rng.normal(size=(n, 4))
+    labels = np.argmax(X[:, :3], axis=1)
+    return X, labels
+
+
+def unchanged(model: mf.Sequential, before: list) -> bool:
+    """Whether the model's weights are still ``before``."""
+    return all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))

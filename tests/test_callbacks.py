@@ -342,3 +342,35 @@ def test_history_plot_draws_training_and_validation_curves(rng, tmp_path):
 def test_history_plot_without_matplotlib_says_how_to_install_it(no_matplotlib):
     with pytest.raises(ImportError, match=r"pip install 'minifw\[plot\]'"):
         mf.callbacks.History().plot()
+
+def test_learning_rate_scheduler_takes_one_or_two_argument_schedules(rng):
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    for schedule in (lambda epoch: 0.1 / (epoch + 1), lambda epoch, lr: 0.1 / (epoch + 1)):
+        model = mf.Sequential([mf.layers.Dense(1, input_dim=2)], seed=0)
+        model.compile("sgd", "mse")
+        callback = mf.callbacks.LearningRateScheduler(schedule, verbose=0)
+        history = model.fit(X, y, epochs=3, callbacks=[callback], verbose=0)
+        assert history.history["learning_rate"] == pytest.approx([0.1, 0.05, 0.1 / 3])
+
+
+def test_callbacks_accept_verbose_and_say_what_they_do(rng, tmp_path, capsys):
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=2)], seed=0)
+    model.compile(mf.optimizers.SGD(1e-9), "mse")
+    callbacks = [
+        mf.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1.0, verbose=1),
+        mf.callbacks.ModelCheckpoint(tmp_path / "m.minifw", monitor="loss", verbose=1),
+        mf.callbacks.ReduceLROnPlateau(monitor="loss", patience=0, min_delta=1.0, verbose=1),
+    ]
+    model.fit(X, y, epochs=5, callbacks=callbacks, verbose=0)
+    out = capsys.readouterr().out
+    assert "early stopping" in out and "saving model to" in out and "ReduceLROnPlateau" in out
+
+
+def test_importing_minifw_imports_no_notebook_progress_bar():
+    import subprocess
+    import sys
+
+    code = "import sys, minifw; print('tqdm.autonotebook' in sys.modules, 'tqdm' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"] and not out.stderr

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from support import three_classes, unchanged
 
 import minifw as mf
 from minifw.engine import OUT_OF_RANGE_REFUSED
@@ -177,3 +178,65 @@ def test_a_new_loss_is_judged_by_what_it_declares_it_expects(rng):
     sigmoid = mf.Sequential([mf.layers.Dense(1, activation="sigmoid")])
     sigmoid.compile("sgd", Brier())
     sigmoid.fit(X, y, verbose=0)
+
+@pytest.mark.parametrize(
+    ("last", "loss", "message"),
+    [
+        # the README's batched example without from_logits: a linear last layer
+        (mf.layers.Dense(3), "sparse_categorical_crossentropy", r"outputs raw scores \(logits\)"),
+        (mf.layers.Dense(3, activation="relu"), "categorical_crossentropy", "from_logits=True"),
+        (mf.layers.Dense(1, activation="sigmoid"), "sparse_categorical_crossentropy", "1 output"),
+        (mf.layers.Dense(3, activation="softmax"), "binary_crossentropy", "activation='sigmoid'"),
+        (mf.layers.Dense(3, activation="sigmoid"), "categorical_crossentropy", "'softmax'"),
+        (mf.layers.Dense(1, activation="tanh"), "binary_crossentropy", "raw scores"),
+    ],
+    ids=["linear+scce", "relu+cce", "sigmoid1+scce", "softmax+bce", "sigmoid+cce", "tanh+bce"],
+)
+def test_an_output_the_loss_cannot_mean_is_refused_before_training(last, loss, message, rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential([mf.layers.Dense(8, input_dim=4, activation="relu"), last], seed=0)
+    model.compile("adam", loss)
+    before = model.get_weights()
+    y = np.eye(3)[labels] if loss == "categorical_crossentropy" else labels
+    if loss == "binary_crossentropy":
+        y = (labels == 0).astype(float).reshape(-1, 1) * np.ones((1, last.units))
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y, epochs=1, verbose=0)
+    assert unchanged(model, before)
+
+
+def test_a_softmax_output_with_a_logits_loss_warns_of_the_double_softmax(rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential([mf.layers.Dense(3, input_dim=4, activation="softmax")], seed=0)
+    model.compile("adam", mf.losses.SparseCategoricalCrossEntropy(from_logits=True))
+    with pytest.warns(UserWarning, match="applies the activation a second time"):
+        model.fit(X, labels, epochs=1, verbose=0)
+
+
+def test_matching_outputs_and_losses_train_without_a_word(rng, recwarn):
+    X, labels = three_classes(rng)
+    for last, loss in [
+        (mf.layers.Dense(3), mf.losses.SparseCategoricalCrossEntropy(from_logits=True)),
+        (mf.layers.Dense(3, activation="softmax"), "sparse_categorical_crossentropy"),
+        (mf.layers.Dense(1, activation="sigmoid"), "binary_crossentropy"),
+    ]:
+        model = mf.Sequential([mf.layers.Dense(4, input_dim=4), last], seed=0)
+        model.compile("adam", loss, metrics=["accuracy"])
+        y = (labels == 0).astype(float) if last.units == 1 else labels
+        model.fit(X, y, epochs=2, verbose=0)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_a_mismatched_output_still_predicts_it_only_cannot_train(rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential([mf.layers.Dense(3, input_dim=4)], seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    assert model.predict(X).shape == (30, 3)
+    for call in (
+        lambda: model.fit(X, labels, epochs=1, verbose=0),
+        lambda: model.train_on_batch(X, labels),
+        lambda: model.gradients(X, labels),
+    ):
+        with pytest.raises(ValueError, match="outputs raw scores"):
+            call()
+    assert model.optimizer.iterations == 0

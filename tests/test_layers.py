@@ -192,3 +192,28 @@ def test_a_new_kernel_layer_shares_weights_activation_penalties_and_config(rng, 
     loaded = mf.load_model(tmp_path / "diagonal.minifw")
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     assert loaded.layers[0].activation.__class__ is mf.layers.Tanh
+
+def test_a_layer_gets_and_sets_its_own_weights_in_the_models_vectors():
+    model = mf.Sequential([mf.layers.Dense(2, input_dim=3), mf.layers.Dense(1)], seed=0)
+    model.build()
+    dense = model.get_layer("dense_1")
+    W, b = dense.get_weights()
+    dense.set_weights([np.ones_like(W), np.full_like(b, 0.5)])
+    np.testing.assert_array_equal(model.get_weights()[0], np.ones((3, 2)))
+    assert model.get_weights()[1].tolist() == [0.5, 0.5]
+    with pytest.raises(ValueError, match=r"weight 0 must be a finite array of shape \(3, 2\)"):
+        dense.set_weights([np.ones((2, 2)), b])
+    np.testing.assert_array_equal(model.get_weights()[0], np.ones((3, 2)))  # unchanged
+
+
+def test_a_wide_dense_layer_on_one_row_takes_its_weight_gradient_as_an_outer_product(rng):
+    from minifw.layers.dense import _OUTER_PRODUCT_MIN_SIZE
+
+    layer = mf.layers.Dense(1024, input_dim=1024)
+    layer.build((None, 1024), rng, "float64")
+    assert layer.params["W"].size >= _OUTER_PRODUCT_MIN_SIZE  # the broadcast branch
+    x, grad = rng.normal(size=(1, 1024)), rng.normal(size=(1, 1024))
+    layer.forward(x)
+    layer.backward(grad)
+    np.testing.assert_allclose(layer.grads["W"], np.outer(x[0], grad[0]), rtol=1e-12)
+    np.testing.assert_allclose(layer.grads["b"], grad[0], rtol=1e-12)

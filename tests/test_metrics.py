@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import three_classes, unchanged
 
 import minifw as mf
 from minifw import metrics
@@ -73,3 +74,91 @@ def test_metrics_in_fit_and_evaluate_are_computed_on_all_rows(rng):
 def test_unknown_metric_names_list_the_valid_ones():
     with pytest.raises(ValueError, match="Unknown metric 'f2'. Expected one of: .*'mae'"):
         metrics.get("f2")
+
+def test_binary_accuracy_compares_with_labels_and_refuses_other_values():
+    assert mf.metrics.binary_accuracy(np.array([[1.0], [0.0]]), np.array([[0.9], [0.2]])) == 1.0
+    with pytest.raises(ValueError, match="needs labels 0 and 1; the targets hold 1, 2"):
+        mf.metrics.binary_accuracy(np.array([[1.0], [2.0]]), np.array([[0.9], [0.9]]))
+
+
+def test_accuracy_of_mse_on_three_labels_is_refused_before_training(rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential([mf.layers.Dense(1, input_dim=4)], seed=0)
+    model.compile("sgd", "mse", metrics=["accuracy"])
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="metric 'accuracy' cannot be computed.*labels 0 and 1"):
+        model.fit(X, labels, epochs=1, verbose=0)
+    assert unchanged(model, before)
+
+
+def test_a_metric_that_cannot_take_the_labels_fails_before_the_first_update(rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential([mf.layers.Dense(3, input_dim=4)], seed=0)
+    model.compile(
+        "adam", mf.losses.SparseCategoricalCrossEntropy(from_logits=True), metrics=["mae"]
+    )
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"metric 'mae' cannot be computed on these targets"):
+        model.fit(X, labels, epochs=1, verbose=0)
+    assert unchanged(model, before) and model.optimizer.iterations == 0
+
+
+def test_precision_recall_f1_and_auc_binary_by_hand():
+    y = np.array([[1], [1], [1], [0], [0]])
+    p = np.array([[0.9], [0.8], [0.2], [0.7], [0.1]])  # TP 2, FN 1, FP 1, TN 1
+    assert mf.metrics.precision(y, p) == pytest.approx(2 / 3)
+    assert mf.metrics.recall(y, p) == pytest.approx(2 / 3)
+    assert mf.metrics.f1(y, p) == pytest.approx(2 / 3)
+    # positives score 0.9, 0.8, 0.2; negatives 0.7, 0.1: 5 of the 6 pairs ordered right
+    assert mf.metrics.auc(y, p) == pytest.approx(5 / 6)
+
+
+def test_precision_recall_f1_and_auc_macro_by_hand():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    scores = np.array(
+        [
+            [0.8, 0.1, 0.1],
+            [0.3, 0.6, 0.1],
+            [0.2, 0.7, 0.1],
+            [0.1, 0.8, 0.1],
+            [0.1, 0.2, 0.7],
+            [0.6, 0.2, 0.2],
+        ]
+    )  # predicted 0, 1, 1, 1, 2, 0
+    # per class: precision 1/2, 2/3, 1; recall 1/2, 1, 1/2
+    assert mf.metrics.precision(labels, scores) == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
+    assert mf.metrics.recall(labels, scores) == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    f1s = [2 * p * r / (p + r) for p, r in [(1 / 2, 1 / 2), (2 / 3, 1), (1, 1 / 2)]]
+    assert mf.metrics.f1(labels, scores) == pytest.approx(np.mean(f1s))
+    assert mf.metrics.f1(np.eye(3)[labels], scores) == pytest.approx(np.mean(f1s))  # one-hot
+    assert 0.5 < mf.metrics.auc(labels, scores) <= 1.0
+
+
+def test_the_new_metrics_agree_with_scikit_learn(rng):
+    sk = pytest.importorskip("sklearn.metrics")
+    labels = rng.integers(0, 3, size=60)
+    scores = rng.dirichlet(np.ones(3), size=60)
+    predicted = scores.argmax(axis=1)
+    for ours, theirs in [
+        (mf.metrics.precision, sk.precision_score),
+        (mf.metrics.recall, sk.recall_score),
+        (mf.metrics.f1, sk.f1_score),
+    ]:
+        assert ours(labels, scores) == pytest.approx(
+            theirs(labels, predicted, average="macro", zero_division=0)
+        )
+    assert mf.metrics.auc(labels, scores) == pytest.approx(
+        sk.roc_auc_score(labels, scores, multi_class="ovr", average="macro")
+    )
+
+
+def test_metrics_by_name_in_compile(rng):
+    X, labels = three_classes(rng, n=60)
+    model = mf.Sequential([mf.layers.Dense(3, input_dim=4)], seed=0)
+    model.compile(
+        "adam",
+        mf.losses.SparseCategoricalCrossEntropy(from_logits=True),
+        metrics=["precision", "recall", "f1", "auc"],
+    )
+    history = model.fit(X, labels, epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "precision", "recall", "f1", "auc"}

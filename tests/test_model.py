@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from support import lecture_model, small_regression
+from support import lecture_model, small_regression, three_classes
 
 import minifw as mf
 from minifw.errors import NonFiniteError, NotBuiltError, NotCompiledError
@@ -550,3 +550,96 @@ def test_predicts_default_chunk_keeps_the_widest_activation_within_its_budget():
     widest = 26 * 26 * 32 * 4  # the convolution's output row, float32
     assert inference_rows(cnn) == INFERENCE_BYTES // widest == 96
     assert inference_rows(cnn, 500) == 500
+
+def frozen_first_layer(optimizer="sgd"):
+    model = mf.Sequential(
+        [mf.layers.Dense(4, input_dim=3, activation="tanh"), mf.layers.Dense(1)],
+        dtype="float64",
+        seed=0,
+    )
+    model.layers[0].trainable = False
+    model.compile(optimizer, "mse")
+    return model
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        mf.optimizers.SGD(0.1, momentum=0.9, weight_decay=0.1),
+        mf.optimizers.AdamW(0.01, weight_decay=0.1),
+    ],
+    ids=["sgd+decay", "adamw"],
+)
+def test_a_frozen_layer_keeps_its_weights_while_the_others_train(optimizer, rng, capsys):
+    model = frozen_first_layer(optimizer)
+    X, y = rng.normal(size=(16, 3)), rng.normal(size=16)
+    before = model.get_weights()
+    model.fit(X, y, epochs=3, batch_size=4, verbose=0)
+    after = model.get_weights()
+    np.testing.assert_array_equal(after[0], before[0])  # W¹ frozen, decay included
+    np.testing.assert_array_equal(after[1], before[1])
+    assert not np.array_equal(after[2], before[2])  # W² trains
+    text = model.summary()
+    assert "Trainable params: 5" in text and "Non-trainable params: 16" in text
+    _, grads = model.gradients(X, y)
+    assert not grads[0].any() and grads[2].any()
+
+
+def test_unfreezing_needs_a_fresh_optimizer_once_training_began(rng):
+    model = frozen_first_layer("adam")
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    model.fit(X, y, epochs=1, verbose=0)
+    model.layers[0].trainable = True
+    with pytest.raises(ValueError, match="trainable` flag changed after training began"):
+        model.fit(X, y, epochs=1, verbose=0)
+    model.compile("adam", "mse")
+    before = model.get_weights()
+    model.fit(X, y, epochs=1, verbose=0)
+    assert not np.array_equal(model.get_weights()[0], before[0])
+
+
+def test_a_frozen_layer_is_saved_and_loaded_frozen(tmp_path, rng):
+    model = frozen_first_layer("adam")
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    model.fit(X, y, epochs=1, verbose=0)
+    model.save(tmp_path / "frozen.minifw")
+    loaded = mf.load_model(tmp_path / "frozen.minifw")
+    assert loaded.layers[0].trainable is False and loaded.layers[1].trainable is True
+    before = loaded.get_weights()
+    loaded.fit(X, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(loaded.get_weights()[0], before[0])
+
+
+def test_keras_spellings_of_losses_layers_and_calls(rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential(
+        [mf.layers.Dense(8, input_dim=4), mf.layers.Activation("relu"), mf.layers.Dense(3)],
+        seed=0,
+    )
+    assert isinstance(model.layers[1], mf.layers.ReLU)
+    model.compile(
+        "adam", mf.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
+    model.fit(X, labels, epochs=2, verbose=0)
+    loss, accuracy = model.evaluate(X, labels, verbose=0)
+    assert model.evaluate(X, labels, return_dict=True) == {"loss": loss, "accuracy": accuracy}
+    np.testing.assert_array_equal(model(X), model.predict(X, verbose=0))
+    assert model.get_layer("dense_2") is model.layers[2] and model.get_layer(index=-1).units == 3
+    with pytest.raises(ValueError, match="No layer named 'dense_9'. The layers are: 'dense_1'"):
+        model.get_layer("dense_9")
+    for keras, ours in [
+        (mf.losses.MeanSquaredError, mf.losses.MSELoss),
+        (mf.losses.BinaryCrossentropy, mf.losses.BinaryCrossEntropy),
+        (mf.losses.CategoricalCrossentropy, mf.losses.CategoricalCrossEntropy),
+        (mf.losses.Huber, mf.losses.HuberLoss),
+    ]:
+        assert keras is ours
+    with pytest.raises(ValueError, match="Unknown activation 'rellu'"):
+        mf.layers.Activation("rellu")
+
+
+def test_summary_prints_once_and_returns_the_table_with_a_short_repr(capsys):
+    model = mf.Sequential([mf.layers.Dense(2, input_dim=3)])
+    table = model.summary()
+    assert capsys.readouterr().out.strip() == table
+    assert repr(table) == '<summary of "sequential" (float32)>'
