@@ -40,3 +40,14 @@ def three_classes(rng: np.random.Generator, n: int = 30):
 def unchanged(model: mf.Sequential, before: list) -> bool:
     """Whether the model's weights are still ``before``."""
     return all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def model_for(rng: np.random.Generator, seed: int = 0, lr: float = 0.05) -> mf.Sequential:
+    """A built 3 → 6 tanh → 1 float64 regression model trained by SGD (``rng`` unused: the
+    weights come from ``seed``)."""
+    model = mf.Sequential(
+        [mf.layers.Dense(6, activation="tanh"), mf.layers.Dense(1)], dtype="float64", seed=seed
+    )
+    model.compile(mf.optimizers.SGD(lr), "mse")
+    model.build((None, 3))
+    return model

@@ -74,21 +74,6 @@ def test_summary_lists_layers_shapes_and_parameter_counts(capsys):
     assert "Total params: 9" in text and "Trainable params: 9" in text
 
 
-def test_parameters_gradients_and_state_are_views_into_flat_buffers():
-    model = mf.Sequential(
-        [mf.layers.Dense(3, input_dim=2), mf.layers.BatchNormalization(), mf.layers.Dense(1)]
-    )
-    model.build()
-    store = model.parameters
-    for slot in store.slots:
-        if slot.kind == "params":
-            assert np.shares_memory(slot.layer.params[slot.key], store.params)
-            assert np.shares_memory(slot.layer.grads[slot.key], store.grads)
-        else:
-            assert np.shares_memory(slot.layer.state[slot.key], store.state)
-    assert store.params.size == 6 + 3 + 3 + 3 + 3 + 1 and store.state.size == 6
-
-
 # -- training ---------------------------------------------------------------------
 
 
