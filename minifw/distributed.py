@@ -264,6 +264,8 @@ class DataParallel:
     def agree_to_stop(self, stop: bool, interrupted: bool) -> tuple[bool, bool]:
         """(any rank asks to stop, any rank was interrupted): one small allreduce, so that
         every rank stops after the same step."""
+        if self.size == 1:
+            return stop, interrupted
         flags = np.array([stop, interrupted], dtype=np.float64)
         self._sum(flags)
         return bool(flags[0]), bool(flags[1])
