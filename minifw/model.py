@@ -313,9 +313,10 @@ class Sequential:
 
     def fit(
         self,
-        X: ArrayLike | Iterable,
+        X: ArrayLike | Iterable | None = None,
         y: ArrayLike | None = None,
         *,
+        x: ArrayLike | Iterable | None = None,
         epochs: int = 1,
         batch_size: int | None = 32,
         shuffle: bool = True,
@@ -352,6 +353,7 @@ class Sequential:
         each epoch iterates the source afresh.
         """
         self._require_compiled("fit")
+        X = _inputs(X, x, "fit")
         options = training.FitOptions.checked(
             epochs=epochs,
             batch_size=batch_size,
@@ -403,7 +405,12 @@ class Sequential:
     # -- inference ----------------------------------------------------------------
 
     def predict(
-        self, X: ArrayLike | Iterable, batch_size: int | None = None, verbose: int | str = 0
+        self,
+        X: ArrayLike | Iterable | None = None,
+        batch_size: int | None = None,
+        verbose: int | str = 0,
+        *,
+        x: ArrayLike | Iterable | None = None,
     ) -> np.ndarray:
         """Outputs Ŷ of shape (n, outputs), computed in chunks of ``batch_size`` rows.
 
@@ -411,7 +418,7 @@ class Sequential:
         ``verbose`` is accepted for Keras's sake; predict prints nothing.
         """
         training.verbosity(verbose, "predict")
-        return training.predict(self, X, batch_size)
+        return training.predict(self, _inputs(X, x, "predict"), batch_size)
 
     def __call__(self, X: ArrayLike, training: bool = False) -> np.ndarray:
         """``model(X)``: the outputs for X, as ``predict`` (inference mode)."""
@@ -424,11 +431,13 @@ class Sequential:
 
     def evaluate(
         self,
-        X: ArrayLike | Iterable,
+        X: ArrayLike | Iterable | None = None,
         y: ArrayLike | None = None,
         batch_size: int | None = None,
         verbose: int | str = 0,
         return_dict: bool = False,
+        *,
+        x: ArrayLike | Iterable | None = None,
     ) -> float | list[float] | dict[str, float]:
         """The loss on (X, y); with compiled metrics ``[loss, metric, ...]`` in compile's order
         (Keras's ``loss, acc = model.evaluate(X, y)``), or ``{"loss": ..., name: ...}`` with
@@ -438,7 +447,7 @@ class Sequential:
         """
         self._require_compiled("evaluate")
         verbose = training.verbosity(verbose, "evaluate")
-        logs = training.evaluate(self, X, y, batch_size)
+        logs = training.evaluate(self, _inputs(X, x, "evaluate"), y, batch_size)
         if verbose:
             print(" - ".join(f"{key}: {value:.4g}" for key, value in logs.items()), flush=True)
         if return_dict:
@@ -595,3 +604,12 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name!r})"
+
+
+def _inputs(X, x, caller: str):
+    """The inputs, given as ``X`` (positionally) or as Keras's keyword ``x=``; exactly one."""
+    if X is None and x is None:
+        raise TypeError(f"{caller} needs the inputs: model.{caller}(X, ...) or {caller}(x=X, ...).")
+    if X is not None and x is not None:
+        raise TypeError(f"{caller}: give the inputs once, as X or as x=, not both.")
+    return X if x is None else x

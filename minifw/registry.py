@@ -153,13 +153,18 @@ class Catalogue:
             config = identifier.get("config", {})
             if not isinstance(config, dict):
                 raise ValueError(
-                    f"The config of a {self.kind} must be a dict. Received: {config!r}"
+                    f"The config of {_a(self.kind)} must be a dict. Received: {config!r}"
                 )
             from_config = getattr(cls, "from_config", None)
             return from_config(config) if from_config is not None else cls(**config)
-        expected = "a callable" if self.base is None else f"a {self.base.__name__} instance"
+        expected = "a callable" if self.base is None else f"{_a(self.base.__name__)} instance"
+        if self.base is not None and _is_subclass(identifier, self.base):
+            raise TypeError(
+                f"Expected {_a(self.kind)} name (str) or {expected}. Received the class "
+                f"{identifier.__name__} itself: give an instance, e.g. {identifier.__name__}()."
+            )
         raise TypeError(
-            f"Expected a {self.kind} name (str) or {expected}. "
+            f"Expected {_a(self.kind)} name (str) or {expected}. "
             f"Received: {identifier!r} of type {type(identifier).__name__}."
         )
 
@@ -195,6 +200,11 @@ class Catalogue:
                 f"{entry.__name__} is not registered, so a saved model could not be loaded: "
                 f"decorate the class with @{self.decorator}. Nothing was written."
             )
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: "an optimizer", "a loss"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def _is_subclass(entry: Any, base: type) -> bool:

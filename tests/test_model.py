@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from support import lecture_model, small_regression, three_classes
+from support import lecture_model, model_for, small_regression, three_classes
 
 import minifw as mf
 from minifw.errors import NonFiniteError, NotBuiltError, NotCompiledError
@@ -628,3 +628,25 @@ def test_summary_prints_once_and_returns_the_table_with_a_short_repr(capsys):
     table = model.summary()
     assert capsys.readouterr().out.strip() == table
     assert repr(table) == '<summary of "sequential" (float32)>'
+
+
+def test_keras_keywords_x_and_y_name_the_data_of_fit_evaluate_and_predict(rng):
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    by_keyword, by_position = model_for(rng), model_for(rng)
+    by_keyword.fit(x=X, y=y, epochs=2, batch_size=4, verbose=0)
+    by_position.fit(X, y, epochs=2, batch_size=4, verbose=0)
+    for a, b in zip(by_keyword.get_weights(), by_position.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert by_keyword.evaluate(x=X, y=y) == by_keyword.evaluate(X, y)
+    np.testing.assert_array_equal(by_keyword.predict(x=X), by_keyword.predict(X))
+    with pytest.raises(TypeError, match="give the inputs once"):
+        by_keyword.fit(X, y, x=X, verbose=0)
+    with pytest.raises(TypeError, match=r"fit needs the inputs"):
+        by_keyword.fit(y=y, verbose=0)
+
+
+def test_a_class_given_instead_of_an_instance_is_named_with_the_fix():
+    model = mf.Sequential([mf.layers.Dense(1)])
+    with pytest.raises(TypeError, match=r"Expected an optimizer name .* the class Adam itself: "
+                       r"give an instance, e.g. Adam\(\)"):
+        model.compile(mf.optimizers.Adam, "mse")
