@@ -217,3 +217,40 @@ def test_a_wide_dense_layer_on_one_row_takes_its_weight_gradient_as_an_outer_pro
     layer.backward(grad)
     np.testing.assert_allclose(layer.grads["W"], np.outer(x[0], grad[0]), rtol=1e-12)
     np.testing.assert_allclose(layer.grads["b"], grad[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("first", "shape"),
+    [
+        (lambda: mf.layers.Normalization(mean=[0.0, 1.0], variance=[1.0, 4.0], input_shape=(2,)),
+         (2,)),
+        (lambda: mf.layers.BatchNormalization(input_shape=(3,)), (3,)),
+        (lambda: mf.layers.LayerNormalization(input_shape=(3,)), (3,)),
+        (lambda: mf.layers.Dropout(0.2, input_shape=(3,)), (3,)),
+        (lambda: mf.layers.ReLU(input_shape=(3,)), (3,)),
+        (lambda: mf.layers.LeakyReLU(0.1, input_shape=(3,)), (3,)),
+        (lambda: mf.layers.Activation("tanh", input_shape=(3,)), (3,)),
+        (lambda: mf.layers.Flatten(input_shape=(2, 3)), (2, 3)),
+        (lambda: mf.layers.Reshape((2, 3), input_shape=(6,)), (6,)),
+        (lambda: mf.layers.MaxPooling2D(2, input_shape=(4, 4, 1)), (4, 4, 1)),
+        (lambda: mf.layers.GlobalAveragePooling2D(input_shape=(4, 4, 2)), (4, 4, 2)),
+        (lambda: mf.layers.Conv2D(2, 3, input_shape=(5, 5, 1)), (5, 5, 1)),
+    ],
+)
+def test_every_layer_that_can_come_first_takes_input_shape(first, shape, tmp_path):
+    layers = [first()]
+    if len(shape) > 1 and not isinstance(layers[0], (mf.layers.Flatten, mf.layers.Reshape)):
+        layers.append(mf.layers.Flatten())
+    model = mf.Sequential([*layers, mf.layers.Flatten(), mf.layers.Dense(1)], dtype="float64")
+    model.build()  # from the first layer's input_shape, as in Keras
+    assert model.input_shape == (None, *shape)
+    assert mf.layers.deserialize(mf.layers.serialize(layers[0])).declared == shape
+    model.save(tmp_path / "first.minifw")
+    assert mf.load_model(tmp_path / "first.minifw").input_shape == (None, *shape)
+
+
+def test_an_input_shape_that_is_not_one_samples_shape_is_refused():
+    with pytest.raises(ValueError, match=r"ReLU: `input_shape` must be the shape of one sample"):
+        mf.layers.ReLU(input_shape=(0, 3))
+    with pytest.raises(ValueError, match=r"`input_shape` must be the shape of one sample"):
+        mf.layers.Activation("relu", input_shape="3")

@@ -16,7 +16,7 @@ from scipy.special import erf, expit
 
 from ..functional import softmax_parts
 from ..validation import positive_float
-from .base import LAYERS, Layer, register
+from .base import LAYERS, Layer, declared_shape, register
 
 __all__ = [
     "Activation",
@@ -41,7 +41,7 @@ class _ByName(type):
 
     def __call__(cls, *args, **kwargs):
         if cls is Activation:
-            if len(args) != 1 or set(kwargs) - {"name"}:
+            if len(args) != 1 or set(kwargs) - {"name", "input_shape"}:
                 raise TypeError(
                     "Activation takes the activation's name, e.g. Activation('relu'). "
                     f"Received: args={args!r}, kwargs={kwargs!r}"
@@ -49,6 +49,8 @@ class _ByName(type):
             activation = get(args[0])
             if kwargs.get("name") is not None:
                 activation.name = kwargs["name"]
+            if kwargs.get("input_shape") is not None:
+                activation.declared = declared_shape(kwargs["input_shape"], "Activation")
             return activation
         return super().__call__(*args, **kwargs)
 
@@ -66,8 +68,8 @@ class Activation(Layer, metaclass=_ByName):
     #: Raw scores unless a subclass declares "probabilities" or "distribution".
     output_kind = "raw"
 
-    def __init__(self, *, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(self, *, name: str | None = None, input_shape: tuple | None = None) -> None:
+        super().__init__(name=name, input_shape=input_shape)
         self._x: np.ndarray | None = None  # net and o of the last forward pass, for f'
         self._out: np.ndarray | None = None
 
@@ -127,8 +129,10 @@ class LeakyReLU(Activation):
     ``alpha`` defaults to 0.3, as Keras's LeakyReLU layer (PyTorch's default is 0.01).
     """
 
-    def __init__(self, alpha: float = 0.3, *, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(
+        self, alpha: float = 0.3, *, name: str | None = None, input_shape: tuple | None = None
+    ) -> None:
+        super().__init__(name=name, input_shape=input_shape)
         self.alpha = positive_float(alpha, "alpha", "LeakyReLU", allow_zero=True)
         self.output_range = (-np.inf if self.alpha else 0.0, np.inf)
 
@@ -197,8 +201,10 @@ class Softmax(Activation):
 class ELU(Activation):
     """o = net for net > 0, α (e^net − 1) otherwise;  f'(net) = 1 or o + α."""
 
-    def __init__(self, alpha: float = 1.0, *, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(
+        self, alpha: float = 1.0, *, name: str | None = None, input_shape: tuple | None = None
+    ) -> None:
+        super().__init__(name=name, input_shape=input_shape)
         self.alpha = positive_float(alpha, "alpha", "ELU", allow_zero=True)
         self.output_range = (-self.alpha, np.inf)
 
@@ -224,8 +230,10 @@ class GELU(Activation):
     f'(x) = ½ (1 + tanh u) + ½ x (1 − tanh² u) √(2/π) (1 + 3 · 0.044715 x²).
     """
 
-    def __init__(self, approximate: bool = False, *, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(
+        self, approximate: bool = False, *, name: str | None = None, input_shape=None
+    ) -> None:
+        super().__init__(name=name, input_shape=input_shape)
         if not isinstance(approximate, bool):
             raise TypeError(f"GELU: `approximate` must be True or False. Received: {approximate!r}")
         self.approximate = approximate

@@ -123,10 +123,13 @@ class Layer:
     output_kind: str | None = None
     output_range: tuple[float, float] = (-np.inf, np.inf)
 
-    def __init__(self, *, name: str | None = None) -> None:
+    def __init__(self, *, name: str | None = None, input_shape: tuple | None = None) -> None:
         if name is not None and not (isinstance(name, str) and name):
             raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
         self.name = name
+        #: The input shape without the batch axis given at construction (Keras's
+        #: ``input_shape=``), so that a model whose first layer it is can build itself.
+        self.declared = declared_shape(input_shape, type(self).__name__)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
@@ -186,9 +189,10 @@ class Layer:
 
     @property
     def declared_input_shape(self) -> tuple | None:
-        """The input shape fixed at construction (e.g. Dense's ``input_dim``), if any;
-        a model whose first layer declares one can build itself."""
-        return None
+        """The input shape fixed at construction (``input_shape=``, Dense's ``input_dim``),
+        with the batch axis as None, if any; a model whose first layer declares one can
+        build itself."""
+        return None if self.declared is None else (None, *self.declared)
 
     def build(self, input_shape: tuple, rng: np.random.Generator | None = None, dtype="float64"):
         """Create the arrays for inputs of ``input_shape`` (batch axis first).
@@ -320,7 +324,12 @@ class Layer:
     def get_config(self) -> dict:
         """Constructor arguments as plain JSON-able values (and ``trainable`` when False);
         ``from_config`` rebuilds the layer."""
-        return {"name": self.name} if self.trainable else {"name": self.name, "trainable": False}
+        config = {"name": self.name}
+        if self.declared is not None:
+            config["input_shape"] = list(self.declared)
+        if not self.trainable:
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> Layer:
@@ -392,6 +401,21 @@ def _batch_shape(shape: object, owner: str) -> tuple:
             f"(None, 2). Received: {shape!r}"
         )
     return (None,) + tuple(int(d) for d in dims[1:])
+
+
+def declared_shape(input_shape: object, owner: str) -> tuple[int, ...] | None:
+    """``input_shape`` (without the batch axis) as positive ints, or None."""
+    if input_shape is None:
+        return None
+    dims = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
+    if not dims or not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims
+    ):
+        raise ValueError(
+            f"{owner}: `input_shape` must be the shape of one sample, positive integers "
+            f"without the batch axis, e.g. (8,) or (28, 28, 1). Received: {input_shape!r}"
+        )
+    return tuple(int(d) for d in dims)
 
 
 def _shape_text(shape: tuple) -> str:

@@ -60,6 +60,14 @@ class Conv2D(WindowedLayer, KernelLayer):
         bias_regularizer=None,
         name: str | None = None,
     ) -> None:
+        owner = "Conv2D"
+        if input_shape is not None and (
+            not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3
+        ):
+            raise ValueError(
+                f"Conv2D: `input_shape` must be (height, width, channels). "
+                f"Received: input_shape={input_shape!r}"
+            )
         super().__init__(
             activation,
             kernel_initializer=kernel_initializer,
@@ -68,25 +76,13 @@ class Conv2D(WindowedLayer, KernelLayer):
             kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer,
             name=name,
+            input_shape=input_shape,
         )
-        owner = "Conv2D"
         self.filters = positive_int(filters, "filters", owner)
         self.kernel_size = int_pair(kernel_size, "kernel_size", owner)
         self.strides = int_pair(strides, "strides", owner)
         self.dilation_rate = int_pair(dilation_rate, "dilation_rate", owner)
         self.padding = padding_mode(padding, owner)
-        if input_shape is not None:
-            if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-                raise ValueError(
-                    f"Conv2D: `input_shape` must be (height, width, channels). "
-                    f"Received: input_shape={input_shape!r}"
-                )
-            input_shape = tuple(positive_int(d, "input_shape", owner) for d in input_shape)
-        self.declared = input_shape
-
-    @property
-    def declared_input_shape(self):
-        return None if self.declared is None else (None, *self.declared)
 
     def _window_for(self, input_shape) -> Windows:
         return Windows(
@@ -169,6 +165,5 @@ class Conv2D(WindowedLayer, KernelLayer):
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
             "padding": self.padding,
-            "input_shape": None if self.declared is None else list(self.declared),
             "dilation_rate": list(self.dilation_rate),
         }

@@ -24,8 +24,10 @@ class Dropout(Layer):
         Fraction of units dropped, 0 ≤ rate < 1.
     """
 
-    def __init__(self, rate: float, *, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(
+        self, rate: float, *, name: str | None = None, input_shape: tuple | None = None
+    ) -> None:
+        super().__init__(name=name, input_shape=input_shape)
         is_number = isinstance(rate, (int, float)) and not isinstance(rate, bool)
         if not is_number or not 0 <= rate < 1:
             raise ValueError(f"Dropout: `rate` must be a number in [0, 1). Received: rate={rate!r}")

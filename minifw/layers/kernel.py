@@ -38,8 +38,9 @@ class KernelLayer(Layer):
         kernel_regularizer=None,
         bias_regularizer=None,
         name: str | None = None,
+        input_shape: tuple | None = None,
     ) -> None:
-        super().__init__(name=name)
+        super().__init__(name=name, input_shape=input_shape)
         self.activation = activations.get(activation)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -42,8 +42,8 @@ def _standardize_backward(grad_xhat, xhat, inv_std, axes, mean_of=local_mean) ->
 class _Standardization(Layer):
     """Shared parts of Batch- and LayerNormalization: y = γ x̂ + β over the last axis."""
 
-    def __init__(self, epsilon: float, center: bool, scale: bool, name: str | None) -> None:
-        super().__init__(name=name)
+    def __init__(self, epsilon: float, center: bool, scale: bool, name, input_shape) -> None:
+        super().__init__(name=name, input_shape=input_shape)
         owner = type(self).__name__
         self.epsilon = positive_float(epsilon, "epsilon", owner)
         for flag, value in (("center", center), ("scale", scale)):
@@ -112,8 +112,9 @@ class BatchNormalization(_Standardization):
         scale: bool = True,
         *,
         name: str | None = None,
+        input_shape: tuple | None = None,
     ) -> None:
-        super().__init__(epsilon, center, scale, name)
+        super().__init__(epsilon, center, scale, name, input_shape)
         self.momentum = unit_fraction(momentum, "momentum", "BatchNormalization")
 
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
@@ -180,8 +181,9 @@ class LayerNormalization(_Standardization):
         scale: bool = True,
         *,
         name: str | None = None,
+        input_shape: tuple | None = None,
     ) -> None:
-        super().__init__(epsilon, center, scale, name)
+        super().__init__(epsilon, center, scale, name, input_shape)
 
     def forward(self, x, training=False):
         self._xhat, self._inv_std, _, _ = _standardize(x, -1, self.epsilon)
@@ -221,8 +223,9 @@ class Normalization(Layer):
         variance: ArrayLike | None = None,
         *,
         name: str | None = None,
+        input_shape: tuple | None = None,
     ) -> None:
-        super().__init__(name=name)
+        super().__init__(name=name, input_shape=input_shape)
         if (mean is None) != (variance is None):
             raise ValueError("Normalization: give both `mean` and `variance`, or neither.")
         self._pending = None

@@ -11,8 +11,10 @@ from .base import Layer, register
 class _Pooling2D(WindowedLayer):
     """Shared by MaxPooling2D and AveragePooling2D: the windows and the config."""
 
-    def __init__(self, pool_size=2, strides=None, padding: str = "valid", *, name=None) -> None:
-        super().__init__(name=name)
+    def __init__(
+        self, pool_size=2, strides=None, padding: str = "valid", *, name=None, input_shape=None
+    ) -> None:
+        super().__init__(name=name, input_shape=input_shape)
         owner = type(self).__name__
         self.pool_size = int_pair(pool_size, "pool_size", owner)
         self.strides = self.pool_size if strides is None else int_pair(strides, "strides", owner)

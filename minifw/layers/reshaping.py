@@ -12,12 +12,7 @@ class Flatten(Layer):
     """(n, d1, d2, ...) → (n, d1 · d2 · ...), e.g. 28×28 images to 784 features."""
 
     def __init__(self, *, input_shape: tuple[int, ...] | None = None, name: str | None = None):
-        super().__init__(name=name)
-        self._declared = None if input_shape is None else (None, *input_shape)
-
-    @property
-    def declared_input_shape(self):
-        return self._declared
+        super().__init__(name=name, input_shape=input_shape)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], math.prod(input_shape[1:]))
@@ -28,18 +23,14 @@ class Flatten(Layer):
     def backward(self, grad_output):
         return grad_output.reshape((len(grad_output), *self.input_shape[1:]))
 
-    def get_config(self):
-        shape = None if self._declared is None else list(self._declared[1:])
-        return {**super().get_config(), "input_shape": shape}
-
 
 @register()
 class Reshape(Layer):
     """(n, d1, d2, ...) → (n, *target_shape), in C order; one entry of target_shape may
     be −1 (inferred). Backward reshapes the gradient back."""
 
-    def __init__(self, target_shape, *, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(self, target_shape, *, name: str | None = None, input_shape=None) -> None:
+        super().__init__(name=name, input_shape=input_shape)
         if (
             not isinstance(target_shape, (tuple, list))
             or not target_shape
