@@ -2,29 +2,35 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+DEV := $(VENV)/.installed-dev
 
 .PHONY: demo test lint bench bench-pytest clean
 
-$(STAMP): pyproject.toml Makefile
+# The demo needs minifw alone (NumPy, SciPy, tqdm); the tests add the dev extra.
+$(CORE): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "minifw needs Python 3.11 or newer; $(PYTHON) is Python " + sys.version.split()[0] + ". Run e.g. make PYTHON=python3.11 test")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ".[dev,plot]"
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e .
+	touch $(CORE)
 
-demo: $(STAMP)
+$(DEV): $(CORE)
+	$(PY) -m pip install --quiet -e ".[dev,plot]"
+	touch $(DEV)
+
+demo: $(CORE)
 	$(PY) -m minifw demo
 
-test: $(STAMP)
+test: $(DEV)
 	$(PY) -m pytest tests minifw -q
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(PY) -m ruff check minifw tests benchmarks examples
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(PY) -m benchmarks.compare
 
-bench-pytest: $(STAMP)
+bench-pytest: $(DEV)
 	$(PY) -m pytest benchmarks --benchmark-only
 
 clean:
