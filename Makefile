@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CORE := $(VENV)/.installed-core
 DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench bench-pytest clean
+.PHONY: demo test docs lint bench bench-pytest clean
 
 # The demo needs minifw alone (NumPy, SciPy, tqdm); the tests add the dev extra.
 $(CORE): pyproject.toml Makefile
@@ -23,6 +23,9 @@ demo: $(CORE)
 
 test: $(DEV)
 	$(PY) -m pytest tests minifw -q
+
+docs: $(DEV)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 lint: $(DEV)
 	$(PY) -m ruff check minifw tests benchmarks examples

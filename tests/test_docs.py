@@ -3,10 +3,14 @@ the named file, and be a line that ``fit`` runs."""
 
 from __future__ import annotations
 
+import inspect
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import lecture_model
 
 import minifw as mf
@@ -100,8 +104,6 @@ def test_the_architecture_page_names_every_module():
 def test_every_relative_link_and_image_in_the_readme_and_docs_is_a_committed_file():
     """An ignored or missing file shows on this machine and nowhere else (the README's
     screenshot was once ignored by *.png)."""
-    import subprocess
-
     listed = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False
     )
@@ -119,3 +121,39 @@ def test_every_relative_link_and_image_in_the_readme_and_docs_is_a_committed_fil
             if not exists:
                 broken.append(f"{page.name} -> {target}")
     assert not broken, broken
+
+
+def test_the_site_builds_with_warnings_as_errors(tmp_path):
+    """make docs: every guide page, the examples and the API reference, mkdocs --strict."""
+    pytest.importorskip("mkdocs", reason="mkdocs is not installed (pip install 'minifw[docs]')")
+    pytest.importorskip("mkdocstrings", reason="pip install 'minifw[docs]'")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
+    assert "Σ_i o_i · w_ij" in api  # Dense's formula-first docstring, rendered
+
+
+def test_the_api_page_lists_every_public_name():
+    """Every name in minifw.__all__, and in the __all__ of each of its modules."""
+    import minifw.distributed
+    import minifw.sklearn
+    import minifw.training
+
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    modules = [minifw.distributed, minifw.sklearn, minifw.training]
+    for name in mf.__all__:
+        value = getattr(mf, name)
+        if inspect.ismodule(value):
+            modules.append(value)
+        else:
+            assert f"::: minifw.{name}\n" in page, f"minifw.{name} is not on the API page"
+    for module in modules:
+        for name in module.__all__:
+            assert f"::: {module.__name__}.{name}\n" in page, f"{module.__name__}.{name}"
