@@ -93,8 +93,11 @@ def check_layer(
         lambda: deepcopy(layer_factory)
     )
     rng = np.random.default_rng(0) if rng is None else rng
-    shape = tuple(int(d) for d in input_shape)
-    if len(shape) < 2 or shape[0] < 2:
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) < 2 or shape[0] < 2 or min(shape) < 1:
         raise ValueError(
             f"check_layer: `input_shape` must be concrete with the batch axis and at least 2 "
             f"rows, e.g. (5, 4). Received: {input_shape!r}"

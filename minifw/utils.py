@@ -33,6 +33,11 @@ def to_categorical(y: ArrayLike, num_classes: int | None = None, dtype="float32"
         )
     if labels.size and (not np.array_equal(labels, np.round(labels)) or labels.min() < 0):
         raise ValueError("to_categorical expects non-negative integer class labels.")
+    if labels.size and labels.max() >= 2**31:
+        raise ValueError(
+            f"to_categorical: label {labels.max():g} would need a one-hot row of that many "
+            "columns; class labels are 0, 1, ..., classes − 1."
+        )
     labels = labels.astype(np.intp)
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0

@@ -181,3 +181,5 @@ def test_each_check_fails_for_a_layer_broken_in_its_way(factory, check):
 def test_check_layer_refuses_a_shape_without_a_batch_of_rows():
     with pytest.raises(ValueError, match="at least 2 rows"):
         check_layer(mf.layers.ReLU, (4,))
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        check_layer(mf.layers.ReLU, "ab")

@@ -30,3 +30,8 @@ def test_to_categorical_uses_memory_in_proportion_to_its_result():
 def test_to_categorical_keeps_the_dtype_asked_for():
     one_hot = mf.utils.to_categorical([2, 0], dtype="int8")
     assert one_hot.dtype == np.int8 and one_hot.tolist() == [[0, 0, 1], [1, 0, 0]]
+
+
+def test_to_categorical_refuses_a_label_no_one_hot_row_could_hold():
+    with pytest.raises(ValueError, match="label 1e\\+300 would need a one-hot row"):
+        mf.utils.to_categorical([1e300])
