@@ -107,9 +107,28 @@ class Catalogue:
         return lambda entry: self._add(entry, names)
 
     def _add(self, entry: Any, names: tuple[str, ...]) -> Any:
+        """Refuses a class name or short name that another entry holds; the same class
+        defined again (a notebook cell run twice) replaces its earlier self."""
+        names = tuple(name.lower() for name in names or (snake_case(entry.__name__),))
+        held = self.classes.get(entry.__name__)
+        if held is not None and not _same_definition(held, entry):
+            raise ValueError(
+                f"{self.decorator}: a class named {entry.__name__} is already registered "
+                f"({held.__module__}.{held.__qualname__}); files name classes by their name, "
+                "so give yours another."
+            )
+        for name in names:
+            held = self.names.get(name)
+            if held is not None and not _same_definition(held, entry):
+                raise ValueError(
+                    f"{self.decorator}: {name!r} is already the name of "
+                    f"{held.__module__}.{held.__qualname__}; register "
+                    f"{entry.__module__}.{entry.__qualname__} under another name, e.g. "
+                    f"@{self.decorator}('my_{snake_case(entry.__name__)}')."
+                )
         self.classes[entry.__name__] = entry
-        for name in names or (snake_case(entry.__name__),):
-            self.names[name.lower()] = entry
+        for name in names:
+            self.names[name] = entry
         return entry
 
     # -- finding -------------------------------------------------------------------------
@@ -200,6 +219,13 @@ class Catalogue:
                 f"{entry.__name__} is not registered, so a saved model could not be loaded: "
                 f"decorate the class with @{self.decorator}. Nothing was written."
             )
+
+
+def _same_definition(held: Any, entry: Any) -> bool:
+    """The same class, or the same class defined again (same module and qualified name)."""
+    return held is entry or (
+        held.__module__ == entry.__module__ and held.__qualname__ == entry.__qualname__
+    )
 
 
 def _a(word: str) -> str:

@@ -276,3 +276,27 @@ def test_every_kind_exports_its_register_decorator():
         mf.metrics,
     ):
         assert "register" in module.__all__ and callable(module.register)
+
+
+def test_a_name_another_class_holds_is_refused_and_a_redefinition_replaces_itself():
+    with pytest.raises(ValueError, match="'mse' is already the name of minifw.losses.MSELoss"):
+
+        @mf.losses.register("mse")
+        class Squares(mf.losses.MSELoss):
+            """Another loss under a built-in's name."""
+
+    with pytest.raises(ValueError, match="a class named Dense is already registered"):
+
+        @mf.layers.register("my_dense")
+        class Dense(mf.layers.Dense):
+            """Another layer under a built-in's class name."""
+
+    def define():
+        @mf.metrics.register
+        def twice_mae(y_true, y_pred):
+            return 2 * float(np.mean(np.abs(y_true - y_pred)))
+
+        return twice_mae
+
+    first, again = define(), define()  # a notebook cell run twice
+    assert first is not again and mf.metrics.get("twice_mae") is again
