@@ -10,12 +10,7 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .losses import (
-    BinaryCrossEntropy,
-    CategoricalCrossEntropy,
-    Loss,
-    SparseCategoricalCrossEntropy,
-)
+from .losses import Loss
 from .validation import as_numeric_array, check_finite, positive_float
 
 
@@ -58,13 +53,13 @@ def sample_weights(
         check_finite(given, "sample_weight")
         weights *= given
     if class_weight is not None:
-        weights *= _class_weights(Y, class_weight, isinstance(loss, SparseCategoricalCrossEntropy))
+        weights *= _class_weights(Y, class_weight, loss.class_labels(Y))
     if (weights < 0).any() or weights.sum() == 0:
         raise ValueError("Sample weights must be non-negative and not all zero.")
     return weights
 
 
-def _class_weights(Y: np.ndarray, class_weight: dict | str, sparse: bool) -> np.ndarray:
+def _class_weights(Y: np.ndarray, class_weight: dict | str, labels) -> np.ndarray:
     """w_i = class_weight[label_i]; ``"balanced"``: n / (classes · count(label)), as
     scikit-learn computes it, so that every class weighs the same in total."""
     if not isinstance(class_weight, dict) and class_weight != "balanced":
@@ -72,8 +67,8 @@ def _class_weights(Y: np.ndarray, class_weight: dict | str, sparse: bool) -> np.
             f"`class_weight` must be a dict {{class: weight}} or 'balanced'. "
             f"Received: {class_weight!r}"
         )
-    if sparse:
-        labels = Y
+    if labels is not None:
+        pass  # the loss's own labels (Loss.class_labels)
     elif Y.ndim == 2 and Y.shape[1] > 1:
         labels = np.argmax(Y, axis=1)
     else:
@@ -98,22 +93,10 @@ def _class_weights(Y: np.ndarray, class_weight: dict | str, sparse: bool) -> np.
     return weights
 
 
-def class_labels(loss: Loss, Y: np.ndarray) -> np.ndarray | None:
-    """The class of each row for a classification loss (the integer labels, the argmax of
-    one-hot rows, the 0/1 column of binary cross-entropy), else None."""
-    if isinstance(loss, SparseCategoricalCrossEntropy):
-        return Y
-    if isinstance(loss, CategoricalCrossEntropy):
-        return np.argmax(Y, axis=1)
-    if isinstance(loss, BinaryCrossEntropy) and Y.shape[1] == 1:
-        return Y[:, 0]
-    return None
-
-
 def warn_if_split_lacks_classes(loss: Loss, Y_train: np.ndarray, Y_val: np.ndarray) -> None:
     """Warn when validation_split's rows hold classes the training rows lack (data sorted by
     class, as iris is): validation scores would measure classes never trained on."""
-    train, val = class_labels(loss, Y_train), class_labels(loss, Y_val)
+    train, val = loss.class_labels(Y_train), loss.class_labels(Y_val)
     if train is None:
         return
     missing = sorted(set(np.unique(val).tolist()) - set(np.unique(train).tolist()))

@@ -79,11 +79,20 @@ class Loss:
     ``per_class``: one output per class is needed (a categorical loss).
     ``formula`` and ``latex``: L written out in the lecture's notation, as plain text
     (y_hat for ŷ) and as LaTeX, for ``mf.explain``'s write-ups (None: named only).
+    ``accuracy``: the name of the accuracy metric that fits the loss's targets, which
+    ``metrics=["accuracy"]`` means (None: by the number of outputs).
+    ``class_labels(Y)``: the class of each row for a classification loss (for class
+    weights and the checks of a validation split), else None.
     """
 
     regression = False
     expects: str | None = None
     per_class = False
+    accuracy: str | None = None
+
+    def class_labels(self, Y: np.ndarray) -> np.ndarray | None:
+        """The class of each row of prepared targets ``Y``; None: not a classification."""
+        return None
     formula: str | None = None
     latex: str | None = None
 
@@ -378,12 +387,16 @@ class BinaryCrossEntropy(_CrossEntropy):
     ∂L/∂z = (σ(z) − y) / (n·k).
     """
 
-    probabilities = "probabilities"
+    probabilities, accuracy = "probabilities", "binary_accuracy"
     formula = "L = −(1/(n·k)) Σ [y log y_hat + (1 − y) log(1 − y_hat)]"
     latex = r"L = -\frac{1}{nk} \sum \left[y \log \hat{y} + (1 - y) \log(1 - \hat{y})\right]"
 
     def _check_target_values(self, y_true):
         _check_probabilities(type(self).__name__, y_true)
+
+    def class_labels(self, Y):
+        """The 0/1 column of a single binary output (several columns: multilabel, None)."""
+        return Y[:, 0] if Y.shape[1] == 1 else None
 
     def entries(self, y_true, y_pred):
         if self.from_logits:
@@ -408,7 +421,7 @@ class CategoricalCrossEntropy(_CrossEntropy):
     ∂L/∂z = (softmax(z) Σ_k y_k − y) / n, i.e. (p − y) / n for targets summing to 1.
     """
 
-    probabilities, per_class = "distribution", True
+    probabilities, per_class, accuracy = "distribution", True, "categorical_accuracy"
     formula = "L = −(1/n) Σ_rows Σ_j y_j log y_hat_j"
     latex = r"L = -\frac{1}{n} \sum_{\mathrm{rows}} \sum_j y_j \log \hat{y}_j"
 
@@ -423,6 +436,10 @@ class CategoricalCrossEntropy(_CrossEntropy):
 
     def _check_target_values(self, y_true):
         _check_probabilities(type(self).__name__, y_true)
+
+    def class_labels(self, Y):
+        """The argmax of one-hot (or probability) rows."""
+        return np.argmax(Y, axis=1)
 
     def gradient(self, y_true, y_pred):
         return self.value_and_grad(y_true, y_pred)[1]
@@ -457,7 +474,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
     z: ∂L/∂z = (softmax(z) − onehot) / n.
     """
 
-    probabilities, per_class = "distribution", True
+    probabilities, per_class, accuracy = "distribution", True, "sparse_categorical_accuracy"
     formula = "L = −(1/n) Σ_rows log y_hat_label"
     latex = r"L = -\frac{1}{n} \sum_{\mathrm{rows}} \log \hat{y}_{\mathrm{label}}"
 
@@ -471,6 +488,10 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
                 "targets use CategoricalCrossEntropy."
             )
         return self._labels(y, n_outputs)
+
+    def class_labels(self, Y):
+        """The integer labels themselves."""
+        return Y
 
     def _labels(self, y: np.ndarray, classes: int) -> np.ndarray:
         if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):

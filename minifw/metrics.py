@@ -207,11 +207,11 @@ def auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def _accuracy_for(loss: losses.Loss | None, outputs: int | None) -> Metric:
-    if isinstance(loss, losses.SparseCategoricalCrossEntropy):
-        return sparse_categorical_accuracy
-    if isinstance(loss, losses.BinaryCrossEntropy) or outputs == 1:
-        return binary_accuracy
-    return categorical_accuracy
+    """The accuracy the loss declares (``Loss.accuracy``), else by the number of outputs."""
+    name = getattr(loss, "accuracy", None)
+    if name is not None:
+        return METRICS.get(name)
+    return binary_accuracy if outputs == 1 else categorical_accuracy
 
 
 def get(

@@ -162,3 +162,23 @@ def test_metrics_by_name_in_compile(rng):
     )
     history = model.fit(X, labels, epochs=2, verbose=0)
     assert set(history.history) == {"loss", "precision", "recall", "f1", "auc"}
+
+
+class RowsByLabel(mf.losses.SparseCategoricalCrossEntropy):
+    """A classification loss of one's own: its accuracy and labels come from its class."""
+
+    accuracy = "top_k_accuracy"
+
+    def class_labels(self, Y):
+        return Y
+
+
+def test_accuracy_and_class_labels_are_what_the_loss_declares(rng):
+    X, labels = three_classes(rng)
+    model = mf.Sequential([mf.layers.Dense(3, activation="softmax")], seed=0)
+    model.compile("sgd", RowsByLabel(), metrics=["accuracy"])
+    model.build((None, 4))
+    assert model.metrics[0][1] is mf.metrics.top_k_accuracy
+    with pytest.raises(ValueError, match=r"not among the labels of y: \[9\]"):
+        model.fit(X, labels, class_weight={9: 2.0}, verbose=0)
+    assert mf.losses.MSELoss().class_labels(labels[:, None]) is None
