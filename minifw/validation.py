@@ -205,7 +205,15 @@ def check_column_names(seen: tuple[str, ...] | None, X: object, name: str = "X")
     else:
         missing = [column for column in seen if column not in given]
         extra = [column for column in given if column not in seen]
-        problem = f"columns missing: {missing}; columns not seen in fit: {extra}"
+        problem = "; ".join(
+            text
+            for text in (
+                f"columns missing: {missing}" if missing else "",
+                f"columns not seen in fit: {extra}" if extra else "",
+                "a column given twice" if not missing and not extra else "",
+            )
+            if text
+        )
         fix = "give the columns the model was fitted on"
     raise ValueError(
         f"`{name}` has {problem}. The model was fitted on the columns {list(seen)}: {fix}, "

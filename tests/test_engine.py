@@ -240,3 +240,12 @@ def test_a_mismatched_output_still_predicts_it_only_cannot_train(rng):
         with pytest.raises(ValueError, match="outputs raw scores"):
             call()
     assert model.optimizer.iterations == 0
+
+
+def test_targets_a_rounding_error_past_a_bound_are_on_it(rng):
+    model = regression(mf.layers.Dense(1, activation="sigmoid"))
+    y = rng.uniform(0, 1, 20)
+    y[:5] = 1 + 1e-12  # as a min-max scaling may leave them
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(rng.normal(size=(20, 3)), y, verbose=0)

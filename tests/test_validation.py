@@ -258,3 +258,15 @@ def test_dataframe_columns_reordered_or_renamed_after_fit_are_refused(rng):
     with pytest.raises(ValueError, match="another order"):
         model.fit(frame[["age", "gpa", "iq"]], y, epochs=1, verbose=0)
     np.testing.assert_array_equal(model.predict(frame[["iq", "gpa", "age"]]), expected)
+
+
+def test_a_dataframe_with_an_extra_or_a_repeated_column_is_named(rng):
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(rng.normal(size=(6, 2)), columns=["a", "b"])
+    model = mf.Sequential([mf.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(frame, rng.normal(size=6), verbose=0)
+    with pytest.raises(ValueError, match=r"`X` has columns not seen in fit: \['c'\]\. The model"):
+        model.predict(frame.assign(c=1.0))
+    with pytest.raises(ValueError, match="a column given twice"):
+        model.predict(frame[["a", "b", "a"]])
