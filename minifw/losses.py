@@ -43,6 +43,8 @@ __all__ = [
     "BinaryCrossEntropy",
     "CategoricalCrossEntropy",
     "SparseCategoricalCrossEntropy",
+    "Poisson",
+    "HalfSquaredError",
     "MeanSquaredError",
     "MeanAbsoluteError",
     "Huber",
@@ -309,6 +311,49 @@ class HuberLoss(Loss):
 
     def get_config(self):
         return {**super().get_config(), "delta": self.delta}
+
+
+@register("poisson")
+class Poisson(Loss):
+    """L = (1/(n·k)) Σ (ŷ − y log ŷ), counts y ≥ 0 and rates ŷ > 0 (Keras's Poisson);
+    ∂L/∂ŷ = (1 − y/ŷ) / (n·k). After an Exponential output ŷ = e^z this is the
+    half Poisson deviance of scikit-learn's ``loss="poisson"``, e^z − y z, up to a
+    constant in y.
+    """
+
+    regression = True
+    formula = "L = (1/(n·k)) Σ (y_hat − y log y_hat)"
+    latex = r"L = \frac{1}{nk} \sum (\hat{y} - y \log \hat{y})"
+
+    def _check_target_values(self, y_true):
+        if y_true.size and np.min(y_true) < 0:
+            raise ValueError(
+                f"Poisson expects counts y ≥ 0. Received values down to {np.min(y_true):g}."
+            )
+
+    def entries(self, y_true, y_pred):
+        return y_pred - y_true * np.log(np.maximum(y_pred, EPSILON))
+
+    def gradient(self, y_true, y_pred):
+        return (1 - y_true / np.maximum(y_pred, EPSILON)) * self._scale(y_pred)
+
+
+@register("half_squared_error")
+class HalfSquaredError(Loss):
+    """L = (1/n) Σ_rows ½ Σ_k (y − ŷ)² ;  ∂L/∂ŷ = (ŷ − y) / n: scikit-learn's MLP
+    squared error, whose gradient is the plain error (no 2, no 1/k)."""
+
+    regression = True
+    formula = "L = (1/n) Σ_rows ½ Σ_k (y − y_hat)²"
+    latex = r"L = \frac{1}{n} \sum_{\mathrm{rows}} \tfrac{1}{2} \sum_k (y - \hat{y})^2"
+
+    def rows(self, y_true, y_pred):
+        error = y_pred - y_true
+        return 0.5 * np.einsum("ij,ij->i", error, error)
+
+    def gradient(self, y_true, y_pred):
+        scale = 1.0 / len(y_pred) if self.reduction == "mean" else 1.0
+        return (y_pred - y_true) * scale
 
 
 def _check_probabilities(owner: str, y_true: np.ndarray) -> None:

@@ -21,6 +21,7 @@ SPECS = {
     "Tanh": [(L.Tanh, (4, 3))],
     "Softmax": [(L.Softmax, (4, 3))],
     "ELU": [(lambda: L.ELU(0.7), (4, 3))],
+    "Exponential": [(L.Exponential, (4, 3))],
     "GELU": [(L.GELU, (4, 3)), (lambda: L.GELU(approximate=True), (4, 3))],
     "Softplus": [(L.Softplus, (4, 3))],
     "SiLU": [(L.SiLU, (4, 3))],

@@ -213,6 +213,8 @@ def every_loss():
     """Every built-in loss in each of its forms, with targets it takes and predictions."""
     forms = [
         (losses.MSELoss, {}, "values"),
+        (losses.HalfSquaredError, {}, "values"),
+        (losses.Poisson, {}, "rates"),
         (losses.MAELoss, {}, "values"),
         (losses.HuberLoss, {"delta": 0.7}, "values"),
         (losses.BinaryCrossEntropy, {}, "probabilities"),
@@ -236,6 +238,7 @@ def pair(cls, kind, rng, n=7, k=3):
         "values": logits,
         "logits": logits,
         "probabilities": 1 / (1 + np.exp(-logits)),
+        "rates": np.exp(logits),
         "distribution": np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True),
     }[kind]
     if cls is losses.SparseCategoricalCrossEntropy:
@@ -244,6 +247,8 @@ def pair(cls, kind, rng, n=7, k=3):
         return np.eye(k)[rng.integers(0, k, size=n)], predictions
     if cls is losses.BinaryCrossEntropy:
         return rng.integers(0, 2, size=(n, k)).astype(float), predictions
+    if cls is losses.Poisson:
+        return rng.poisson(2.0, size=(n, k)).astype(float), predictions
     return rng.normal(size=(n, k)), predictions
 
 

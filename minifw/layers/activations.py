@@ -27,6 +27,7 @@ __all__ = [
     "Tanh",
     "Softmax",
     "ELU",
+    "Exponential",
     "GELU",
     "Softplus",
     "SiLU",
@@ -195,6 +196,19 @@ class Softmax(Activation):
         """∂L/∂net = o ⊙ (g − Σ_k g_k o_k), g = ∂L/∂o."""
         out = self._out
         return out * (grad_output - np.sum(grad_output * out, axis=-1, keepdims=True))
+
+
+@register("exponential")
+class Exponential(Activation):
+    """o = e^net;  f'(net) = o. Outputs in (0, ∞): a rate, with the Poisson loss."""
+
+    output_range = (0.0, np.inf)
+
+    def activate(self, x):
+        return np.exp(x)
+
+    def derivative(self, x, out):
+        return out
 
 
 @register("elu")

@@ -43,8 +43,8 @@ except ImportError:
         "(or pip install scikit-learn)."
     ) from None
 
-from . import callbacks, layers, losses, optimizers
-from .model import Sequential
+from .. import callbacks, layers, losses, optimizers
+from ..model import Sequential
 
 __all__ = ["Classifier", "Regressor"]
 
