@@ -78,9 +78,9 @@ def _onnx():
 class Graph:
     """Nodes and constants under construction, in the model's dtype."""
 
-    def __init__(self, dtype: np.dtype, opset: int) -> None:
+    def __init__(self, dtype: np.dtype, opset: int, prefix: str = "") -> None:
         self.onnx, self.helper = _onnx()
-        self.dtype, self.opset = dtype, opset
+        self.dtype, self.opset, self.prefix = dtype, opset, prefix
         self.element = (
             self.onnx.TensorProto.DOUBLE if dtype == np.float64 else (self.onnx.TensorProto.FLOAT)
         )
@@ -88,7 +88,7 @@ class Graph:
 
     def name(self, stem: str) -> str:
         self._count += 1
-        return f"{stem}_{self._count}"
+        return f"{self.prefix}{stem}_{self._count}"
 
     def constant(self, value, stem: str = "c", dtype=None) -> str:
         """A constant tensor (an initializer) in the model's dtype, or ``dtype``."""
@@ -144,11 +144,7 @@ def export_onnx(model, path: str | os.PathLike, opset: int | None = None) -> Non
     if not folder.is_dir():
         raise FileNotFoundError(f"export: the folder {str(folder)!r} does not exist.")
     graph = Graph(model.dtype, opset)
-    for layer in model.layers:  # refuse before anything is built or written
-        _converter(layer, graph.dtype)
-    x = "input"
-    for layer in model.layers:
-        x = _converter(layer, graph.dtype)(layer, graph, x)
+    x = network(model, graph, "input")
     graph.nodes.append(graph.helper.make_node("Identity", [x], ["output"]))
     shape = ["batch", *input_shape[1:]]
     out_shape = ["batch", *model.output_shape[1:]]
@@ -170,6 +166,16 @@ def export_onnx(model, path: str | os.PathLike, opset: int | None = None) -> Non
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
     write_atomically(path, lambda file: file.write(data))
+
+
+def network(model, graph: Graph, x: str) -> str:
+    """Append the nodes of ``model``'s layers to ``graph``, from the tensor ``x``; returns the
+    name of the output (``predict``'s). Every layer is checked for a converter first."""
+    for layer in model.layers:  # refuse before anything is built or written
+        _converter(layer, graph.dtype)
+    for layer in model.layers:
+        x = _converter(layer, graph.dtype)(layer, graph, x)
+    return x
 
 
 def _converter(layer, dtype: np.dtype, label: str | None = None) -> Converter:
