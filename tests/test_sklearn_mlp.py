@@ -122,9 +122,10 @@ def test_fitted_attributes_early_stopping_and_the_convergence_warning(rng):
         (datasets.load_iris, True),
         (datasets.load_wine, True),
         (datasets.load_breast_cancer, True),
+        (datasets.load_digits, True),
         (datasets.load_diabetes, False),
     ],
-    ids=["iris", "wine", "breast-cancer", "diabetes"],
+    ids=["iris", "wine", "breast-cancer", "digits", "diabetes"],
 )
 def test_scores_are_within_noise_of_scikit_learns_mlp(load, classifier):
     X, y = load(return_X_y=True)
