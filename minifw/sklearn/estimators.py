@@ -67,6 +67,15 @@ def _unchanged_on_error(method: Callable) -> Callable:
     return checked
 
 
+def network_from(model: Callable, features: int, outputs: int, dtype, seed) -> Sequential:
+    """The network an estimator's ``model`` function gives: ``model(n_features, n_outputs)``
+    returns a Sequential, or layers for a new one in ``dtype`` seeded by ``seed``."""
+    built = model(features, outputs)
+    if isinstance(built, Sequential):
+        return built
+    return Sequential(list(built), dtype=dtype, seed=seed)
+
+
 class _Estimator(BaseEstimator):
     """What Classifier and Regressor share: the network, the training, the checks."""
 
@@ -117,12 +126,7 @@ class _Estimator(BaseEstimator):
         if seed is not None and not isinstance(seed, (int, np.integer)):
             seed = int(np.random.RandomState(seed).randint(2**31))  # a RandomState instance
         if self.model is not None:
-            built = self.model(features, outputs)
-            network = (
-                built
-                if isinstance(built, Sequential)
-                else Sequential(list(built), dtype=self.dtype, seed=seed)
-            )
+            network = network_from(self.model, features, outputs, self.dtype, seed)
         else:
             hidden = [layers.Dense(int(units), activation=self.activation) for units in self.hidden]
             network = Sequential(

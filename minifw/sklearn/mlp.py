@@ -49,6 +49,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 
 from .. import callbacks, layers, losses, optimizers, regularizers, schedules
 from ..model import Sequential
+from .estimators import network_from
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -151,32 +152,33 @@ class _BaseMLP(BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes,
-        activation,
-        solver,
-        alpha,
-        batch_size,
-        learning_rate,
-        learning_rate_init,
-        power_t,
-        max_iter,
-        shuffle,
-        random_state,
-        tol,
-        verbose,
-        warm_start,
-        momentum,
-        nesterovs_momentum,
-        early_stopping,
-        validation_fraction,
-        beta_1,
-        beta_2,
-        epsilon,
-        n_iter_no_change,
-        max_fun,
-        dtype,
-        jit_compile,
-        model,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype="float64",
+        jit_compile=False,
+        model=None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -315,12 +317,7 @@ class _BaseMLP(BaseEstimator):
         l2 = regularizers.L2(self.alpha / (2 * batch)) if self.alpha else None
         output, loss = self._output()
         if self.model is not None:
-            built = self.model(features, outputs)
-            network = (
-                built
-                if isinstance(built, Sequential)
-                else Sequential(list(built), dtype=self.dtype, seed=seed)
-            )
+            network = network_from(self.model, features, outputs, self.dtype, seed)
         else:
             activation = _ACTIVATIONS[self.activation]
             network = Sequential(
@@ -410,43 +407,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ``best_validation_score_``, ``t_``, ``n_features_in_``, ``feature_names_in_``,
     ``n_layers_``, ``n_outputs_``, ``out_activation_``; and ``model_``, the Sequential.
     """
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dtype="float64",
-        jit_compile=False,
-        model=None,
-    ) -> None:
-        super().__init__(
-            hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
-            learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
-            warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction,
-            beta_1, beta_2, epsilon, n_iter_no_change, max_fun, dtype, jit_compile, model,
-        )
 
     def _targets(self, y, keep, classes=None):
         if not keep:
@@ -552,10 +512,32 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         model=None,
     ) -> None:
         super().__init__(
-            hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
-            learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
-            warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction,
-            beta_1, beta_2, epsilon, n_iter_no_change, max_fun, dtype, jit_compile, model,
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dtype=dtype,
+            jit_compile=jit_compile,
+            model=model,
         )
         self.loss = loss
 
