@@ -78,10 +78,11 @@ def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
         )
     if expected is None or kind is None or kind == expected:
         return None
+    outputs_text, expected_text = _KIND_TEXT.get(kind, kind), _KIND_TEXT.get(expected, expected)
     if expected == "raw":
         warnings.warn(
             f"{name}(from_logits=True) expects raw scores (logits), but the model ends with "
-            f"{type(last).__name__}, which outputs {_KIND_TEXT[kind]}: the loss applies the "
+            f"{type(last).__name__}, which outputs {outputs_text}: the loss applies the "
             f"activation a second time. Use {name}() without from_logits, or end the "
             "model without the activation.",
             UserWarning,
@@ -90,10 +91,10 @@ def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
         return None
     probabilities = kind != "raw"
     what = (
-        f"{type(last).__name__}, which outputs {_KIND_TEXT[kind]}"
+        f"{type(last).__name__}, which outputs {outputs_text}"
         if probabilities
         else f"{last.name or type(last).__name__} ({type(last).__name__}), which outputs "
-        f"{_KIND_TEXT[kind]}"
+        f"{outputs_text}"
     )
     declare = (
         ""
@@ -106,9 +107,9 @@ def output_loss_mismatch(last: Layer, loss: Loss) -> str | None:
     logits = hasattr(loss, "from_logits")  # a loss that also takes logits
     or_logits = f", or use {name}(from_logits=True) for logits" if logits else ""
     return (
-        f"{name}{'(from_logits=False)' if logits else ''} expects {_KIND_TEXT[expected]}, "
+        f"{name}{'(from_logits=False)' if logits else ''} expects {expected_text}, "
         f"but the model ends with {what}. End the model with "
-        f"activation='{_ACTIVATION_FOR[expected]}'"
+        f"activation='{_ACTIVATION_FOR.get(expected, expected)}'"
         + ("." if probabilities else f"{or_logits}.")
         + declare
     )

@@ -249,3 +249,21 @@ def test_targets_a_rounding_error_past_a_bound_are_on_it(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.fit(rng.normal(size=(20, 3)), y, verbose=0)
+
+
+def test_a_kind_of_output_of_ones_own_is_named_as_declared(rng):
+    class Rates(mf.layers.Activation):
+        """o = e^net, declared as rates: a kind minifw does not know."""
+
+        output_kind = "rates"
+
+        def activate(self, x):
+            return np.exp(x)
+
+        def derivative(self, x, out):
+            return out
+
+    model = mf.Sequential([mf.layers.Dense(1), Rates()])
+    model.compile("sgd", "binary_crossentropy")
+    with pytest.raises(ValueError, match="ends with Rates, which outputs rates"):
+        model.fit(rng.normal(size=(6, 2)), rng.integers(0, 2, 6), verbose=0)
