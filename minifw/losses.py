@@ -26,6 +26,8 @@ saturates. The pairs are listed in ``minifw.engine.FUSIONS``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit
@@ -61,10 +63,12 @@ EPSILON = 1e-7
 class Loss:
     """Base class.
 
-    Each loss is written once: ``rows`` (ℓ_i, the loss of each sample, from which L
-    and the weighted L are derived) and ``gradient`` (∂L/∂y_pred), with
-    ``value_and_grad`` fused only where that is faster (a test pins its value to
-    the mean of the rows). A loss of one's own may instead define ``value`` (L) and
+    Each loss is written once: either ``entry`` (the loss of one entry and its
+    derivative, for a loss that is a mean or sum over entries: the NumPy engine runs
+    it on whole arrays, the compiled engine on each entry) or ``rows`` (ℓ_i, the loss
+    of each sample, from which L and the weighted L are derived) and ``gradient``
+    (∂L/∂y_pred), with ``value_and_grad`` fused only where that is faster (a test pins
+    its value to the mean of the rows). A loss of one's own may instead define ``value`` (L) and
     ``gradient``; ``rows`` then unlocks sample weights. These take arrays a model
     prepared (targets shaped by ``targets``, predictions from its forward pass)
     and check nothing; the public ``forward``/``backward`` (and calling the loss)
@@ -91,6 +95,20 @@ class Loss:
     expects: str | None = None
     per_class = False
     accuracy: str | None = None
+
+    #: ``entry(y, p, *constants) → (ℓ, ∂ℓ/∂p)``: one entry's loss and derivative, a static
+    #: method written with arithmetic and NumPy ufuncs only (so that it runs on arrays and
+    #: on numbers alike); None for a loss written by rows.
+    entry = None
+    #: Attributes passed to ``entry`` after (y, p), in order.
+    constants: tuple[str, ...] = ()
+    #: Over what the entries' ℓ are averaged ("mean"): every entry (n·k), or the rows (n:
+    #: each row's ℓ is then the sum over its entries).
+    averaged_over = "entries"
+
+    def constant_values(self) -> tuple:
+        """The values of ``constants``, as ``entry`` takes them."""
+        return tuple(getattr(self, name) for name in self.constants)
 
     def class_labels(self, Y: np.ndarray) -> np.ndarray | None:
         """The class of each row of prepared targets ``Y``; None: not a classification."""
@@ -126,14 +144,28 @@ class Loss:
 
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """∂L/∂y_pred on prepared arrays (no checks)."""
-        raise NotImplementedError
+        if self.entry is None:
+            raise NotImplementedError
+        return self.value_and_grad(y_true, y_pred)[1]
 
     def value_and_grad(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
         """L and ∂L/∂y_pred together, on prepared arrays (one training step's need)."""
-        return self.value(y_true, y_pred), self.gradient(y_true, y_pred)
+        if self.entry is None:
+            return self.value(y_true, y_pred), self.gradient(y_true, y_pred)
+        values, grad = self.entry(y_true, y_pred, *self.constant_values())
+        scale = self.entry_scale(y_pred.shape)
+        return float(values.sum()) * scale, grad * scale
+
+    def entry_scale(self, shape: tuple) -> float:
+        """∂L/∂ℓ_entry: 1/(n·k) or 1/n for the mean (``averaged_over``), 1 for the sum."""
+        if self.reduction == "sum":
+            return 1.0
+        return 1.0 / (math.prod(shape) if self.averaged_over == "entries" else shape[0])
 
     def entries(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """The loss of each entry, shape (n, k), for losses that are a mean over entries."""
+        if self.entry is not None:
+            return self.entry(y_true, y_pred, *self.constant_values())[0]
         raise NotImplementedError(
             f"{type(self).__name__} defines neither `rows` (the loss of each sample) nor "
             "`entries`: define one to use sample weights."
@@ -143,7 +175,9 @@ class Loss:
         """ℓ_i, the loss of each sample, shape (n,): L = mean_i ℓ_i ("mean") or Σ_i ℓ_i
         ("sum"). For a mean over entries, ℓ_i is row i's mean (or sum) of ``entries``."""
         entries = self.entries(y_true, y_pred)
-        return entries.mean(axis=1) if self.reduction == "mean" else entries.sum(axis=1)
+        if self.reduction == "mean" and self.averaged_over == "entries":
+            return entries.mean(axis=1)
+        return entries.sum(axis=1)
 
     def weighted_value_and_grad(
         self, y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray
@@ -217,10 +251,6 @@ class Loss:
     def _check_predictions(self, y_pred: np.ndarray) -> None:
         """Refuse predictions this loss cannot take (e.g. probabilities outside [0, 1])."""
 
-    def _scale(self, y_pred: np.ndarray) -> float:
-        """1 / (n·k) for the mean, 1 for the sum."""
-        return 1.0 / y_pred.size if self.reduction == "mean" else 1.0
-
     def get_config(self) -> dict:
         return {"reduction": self.reduction}
 
@@ -251,21 +281,10 @@ class MSELoss(Loss):
     formula = "L = (1/(n·k)) Σ (y − y_hat)²"
     latex = r"L = \frac{1}{nk} \sum (y - \hat{y})^2"
 
-    def entries(self, y_true, y_pred):
-        return np.square(y_pred - y_true)
-
-    def gradient(self, y_true, y_pred):
-        return self.value_and_grad(y_true, y_pred)[1]
-
-    def value_and_grad(self, y_true, y_pred):
-        """Fused for the training step: L as one dot product, ∂L/∂ŷ from the same error."""
-        error = y_pred - y_true
-        flat = error.reshape(-1)
-        scale = 1.0 / flat.size if self.reduction == "mean" else 1.0
-        value = float(flat.dot(flat)) * scale  # L = Σ (y − ŷ)² / (n·k)
-        # ∂L/∂ŷ = 2 (ŷ − y) / (n·k) = −2 (y − ŷ) / (n·k); a new array: an in-place product
-        # with a number costs small arrays twice as much in NumPy 2
-        return value, error * (2.0 * scale)
+    @staticmethod
+    def entry(y, p):
+        error = p - y
+        return error * error, 2 * error  # ℓ = (y − ŷ)², ∂ℓ/∂ŷ = −2 (y − ŷ)
 
 
 @register("mae", "mean_absolute_error")
@@ -276,11 +295,9 @@ class MAELoss(Loss):
     formula = "L = (1/(n·k)) Σ |y − y_hat|"
     latex = r"L = \frac{1}{nk} \sum |y - \hat{y}|"
 
-    def entries(self, y_true, y_pred):
-        return np.abs(y_pred - y_true)
-
-    def gradient(self, y_true, y_pred):
-        return np.sign(y_pred - y_true) * self._scale(y_pred)
+    @staticmethod
+    def entry(y, p):
+        return np.abs(p - y), np.sign(p - y)
 
 
 @register("huber")
@@ -301,13 +318,14 @@ class HuberLoss(Loss):
         super().__init__(reduction)
         self.delta = positive_float(delta, "delta", "HuberLoss")
 
-    def entries(self, y_true, y_pred):
-        error = np.abs(y_pred - y_true)
-        quadratic = np.minimum(error, self.delta)
-        return 0.5 * quadratic * quadratic + self.delta * (error - quadratic)
+    constants = ("delta",)
 
-    def gradient(self, y_true, y_pred):
-        return np.clip(y_pred - y_true, -self.delta, self.delta) * self._scale(y_pred)
+    @staticmethod
+    def entry(y, p, delta):
+        error = np.abs(p - y)
+        quadratic = np.minimum(error, delta)
+        value = 0.5 * quadratic * quadratic + delta * (error - quadratic)
+        return value, np.minimum(np.maximum(p - y, -delta), delta)
 
     def get_config(self):
         return {**super().get_config(), "delta": self.delta}
@@ -331,11 +349,10 @@ class Poisson(Loss):
                 f"Poisson expects counts y ≥ 0. Received values down to {np.min(y_true):g}."
             )
 
-    def entries(self, y_true, y_pred):
-        return y_pred - y_true * np.log(np.maximum(y_pred, EPSILON))
-
-    def gradient(self, y_true, y_pred):
-        return (1 - y_true / np.maximum(y_pred, EPSILON)) * self._scale(y_pred)
+    @staticmethod
+    def entry(y, p):
+        rate = np.maximum(p, EPSILON)
+        return p - y * np.log(rate), 1 - y / rate
 
 
 @register("half_squared_error")
@@ -347,13 +364,12 @@ class HalfSquaredError(Loss):
     formula = "L = (1/n) Σ_rows ½ Σ_k (y − y_hat)²"
     latex = r"L = \frac{1}{n} \sum_{\mathrm{rows}} \tfrac{1}{2} \sum_k (y - \hat{y})^2"
 
-    def rows(self, y_true, y_pred):
-        error = y_pred - y_true
-        return 0.5 * np.einsum("ij,ij->i", error, error)
+    averaged_over = "rows"
 
-    def gradient(self, y_true, y_pred):
-        scale = 1.0 / len(y_pred) if self.reduction == "mean" else 1.0
-        return (y_pred - y_true) * scale
+    @staticmethod
+    def entry(y, p):
+        error = p - y
+        return 0.5 * (error * error), error
 
 
 def _check_probabilities(owner: str, y_true: np.ndarray) -> None:
@@ -443,18 +459,17 @@ class BinaryCrossEntropy(_CrossEntropy):
         """The 0/1 column of a single binary output (several columns: multilabel, None)."""
         return Y[:, 0] if Y.shape[1] == 1 else None
 
-    def entries(self, y_true, y_pred):
-        if self.from_logits:
-            # −[y log σ(z) + (1 − y) log σ(−z)], with log σ stable for any z
-            return -(y_true * log_expit(y_pred) + (1 - y_true) * log_expit(-y_pred))
-        p, _ = _clipped(y_pred)
-        return -(y_true * np.log(p) + (1 - y_true) * np.log1p(-p))
+    constants = ("from_logits",)
 
-    def gradient(self, y_true, y_pred):
-        if self.from_logits:
-            return (expit(y_pred) - y_true) * self._scale(y_pred)
-        p, inside = _clipped(y_pred)
-        return (p - y_true) / (p * (1 - p)) * inside * self._scale(y_pred)
+    @staticmethod
+    def entry(y, p, from_logits):
+        if from_logits:
+            # −[y log σ(z) + (1 − y) log σ(−z)], with log σ stable for any z
+            return -(y * log_expit(p) + (1 - y) * log_expit(-p)), expit(p) - y
+        inside = (p >= EPSILON) & (p <= 1 - EPSILON)  # where the clip lets p through
+        p = np.minimum(np.maximum(p, EPSILON), 1 - EPSILON)
+        value = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+        return value, (p - y) / (p * (1 - p)) * inside
 
 
 @register("categorical_crossentropy", "cce")

@@ -12,7 +12,6 @@ per parameter array (Keras's convention) and happens before the update rule.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -30,11 +29,11 @@ LearningRate = float | LearningRateSchedule | Callable[[int], float]
 # Entries per axpy call; OpenBLAS keeps an axpy of up to 10000 entries on the calling thread.
 _AXPY_CHUNK = 8192
 
-# Steps between two flushes of subnormal numbers from the optimizer's state.
-_FLUSH_EVERY = 16
+#: Steps between two flushes of subnormal numbers from the optimizer's state.
+FLUSH_EVERY = 16
 
 
-def _flush_subnormals(values: np.ndarray) -> None:
+def flush_subnormals(values: np.ndarray, tiny: float) -> None:
     """Set entries below the smallest normal float to 0, in place.
 
     A unit whose gradient is exactly 0 (a ReLU that stays off) keeps shrinking
@@ -42,10 +41,11 @@ def _flush_subnormals(values: np.ndarray) -> None:
     which CPUs compute with 10–100× slower: without this, Adam's epochs on W2
     with 80 000 rows grew from 0.16 s to 0.45 s over six epochs; with it they
     stay at 0.16 s (every step instead of every 16th costs more than it saves).
-    The entries changed are below 1.2e-38 (float32) or 2.2e-308 (float64):
-    far too small to move a weight.
+    The entries changed are below ``tiny``, the smallest normal number: 1.2e-38
+    (float32) or 2.2e-308 (float64), far too small to move a weight. (The compiled
+    engine runs these lines too.)
     """
-    values[np.abs(values) < np.finfo(values.dtype).tiny] = 0
+    values[np.abs(values) < tiny] = 0
 
 
 class Optimizer:
@@ -123,22 +123,82 @@ class Optimizer:
 
     def apply(self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice]) -> None:
         """``apply_gradients`` without the argument check: a model's training step, whose
-        vectors are its own. w ← w − s · d, with (d, s) from the rule's ``update``."""
+        vectors are its own. Clipping, then the rule (``rule``, or ``update``'s w ← w − s·d)."""
         if params is not self._params:
             self._start(params)
         if self.clipvalue is not None or self.clipnorm is not None:
-            self._clip(grads, arrays)
+            self.clip(grads, self.clip_bounds(arrays), self.clipnorm or 0.0, self.clipvalue or 0.0)
         constant = self._constant_learning_rate
         rate = self._learning_rate if constant else self.current_learning_rate()
-        direction, scale = self.update(params, grads, rate)
+        if self.rule is None:
+            direction, scale = self.update(params, grads, rate)
+            self._chunked_axpy(params, direction, scale)
+        else:
+            self._apply_rule(params, grads, self.numbers(rate, self.iterations + 1))
+        self.iterations += 1
+        if self.iterations % FLUSH_EVERY == 0:
+            tiny = np.finfo(params.dtype).tiny
+            for value in self.state.values():
+                flush_subnormals(value, tiny)
+
+    # -- the rule, written once for both engines ------------------------------------------
+
+    #: The per-parameter state vectors the rule reads and returns, in order (a name the
+    #: optimizer does not hold, such as SGD's velocity without momentum, is passed as 0).
+    slots: tuple[str, ...] = ()
+
+    #: The update of one entry (or of a whole vector: the same lines run on both), as a
+    #: static method ``rule(w, g, *slots, *numbers) → (w, *slots)``, written with
+    #: arithmetic and NumPy ufuncs only: the NumPy engine runs it on chunks of the
+    #: parameter vector, the compiled engine (``minifw.jit``) on each entry. None: the
+    #: optimizer writes ``update`` instead (and trains on the NumPy engine only).
+    rule = None
+
+    def numbers(self, rate, t) -> tuple:
+        """The numbers ``rule`` takes after the state, for the update with learning rate
+        ``rate`` that is the t-th (from 1). Written with arithmetic only, so that ``rate``
+        and ``t`` may also be arrays of many steps' values (the compiled engine's)."""
+        return (rate,)
+
+    def _apply_rule(self, params: np.ndarray, grads: np.ndarray, numbers: tuple) -> None:
+        """w and the state ← ``rule``, in chunks that stay in cache (the rule's temporaries
+        are chunk-sized, so a large model costs no extra memory pass)."""
+        held = [self.state.get(name) for name in self.slots]
+        for start in range(0, params.size, _AXPY_CHUNK):
+            part = slice(start, start + _AXPY_CHUNK) if params.size > _AXPY_CHUNK else ...
+            slots = [0.0 if value is None else value[part] for value in held]
+            new = self.rule(params[part], grads[part], *slots, *numbers)
+            params[part] = new[0]
+            for value, updated in zip(held, new[1:]):
+                if value is not None:
+                    value[part] = updated
+
+    @staticmethod
+    def clip(grads, bounds, clipnorm, clipvalue) -> None:
+        """Clip ``grads`` in place: each entry to [−clipvalue, clipvalue], then each parameter
+        array's (``bounds``: its (start, stop) rows) to norm ≤ clipnorm, g ← g · clipnorm / ‖g‖;
+        0 turns either off. Loops and ufuncs only: the compiled engine runs it too."""
+        if clipvalue > 0:
+            grads[:] = np.minimum(np.maximum(grads, -clipvalue), clipvalue)
+        if clipnorm > 0:
+            for k in range(len(bounds)):
+                part = grads[bounds[k, 0] : bounds[k, 1]]
+                norm = np.sqrt(np.sum(part * part))
+                if norm > clipnorm:
+                    part *= clipnorm / norm
+
+    @staticmethod
+    def clip_bounds(arrays: Sequence[slice]) -> np.ndarray:
+        """The (start, stop) of each parameter array in the flat vector, as ``clip`` takes them."""
+        return np.array([(part.start, part.stop) for part in arrays], dtype=np.int64).reshape(
+            -1, 2
+        )
+
+    def _chunked_axpy(self, params: np.ndarray, direction: np.ndarray, scale: float) -> None:
         if params.size <= _AXPY_CHUNK:
             self._axpy(direction, params, a=-scale)  # w ← w − s · d, in place
         else:
             self._step_in_chunks(params, direction, scale)
-        self.iterations += 1
-        if self.iterations % _FLUSH_EVERY == 0:
-            for value in self.state.values():
-                _flush_subnormals(value)
 
     def _start(self, params: np.ndarray) -> None:
         """Create the state (or keep a restored one that fits) and pick the BLAS routine."""
@@ -156,13 +216,11 @@ class Optimizer:
         }
         self._params = params
         self._axpy = get_blas_funcs("axpy", dtype=params.dtype)
-        self._scratch = np.empty_like(params)  # room for one temporary vector per step
 
     def __getstate__(self) -> dict:
         """For copies: the BLAS routine is looked up again on the copy's first step."""
         state = dict(self.__dict__)
         state.pop("_axpy", None)
-        state.pop("_scratch", None)
         state["_params"] = None
         return state
 
@@ -190,22 +248,6 @@ class Optimizer:
         """The update rule: the direction d and the step size s of w ← w − s · d, updating
         the rule's state (and ``params`` itself for decoupled decay) on the way."""
         raise NotImplementedError
-
-    def _momentum(self, direction: np.ndarray) -> np.ndarray:
-        """b ← μ b + direction, the momentum buffer (starting at 0), updated and returned."""
-        velocity = self.state["velocity"]
-        velocity *= self.momentum
-        velocity += direction
-        return velocity
-
-    def _clip(self, grads: np.ndarray, arrays: Sequence[slice]) -> None:
-        if self.clipvalue is not None:
-            np.clip(grads, -self.clipvalue, self.clipvalue, out=grads)
-        if self.clipnorm is not None:
-            for part in arrays:
-                norm = float(np.linalg.norm(grads[part]))
-                if norm > self.clipnorm:
-                    grads[part] *= self.clipnorm / norm
 
     def get_config(self) -> dict:
         """Constructor arguments as JSON-able values (a schedule as its config)."""
@@ -270,19 +312,19 @@ class SGD(Optimizer):
     def init_state(self, params):
         return {"velocity": np.zeros_like(params)} if self.momentum else {}
 
-    def update(self, params, grads, learning_rate):
-        if self.weight_decay:
-            np.multiply(params, self.weight_decay, out=self._scratch)
-            grads += self._scratch
-        direction = grads
-        if self.momentum:
-            velocity = self._momentum(grads)
-            if self.nesterov:
-                np.multiply(velocity, self.momentum, out=self._scratch)
-                grads += self._scratch
-            else:
-                direction = velocity
-        return direction, learning_rate
+    slots = ("velocity",)
+
+    def numbers(self, rate, t):
+        return rate, self.momentum, float(self.nesterov), self.weight_decay
+
+    @staticmethod
+    def rule(w, g, velocity, rate, momentum, nesterov, weight_decay):
+        if weight_decay:
+            g = g + weight_decay * w
+        if momentum:
+            velocity = momentum * velocity + g
+            g = g + momentum * velocity if nesterov else velocity
+        return w - rate * g, velocity
 
     def get_config(self):
         return {
@@ -326,22 +368,29 @@ class Adam(Optimizer):
     def init_state(self, params):
         return {"m": np.zeros_like(params), "v": np.zeros_like(params)}
 
-    def update(self, params, grads, learning_rate):
-        t = self.iterations + 1
-        m, v, scratch = self.state["m"], self.state["v"], self._scratch
-        m *= self.beta_1
-        np.multiply(grads, 1 - self.beta_1, out=scratch)
-        m += scratch  # m ← β₁ m + (1 − β₁) g
-        v *= self.beta_2
-        np.multiply(grads, grads, out=scratch)
-        scratch *= 1 - self.beta_2
-        v += scratch  # v ← β₂ v + (1 − β₂) g²
-        # PyTorch's order of operations: √v / √(1 − β₂ᵗ) + ε, then m / that
-        np.sqrt(v, out=scratch)
-        scratch /= math.sqrt(1 - self.beta_2**t)
-        scratch += self.epsilon
-        np.divide(m, scratch, out=scratch)
-        return scratch, learning_rate / (1 - self.beta_1**t)
+    slots = ("m", "v")
+
+    def numbers(self, rate, t):
+        """η / (1 − β₁ᵗ) and √(1 − β₂ᵗ) (the bias corrections), β₁, β₂, ε and the decay
+        factor 1 (AdamW's 1 − η λ)."""
+        return (
+            rate / (1 - self.beta_1**t),
+            np.sqrt(1 - self.beta_2**t),
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            1.0,
+        )
+
+    @staticmethod
+    def rule(w, g, m, v, step, root, beta_1, beta_2, epsilon, decay):
+        """m, v as above; w ← decay · w − η / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), in
+        PyTorch's order of operations."""
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * (g * g)
+        if decay != 1:
+            w = w * decay
+        return w - step * (m / (np.sqrt(v) / root + epsilon)), m, v
 
     def get_config(self):
         return {
@@ -372,9 +421,9 @@ class AdamW(Adam):
         )
         self.weight_decay = positive_float(weight_decay, "weight_decay", "AdamW", allow_zero=True)
 
-    def update(self, params, grads, learning_rate):
-        params *= 1 - learning_rate * self.weight_decay
-        return super().update(params, grads, learning_rate)
+    def numbers(self, rate, t):
+        """Adam's, with the decay factor 1 − η λ applied to w before Adam's step."""
+        return (*super().numbers(rate, t)[:-1], 1 - rate * self.weight_decay)
 
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}
@@ -410,18 +459,19 @@ class RMSprop(Optimizer):
             state["velocity"] = np.zeros_like(params)
         return state
 
-    def update(self, params, grads, learning_rate):
-        v, direction = self.state["v"], self._scratch
-        v *= self.rho
-        np.multiply(grads, grads, out=direction)
-        direction *= 1 - self.rho
-        v += direction  # v ← ρ v + (1 − ρ) g²
-        np.sqrt(v, out=direction)
-        direction += self.epsilon
-        np.divide(grads, direction, out=direction)  # g / (√v + ε)
-        if self.momentum:
-            direction = self._momentum(direction)
-        return direction, learning_rate
+    slots = ("v", "velocity")
+
+    def numbers(self, rate, t):
+        return rate, self.rho, self.epsilon, self.momentum
+
+    @staticmethod
+    def rule(w, g, v, velocity, rate, rho, epsilon, momentum):
+        v = rho * v + (1 - rho) * (g * g)
+        direction = g / (np.sqrt(v) + epsilon)
+        if momentum:
+            velocity = momentum * velocity + direction
+            direction = velocity
+        return w - rate * direction, v, velocity
 
     def get_config(self):
         return {
@@ -450,14 +500,15 @@ class Adagrad(Optimizer):
     def init_state(self, params):
         return {"sum": np.zeros_like(params)}
 
-    def update(self, params, grads, learning_rate):
-        accumulator, direction = self.state["sum"], self._scratch
-        np.multiply(grads, grads, out=direction)
-        accumulator += direction  # s ← s + g²
-        np.sqrt(accumulator, out=direction)
-        direction += self.epsilon
-        np.divide(grads, direction, out=direction)  # g / (√s + ε)
-        return direction, learning_rate
+    slots = ("sum",)
+
+    def numbers(self, rate, t):
+        return rate, self.epsilon
+
+    @staticmethod
+    def rule(w, g, total, rate, epsilon):
+        total = total + g * g
+        return w - rate * (g / (np.sqrt(total) + epsilon)), total
 
     def get_config(self):
         return {"epsilon": self.epsilon, **super().get_config()}

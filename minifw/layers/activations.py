@@ -1,10 +1,13 @@
 """Activation layers: o = f(net), without parameters.
 
 Each elementwise activation states f and f'. ``backward`` is the chain rule
-∂L/∂net = ∂L/∂o · f'(net), so a new activation is two short methods:
-``activate(x)`` and ``derivative(x, out)`` (f' given the input and the
-output, whichever is cheaper). Every form here is stable for inputs of any
-size: no overflow at ±1000.
+∂L/∂net = ∂L/∂o · f'(net), so a new activation is two short static methods:
+``function(x, *constants)`` (f) and ``slope(x, out, *constants)`` (f', given the
+input and the output, whichever is cheaper). They are written with arithmetic and
+NumPy's ufuncs only, so that the same lines work on a whole array (the NumPy
+engine) and on one number (the compiled engine, ``minifw.jit``, runs them entry by
+entry); ``constants`` names the attributes they take after x (LeakyReLU's alpha).
+Every form here is stable for inputs of any size: no overflow at ±1000.
 """
 
 from __future__ import annotations
@@ -60,9 +63,16 @@ class Activation(Layer, metaclass=_ByName):
     """Base class of activations: o = f(net), ∂L/∂net = ∂L/∂o · f'(net) elementwise.
 
     ``Activation("relu")`` is Keras's spelling of ``ReLU()``. A new elementwise
-    activation is two short methods: ``activate(x)`` (f) and ``derivative(x, out)``
-    (f', given the input and the output, whichever is cheaper).
+    activation is two short static methods, written with arithmetic and ufuncs so
+    that they run on arrays and on single numbers alike: ``function(x, *constants)``
+    (f) and ``slope(x, out, *constants)`` (f', given the input and the output,
+    whichever is cheaper); ``constants`` names the attributes passed after x. (A
+    subclass may instead override ``activate`` and ``derivative``; the compiled engine
+    then refuses it.)
     """
+
+    #: Attributes passed to ``function`` and ``slope`` after x, in order.
+    constants: tuple[str, ...] = ()
 
     #: True when o_j depends on net_j alone, so that f' is one number per unit.
     elementwise = True
@@ -74,13 +84,27 @@ class Activation(Layer, metaclass=_ByName):
         self._x: np.ndarray | None = None  # net and o of the last forward pass, for f'
         self._out: np.ndarray | None = None
 
+    @staticmethod
+    def function(x, *constants):
+        """f(x), on an array or a number."""
+        raise NotImplementedError
+
+    @staticmethod
+    def slope(x, out, *constants):
+        """f'(x), given the input ``x`` and the output ``out`` = f(x), on arrays or numbers."""
+        raise NotImplementedError
+
+    def constant_values(self) -> tuple:
+        """The values of ``constants``, as ``function`` and ``slope`` take them."""
+        return tuple(getattr(self, name) for name in self.constants)
+
     def activate(self, x: np.ndarray) -> np.ndarray:
         """f(x), a new array (or ``x`` itself for the identity)."""
-        raise NotImplementedError
+        return self.function(x, *self.constant_values())
 
     def derivative(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """f'(x), given the input ``x`` and the output ``out`` = f(x)."""
-        raise NotImplementedError
+        return self.slope(x, out, *self.constant_values())
 
     def forward(self, x, training=False):
         """o = f(net), keeping net and o for the derivative."""
@@ -103,10 +127,12 @@ class Linear(Activation):
     A model leaves it out of its training step: it changes nothing.
     """
 
-    def activate(self, x):
+    @staticmethod
+    def function(x):
         return x
 
-    def derivative(self, x, out):
+    @staticmethod
+    def slope(x, out):
         return np.ones_like(x)
 
 
@@ -116,10 +142,12 @@ class ReLU(Activation):
 
     output_range = (0.0, np.inf)
 
-    def activate(self, x):
+    @staticmethod
+    def function(x):
         return np.maximum(x, 0)
 
-    def derivative(self, x, out):
+    @staticmethod
+    def slope(x, out):
         return x > 0  # exactly 1 or 0 (as bool, which multiplies without a float copy)
 
 
@@ -137,11 +165,15 @@ class LeakyReLU(Activation):
         self.alpha = positive_float(alpha, "alpha", "LeakyReLU", allow_zero=True)
         self.output_range = (-np.inf if self.alpha else 0.0, np.inf)
 
-    def activate(self, x):
-        return np.where(x > 0, x, x * self.alpha)
+    constants = ("alpha",)
 
-    def derivative(self, x, out):
-        return np.where(x > 0, 1, self.alpha).astype(x.dtype)
+    @staticmethod
+    def function(x, alpha):
+        return np.where(x > 0, x, x * alpha)
+
+    @staticmethod
+    def slope(x, out, alpha):
+        return (x > 0) + (x <= 0) * alpha  # 1 or α, in x's precision
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
@@ -157,10 +189,12 @@ class Sigmoid(Activation):
     output_kind = "probabilities"
     output_range = (0.0, 1.0)
 
-    def activate(self, x):
+    @staticmethod
+    def function(x):
         return expit(x)
 
-    def derivative(self, x, out):
+    @staticmethod
+    def slope(x, out):
         return out * (1 - out)
 
 
@@ -170,10 +204,12 @@ class Tanh(Activation):
 
     output_range = (-1.0, 1.0)
 
-    def activate(self, x):
+    @staticmethod
+    def function(x):
         return np.tanh(x)
 
-    def derivative(self, x, out):
+    @staticmethod
+    def slope(x, out):
         return 1 - out * out
 
 
@@ -189,7 +225,8 @@ class Softmax(Activation):
     output_kind = "distribution"
     output_range = (0.0, 1.0)
 
-    def activate(self, x):
+    @staticmethod
+    def function(x):
         return softmax_parts(x)[0]
 
     def backward(self, grad_output):
@@ -204,10 +241,12 @@ class Exponential(Activation):
 
     output_range = (0.0, np.inf)
 
-    def activate(self, x):
+    @staticmethod
+    def function(x):
         return np.exp(x)
 
-    def derivative(self, x, out):
+    @staticmethod
+    def slope(x, out):
         return out
 
 
@@ -222,11 +261,15 @@ class ELU(Activation):
         self.alpha = positive_float(alpha, "alpha", "ELU", allow_zero=True)
         self.output_range = (-self.alpha, np.inf)
 
-    def activate(self, x):
-        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+    constants = ("alpha",)
 
-    def derivative(self, x, out):
-        return np.where(x > 0, 1, out + self.alpha).astype(x.dtype)
+    @staticmethod
+    def function(x, alpha):
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+    @staticmethod
+    def slope(x, out, alpha):
+        return (x > 0) + (x <= 0) * (out + alpha)  # 1 or o + α
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
@@ -252,13 +295,17 @@ class GELU(Activation):
             raise TypeError(f"GELU: `approximate` must be True or False. Received: {approximate!r}")
         self.approximate = approximate
 
-    def activate(self, x):
-        if self.approximate:
+    constants = ("approximate",)
+
+    @staticmethod
+    def function(x, approximate):
+        if approximate:
             return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
         return 0.5 * x * (1 + erf(x / math.sqrt(2)))
 
-    def derivative(self, x, out):
-        if self.approximate:
+    @staticmethod
+    def slope(x, out, approximate):
+        if approximate:
             t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
             du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x**2)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
@@ -276,10 +323,12 @@ class Softplus(Activation):
 
     output_range = (0.0, np.inf)
 
-    def activate(self, x):
+    @staticmethod
+    def function(x):
         return np.logaddexp(0, x)
 
-    def derivative(self, x, out):
+    @staticmethod
+    def slope(x, out):
         return expit(x)
 
 
@@ -287,10 +336,12 @@ class Softplus(Activation):
 class SiLU(Activation):
     """o = net · σ(net) (also called swish);  f'(net) = σ(net) (1 + net (1 − σ(net)))."""
 
-    def activate(self, x):
+    @staticmethod
+    def function(x):
         return x * expit(x)
 
-    def derivative(self, x, out):
+    @staticmethod
+    def slope(x, out):
         sigma = expit(x)
         return sigma * (1 + x * (1 - sigma))
 
