@@ -63,12 +63,43 @@ def measure(w: Workload, repeats: int) -> dict:
         ),
         "bare": lambda: [bare.epoch(X, y, rng) for _ in range(epochs)],
     }
+    if workloads.mf.jit.available() and w.loss == "mse":  # the compiled engine's losses so far
+        compiled = workloads.minifw_model(w, jit_compile=True)
+        compiled.set_weights(model.get_weights())
+        runs["jit"] = lambda: compiled.fit(
+            X, y, epochs=epochs, batch_size=w.batch, shuffle=w.shuffle, verbose=0
+        )
     if w.name != "W1":
         floor = GemmFloor(w, w.batch)
         runs["gemm"] = lambda: [floor.step() for _ in range(steps)]
     results = timed(runs, repeats)
     results["steps"] = steps
     return results
+
+
+def first_compiled_epoch() -> dict:
+    """Seconds to the end of W2's first compiled epoch in a new process: with an empty cache
+    (cold: numba compiles) and again with the cache the first run left (warm)."""
+    import subprocess
+    import tempfile
+
+    script = (
+        "import time; start = time.perf_counter()\n"
+        "from benchmarks import workloads as w\n"
+        "X, y = w.make_data(w.W2)\n"
+        "model = w.minifw_model(w.W2, jit_compile=True)\n"
+        "model.fit(X, y, epochs=1, batch_size=32, verbose=0)\n"
+        "print(time.perf_counter() - start)\n"
+    )
+    times = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "MINIFW_CACHE_DIR": cache}
+        for key in ("cold", "warm"):
+            done = subprocess.run(
+                [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+            )
+            times[key] = float(done.stdout.split()[-1])
+    return times
 
 
 def measure_peers(w: Workload, repeats: int) -> dict:
@@ -227,18 +258,21 @@ def _cell(r: dict, key: str, scale: float) -> str:
 def table(results: dict) -> str:
     lines = [
         "| workload | unit | GEMM floor | bare loop | minifw | minifw / bare | minifw / floor"
-        " | PyTorch | scikit-learn |",
-        "|---|---|---|---|---|---|---|---|---|",
+        " | minifw jit_compile | jit / bare | PyTorch | scikit-learn |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     units = {"W1": "µs/step", "W4": "s/step"}
     for name, r in results["workloads"].items():
         scale = 1e6 / r["steps"] if name == "W1" else 1.0
         ours = r["minifw"]["median"]
         floor = f"{ours / r['gemm']['median']:.2f}" if "gemm" in r else "—"
-        cells = [_cell(r, key, scale) for key in ("gemm", "bare", "minifw", "torch", "sklearn")]
+        keys = ("gemm", "bare", "minifw", "jit", "torch", "sklearn")
+        cells = [_cell(r, key, scale) for key in keys]
+        jit = f"{r['jit']['median'] / r['bare']['median']:.2f}" if "jit" in r else "—"
         lines.append(
             f"| {name} | {units.get(name, 's/epoch')} | {cells[0]} | {cells[1]} | {cells[2]} | "
-            f"{ours / r['bare']['median']:.2f} | {floor} | {cells[3]} | {cells[4]} |"
+            f"{ours / r['bare']['median']:.2f} | {floor} | {cells[3]} | {jit} | {cells[4]} | "
+            f"{cells[5]} |"
         )
     return "\n".join(lines)
 
@@ -288,6 +322,12 @@ def report(results: dict) -> str:
             f"\nMemory (fit on W3's data, tracemalloc): peak {m['peak_bytes'] / 2**20:.1f} MiB "
             f"above the data's {m['data_bytes'] / 2**20:.0f} MiB = {m['fraction']:.1%}."
         )
+    if "compile" in results:
+        c = results["compile"]
+        parts.append(
+            f"\nFirst compiled W2 epoch in a new process (import, data, compile, train): "
+            f"{c['cold']:.2f} s with an empty cache, {c['warm']:.2f} s from the cache."
+        )
     info = results["machine"]
     parts.append(
         f"\nMachine: {info['cpu']} ({info['machine']}, {info['cpus']} CPUs), "
@@ -303,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--only",
-        default="W1,W2,W3,W4,W5,bookkeeping,scaling,memory",
+        default="W1,W2,W3,W4,W5,bookkeeping,scaling,memory,compile",
         help="comma-separated parts to run",
     )
     args = parser.parse_args(argv)
@@ -318,6 +358,7 @@ def main(argv: list[str] | None = None) -> None:
         ("bookkeeping", lambda: bookkeeping(args.repeats)),
         ("scaling", lambda: scaling(args.repeats)),
         ("memory", memory),
+        ("compile", first_compiled_epoch),
     ):
         if name in parts:
             print(f"measuring {name} ...", file=sys.stderr)

@@ -156,6 +156,8 @@ class Plan:
     #: Why the loss cannot mean the output (``output_loss_mismatch``): training refuses,
     #: predicting does not.
     mismatch: str | None = None
+    #: The layer of each forward step, in order (what the compiled engine compiles).
+    layers: tuple[Layer, ...] = ()
 
     @classmethod
     def compile(cls, layers: Sequence[Layer], loss: Loss, context: BatchContext = LOCAL) -> Plan:
@@ -191,6 +193,7 @@ class Plan:
             penalties=penalties,
             output_layer=output_layer,
             mismatch=mismatch,
+            layers=tuple(step.layer for step in steps),
         )
 
     def outputs(self, x: np.ndarray, training: bool) -> np.ndarray:

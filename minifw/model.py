@@ -25,12 +25,13 @@ from copy import deepcopy
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import export, losses, optimizers, saving, training
+from . import export, jit, losses, optimizers, saving, training
 from . import layers as layers_module
 from . import metrics as metrics_module
 from .callbacks import Callback, History
 from .engine import Plan, targets_out_of_reach
 from .errors import NotBuiltError, NotCompiledError
+from .jit import engine as jit_engine
 from .layers.base import Layer, default_name
 from .parameters import ParameterStore, claim, refuse_if_owned
 from .registry import MODELS
@@ -97,6 +98,7 @@ class Sequential:
         self._metric_specs: list = []
         self.history: History | None = None
         self.distribute = None  # a DataParallel, set by compile
+        self.jit_compile, self.steps_per_execution = False, 1  # the engine, set by compile
         #: The DataFrame column names of the first fit (as scikit-learn's), or None.
         self.feature_names_in_: tuple[str, ...] | None = None
         self.stop_training = False
@@ -235,13 +237,21 @@ class Sequential:
         loss: str | losses.Loss,
         metrics: Sequence | None = None,
         *,
+        jit_compile: bool | str = False,
+        steps_per_execution: int | str = 1,
         distribute=None,
     ) -> None:
-        """Choose the optimizer, the loss and the metrics to report.
+        """Choose the optimizer, the loss and the metrics to report, and the engine.
 
         Each accepts an instance or a name (``"sgd"``, ``"mse"``, ``"mae"``). An
         optimizer given by name starts with fresh state; an instance keeps its own.
+        ``jit_compile=True`` trains through the compiled engine (``minifw.jit``, numba:
+        ``pip install minifw[fast]``), running ``steps_per_execution`` steps (an int, or
+        ``"epoch"``) per compiled call; a model it cannot compile is refused here, naming
+        the layer, loss or optimizer. ``"auto"`` uses it when numba is installed and the
+        model is supported, and the NumPy engine otherwise.
         ``distribute=DataParallel()`` (``minifw.distributed``) trains on every MPI rank.
+        Nothing changes when compile refuses.
         """
         optimizer = optimizers.get(optimizer)
         loss = losses.get(loss)
@@ -249,10 +259,35 @@ class Sequential:
             metrics = []
         elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, Sequence):
             raise TypeError(f"`metrics` must be a list, e.g. ['mae']. Received: {metrics!r}")
-        self.metrics = self._resolve_metrics(list(metrics), loss)  # refuses unknown names
+        resolved = self._resolve_metrics(list(metrics), loss)  # refuses unknown names
+        compiled = self._engine_choice(
+            jit_compile, steps_per_execution, loss, optimizer, distribute
+        )
+        self.metrics = resolved
         self.optimizer, self.loss, self._metric_specs = optimizer, loss, list(metrics)
+        self.jit_compile, self.steps_per_execution = compiled, steps_per_execution
         self.distribute = distribute
         self._plan = None
+
+    def _engine_choice(self, jit_compile, steps_per_execution, loss, optimizer, distribute) -> bool:
+        """Whether fit trains through the compiled engine; refuses what it cannot compile."""
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(
+                f"`jit_compile` must be True, False or 'auto'. Received: {jit_compile!r}"
+            )
+        if steps_per_execution != "epoch":
+            positive_int(steps_per_execution, "steps_per_execution", "compile")
+        if jit_compile is False:
+            return False
+        why = jit_engine.refusal(self.layers, loss, optimizer)
+        if why is None and distribute is not None:
+            why = "data-parallel training (distribute=) is not compiled yet"
+        if jit_compile == "auto":
+            return why is None and jit.available()
+        jit.require()
+        if why is not None:
+            raise ValueError(jit_engine.refusal_message(why))
+        return True
 
     def _resolve_metrics(self, specs: list, loss: losses.Loss) -> list:
         """(name, function) pairs; ``"accuracy"`` depends on the loss and, once built, outputs."""

@@ -29,6 +29,9 @@ LearningRate = float | LearningRateSchedule | Callable[[int], float]
 # Entries per axpy call; OpenBLAS keeps an axpy of up to 10000 entries on the calling thread.
 _AXPY_CHUNK = 8192
 
+# Entries per call of an optimizer's rule: its temporaries (256 kB in float32) stay in cache.
+_RULE_CHUNK = 1 << 16
+
 #: Steps between two flushes of subnormal numbers from the optimizer's state.
 FLUSH_EVERY = 16
 
@@ -94,6 +97,18 @@ class Optimizer:
             value = positive_float(value, "learning_rate", type(self).__name__)
         self._learning_rate = value
 
+    def learning_rates(self, count: int) -> np.ndarray:
+        """η for the next ``count`` updates (t = ``iterations``, ``iterations`` + 1, ...)."""
+        if self._constant_learning_rate:
+            return np.full(count, self._learning_rate)
+        name = type(self).__name__
+        return np.array(
+            [
+                positive_float(self._learning_rate(t), f"learning_rate({t})", name)
+                for t in range(self.iterations, self.iterations + count)
+            ]
+        )
+
     def current_learning_rate(self) -> float:
         """η for the next update: the number, or the schedule at t = ``iterations``."""
         if self._constant_learning_rate:
@@ -125,7 +140,7 @@ class Optimizer:
         """``apply_gradients`` without the argument check: a model's training step, whose
         vectors are its own. Clipping, then the rule (``rule``, or ``update``'s w ← w − s·d)."""
         if params is not self._params:
-            self._start(params)
+            self.prepare_state(params)
         if self.clipvalue is not None or self.clipnorm is not None:
             self.clip(grads, self.clip_bounds(arrays), self.clipnorm or 0.0, self.clipvalue or 0.0)
         constant = self._constant_learning_rate
@@ -149,9 +164,12 @@ class Optimizer:
 
     #: The update of one entry (or of a whole vector: the same lines run on both), as a
     #: static method ``rule(w, g, *slots, *numbers) → (w, *slots)``, written with
-    #: arithmetic and NumPy ufuncs only: the NumPy engine runs it on chunks of the
-    #: parameter vector, the compiled engine (``minifw.jit``) on each entry. None: the
-    #: optimizer writes ``update`` instead (and trains on the NumPy engine only).
+    #: arithmetic, NumPy ufuncs and augmented assignments only: on arrays (the NumPy
+    #: engine runs it on chunks of the parameter vector) ``w -= ...`` and ``m *= ...``
+    #: update the vectors in place, on numbers (the compiled engine, ``minifw.jit``, runs
+    #: it entry by entry) they make the new values it returns. ``g`` is never changed in
+    #: place. None: the optimizer writes ``update`` instead (and trains on the NumPy
+    #: engine only).
     rule = None
 
     def numbers(self, rate, t) -> tuple:
@@ -164,14 +182,13 @@ class Optimizer:
         """w and the state ← ``rule``, in chunks that stay in cache (the rule's temporaries
         are chunk-sized, so a large model costs no extra memory pass)."""
         held = [self.state.get(name) for name in self.slots]
-        for start in range(0, params.size, _AXPY_CHUNK):
-            part = slice(start, start + _AXPY_CHUNK) if params.size > _AXPY_CHUNK else ...
-            slots = [0.0 if value is None else value[part] for value in held]
-            new = self.rule(params[part], grads[part], *slots, *numbers)
-            params[part] = new[0]
-            for value, updated in zip(held, new[1:]):
-                if value is not None:
-                    value[part] = updated
+        for start in range(0, params.size, _RULE_CHUNK):
+            part = slice(start, start + _RULE_CHUNK) if params.size > _RULE_CHUNK else ...
+            views = [params[part], *(0.0 if value is None else value[part] for value in held)]
+            new = self.rule(views[0], grads[part], *views[1:], *numbers)
+            for view, updated in zip(views, new):
+                if updated is not view and isinstance(view, np.ndarray):  # a new array made
+                    view[...] = updated
 
     @staticmethod
     def clip(grads, bounds, clipnorm, clipvalue) -> None:
@@ -200,7 +217,7 @@ class Optimizer:
         else:
             self._step_in_chunks(params, direction, scale)
 
-    def _start(self, params: np.ndarray) -> None:
+    def prepare_state(self, params: np.ndarray) -> None:
         """Create the state (or keep a restored one that fits) and pick the BLAS routine."""
         if any(value.size != params.size for value in self.state.values()):
             if self.iterations:
@@ -322,9 +339,11 @@ class SGD(Optimizer):
         if weight_decay:
             g = g + weight_decay * w
         if momentum:
-            velocity = momentum * velocity + g
+            velocity *= momentum
+            velocity += g
             g = g + momentum * velocity if nesterov else velocity
-        return w - rate * g, velocity
+        w -= rate * g
+        return w, velocity
 
     def get_config(self):
         return {
@@ -375,7 +394,7 @@ class Adam(Optimizer):
         factor 1 (AdamW's 1 − η λ)."""
         return (
             rate / (1 - self.beta_1**t),
-            np.sqrt(1 - self.beta_2**t),
+            (1 - self.beta_2**t) ** 0.5,  # a Python float for a number t: no float64 upcast
             self.beta_1,
             self.beta_2,
             self.epsilon,
@@ -386,11 +405,14 @@ class Adam(Optimizer):
     def rule(w, g, m, v, step, root, beta_1, beta_2, epsilon, decay):
         """m, v as above; w ← decay · w − η / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), in
         PyTorch's order of operations."""
-        m = beta_1 * m + (1 - beta_1) * g
-        v = beta_2 * v + (1 - beta_2) * (g * g)
+        m *= beta_1
+        m += (1 - beta_1) * g
+        v *= beta_2
+        v += (1 - beta_2) * (g * g)
         if decay != 1:
-            w = w * decay
-        return w - step * (m / (np.sqrt(v) / root + epsilon)), m, v
+            w *= decay
+        w -= step * (m / (np.sqrt(v) / root + epsilon))
+        return w, m, v
 
     def get_config(self):
         return {
@@ -466,12 +488,15 @@ class RMSprop(Optimizer):
 
     @staticmethod
     def rule(w, g, v, velocity, rate, rho, epsilon, momentum):
-        v = rho * v + (1 - rho) * (g * g)
+        v *= rho
+        v += (1 - rho) * (g * g)
         direction = g / (np.sqrt(v) + epsilon)
         if momentum:
-            velocity = momentum * velocity + direction
+            velocity *= momentum
+            velocity += direction
             direction = velocity
-        return w - rate * direction, v, velocity
+        w -= rate * direction
+        return w, v, velocity
 
     def get_config(self):
         return {
@@ -507,8 +532,9 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def rule(w, g, total, rate, epsilon):
-        total = total + g * g
-        return w - rate * (g / (np.sqrt(total) + epsilon)), total
+        total += g * g
+        w -= rate * (g / (np.sqrt(total) + epsilon))
+        return w, total
 
     def get_config(self):
         return {"epsilon": self.epsilon, **super().get_config()}

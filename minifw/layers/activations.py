@@ -100,11 +100,13 @@ class Activation(Layer, metaclass=_ByName):
 
     def activate(self, x: np.ndarray) -> np.ndarray:
         """f(x), a new array (or ``x`` itself for the identity)."""
-        return self.function(x, *self.constant_values())
+        return self.function(x, *self.constant_values()) if self.constants else self.function(x)
 
     def derivative(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """f'(x), given the input ``x`` and the output ``out`` = f(x)."""
-        return self.slope(x, out, *self.constant_values())
+        if self.constants:
+            return self.slope(x, out, *self.constant_values())
+        return self.slope(x, out)
 
     def forward(self, x, training=False):
         """o = f(net), keeping net and o for the derivative."""

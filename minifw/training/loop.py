@@ -26,6 +26,7 @@ from ..callbacks import CallbackList, EpochLogger, History, ProgressBar
 from ..data import sample_weights, validation_split_index, warn_if_split_lacks_classes
 from ..engine import Plan, targets_out_of_reach
 from ..errors import NonFiniteError
+from ..jit.engine import CompiledSteps, Executions
 from . import lbfgs
 from .inference import check_metrics, end_epoch, metric_logs, stream_preparer
 from .options import FitOptions
@@ -111,7 +112,7 @@ class _Setup:
     validation: tuple | None
     callbacks: CallbackList
     history: History
-    step: TrainStep
+    step: TrainStep | CompiledSteps
     full_batch: bool
     first_batch: tuple | None  # a batch source's, once checked
 
@@ -183,7 +184,21 @@ def _prepare(model: TrainableModel, X, y, options: FitOptions) -> _Setup:
         except ValueError as error:
             raise ValueError(f"fit: on the rows `validation_split` holds out: {error}") from None
         arrays = (X[:split_at], Y[:split_at], None if weights is None else weights[:split_at])
-    if arrays is not None:
+    compiled = model.jit_compile and not full_batch
+    if compiled and arrays is None:
+        raise ValueError(
+            "fit: jit_compile=True trains on arrays X and y; for a batch source compile the "
+            "model with jit_compile=False (or 'auto')."
+        )
+    if compiled:
+        batches = Executions(
+            *arrays,
+            options.batch_size,
+            model.steps_per_execution,
+            shuffle=options.shuffle,
+            rng=model.shuffle_rng,
+        )
+    elif arrays is not None:
         batches = ArrayBatches(
             *arrays,
             len(arrays[0]) if full_batch else options.batch_size,
@@ -215,7 +230,9 @@ def _prepare(model: TrainableModel, X, y, options: FitOptions) -> _Setup:
         callbacks=CallbackList([*options.callbacks, history, *progress], model, params),
         history=history,
         # the step last among the checks: it refuses an output the loss cannot mean
-        step=TrainStep(
+        step=CompiledSteps(model.plan, model.parameters, model.optimizer, batches)
+        if compiled
+        else TrainStep(
             model.plan
             if distribute is None
             else Plan.compile(model.layers, model.loss, distribute.context),
@@ -241,7 +258,7 @@ class _Split:
 def run_epochs(
     model,
     batches,
-    step: TrainStep,
+    step: TrainStep | CompiledSteps,
     epochs: range,
     validation,
     callbacks,
@@ -264,7 +281,8 @@ def run_epochs(
         total_loss, total_weight, batch = 0.0, 0.0, -1
         if metrics:
             targets, predictions = [], []
-        for batch, (x, y, weights, weight) in enumerate(batches):
+        numbered = batches.numbered() if hasattr(batches, "numbered") else enumerate(batches)
+        for batch, (x, y, weights, weight) in numbered:
             if batch_hooks:
                 callbacks.on_train_batch_begin(batch)
             loss, outputs = step(x, y, weights, epoch, batch)

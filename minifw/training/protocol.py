@@ -48,6 +48,10 @@ class TrainableModel(Protocol):
     shuffle_rng: np.random.Generator
     #: A ``minifw.distributed.DataParallel``, or None.
     distribute: object
+    #: Whether fit trains through the compiled engine (``minifw.jit``), as compile resolved
+    #: ``jit_compile``; and how many steps each compiled call runs (an int or "epoch").
+    jit_compile: bool
+    steps_per_execution: int | str
 
     # -- what a fit sets ---------------------------------------------------------------------
     #: The ``History`` of the last fit, set when it starts (as Keras does).

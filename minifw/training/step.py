@@ -89,19 +89,6 @@ class TrainStep:
         if not math.isfinite(loss + grads.dot(grads)):
             if state is not None:
                 state[...] = saved
-            raise NonFiniteError(_non_finite_message(loss, epoch, batch))
+            raise NonFiniteError.during(loss, epoch, batch)
         self._update(self.params, grads, self.slices)
         return loss, outputs
-
-
-def _non_finite_message(loss: float, epoch: int | None, batch: int | None) -> str:
-    place = "in train_on_batch" if epoch is None else f"in epoch {epoch + 1}, batch {batch + 1}"
-    what = (
-        f"The loss became {loss}"
-        if not math.isfinite(loss)
-        else "The gradient became infinite or NaN (or too large to square)"
-    )
-    return (
-        f"{what} {place}; the weights were left as they were before this step. Lower the "
-        "learning rate, standardize the inputs, or clip gradients (clipnorm=...)."
-    )

@@ -1,0 +1,287 @@
+"""The source of a model layout's compiled training steps, written out and imported.
+
+A ``Layout`` is what the compiled function depends on: the steps (Dense layers
+with their places in the flat parameter vector, activations, Dropout), the loss
+and the optimizer's classes and which state they hold. ``source`` writes one
+function, ``run``, that trains the steps of one execution:
+
+    for each step s:  gather the batch's rows of X (cast to the model's dtype)
+                      forward:  Dense  A = X @ W + b;  activation  O = f(A) entry by
+                                entry;  Dropout  O = X ⊙ M
+                      loss:     ℓ, ∂ℓ/∂ŷ = loss.entry(y, ŷ) entry by entry, weighted
+                      backward: the chain rule back to the first Dense, ∂L/∂W = Xᵀ G,
+                                ∂L/∂b = Σ_rows G into the flat gradient vector
+                      guard:    stop (returning s) if L or ∂L/∂w is not finite
+                      update:   clip, then w, state ← optimizer.rule(...) entry by entry
+
+Every formula in it is a call of the class's own static method (``Tanh.function``,
+``MSELoss.entry``, ``Adam.rule``, ``Optimizer.clip``) compiled with
+``inline="always"``; the function itself only loops and multiplies matrices. The
+file is named by a hash of its text and of those methods' sources, so a changed
+formula compiles anew, and numba caches the compiled code beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DenseStep", "ActivationStep", "DropoutStep", "Layout", "source", "load"]
+
+
+@dataclass(frozen=True)
+class DenseStep:
+    """X @ W + b; W at ``kernel`` (start, rows, columns) of the flat vector, b at ``bias``."""
+
+    kernel: tuple[int, int, int]
+    bias: int | None
+
+
+@dataclass(frozen=True)
+class ActivationStep:
+    """o = f(net) entry by entry; ``cls`` defines ``function`` and ``slope``."""
+
+    cls: type
+
+
+@dataclass(frozen=True)
+class DropoutStep:
+    """o = x ⊙ m, m = (u ≥ rate) / (1 − rate) from the draws u of the ``index``-th Dropout."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the compiled steps depend on (numbers that vary run to run are arguments)."""
+
+    steps: tuple
+    features: int
+    loss: type
+    optimizer: type
+    #: Whether the optimizer holds each of its ``slots`` (SGD's velocity needs momentum).
+    held: tuple[bool, ...]
+    n_numbers: int
+
+
+def _qualified(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
+
+
+def _formula_sources(layout: Layout) -> str:
+    """The source of every method the compiled function calls: part of its file's name."""
+    parts = [inspect.getsource(layout.loss.entry), inspect.getsource(layout.optimizer.rule)]
+    parts += [
+        inspect.getsource(method)
+        for step in layout.steps
+        if isinstance(step, ActivationStep)
+        for method in (step.cls.function, step.cls.slope)
+    ]
+    return "\n".join(parts)
+
+
+def source(layout: Layout) -> str:
+    """The text of the module holding ``run`` for ``layout``."""
+    classes = {layout.loss, layout.optimizer}
+    classes.update(step.cls for step in layout.steps if isinstance(step, ActivationStep))
+    imports = sorted({f"from {module} import {name}" for module, name in map(_qualified, classes)})
+    lines = [
+        '"""Compiled training steps of one model layout, written by minifw.jit.codegen."""',
+        "import math",
+        "",
+        "import numpy as np",
+        "from numba import njit",
+        "",
+        "import minifw.jit.primitives  # noqa: F401  (expit, log_expit, erf for numba)",
+        "from minifw.optimizers import FLUSH_EVERY, Optimizer, flush_subnormals",
+        *imports,
+        "",
+        'formula = njit(inline="always", error_model="numpy")',
+        "clip = formula(Optimizer.clip)",
+        "flush = formula(flush_subnormals)",
+        f"loss_entry = formula({layout.loss.__qualname__}.entry)",
+        f"rule = formula({layout.optimizer.__qualname__}.rule)",
+    ]
+    activations = [step for step in layout.steps if isinstance(step, ActivationStep)]
+    for k, step in enumerate(activations):
+        name = step.cls.__qualname__
+        lines += [f"f{k} = formula({name}.function)", f"slope{k} = formula({name}.slope)"]
+    slots = [f"slot{k}" for k, present in enumerate(layout.held) if present]
+    n_dropout = sum(isinstance(step, DropoutStep) for step in layout.steps)
+    draws = [f"draws{k}" for k in range(n_dropout)]
+    args = [
+        "X", "Y", "W", "order", "starts", "numbers", "bounds", "clipnorm", "clipvalue", "tiny",
+        "t0", "constants", "loss_constants", "per_row", "mean", "keep", "scales", "params",
+        "grads",
+        *slots, *draws, "losses", "outputs",
+    ]  # fmt: skip
+    body = [
+        "",
+        "",
+        '@njit(cache=True, error_model="numpy", nogil=True)',
+        f"def run({', '.join(args)}):",
+        "    t = t0",
+        "    for s in range(len(starts) - 1):",
+        "        begin, end = starts[s], starts[s + 1]",
+        "        n = end - begin",
+        "        rows = order[begin:end]",
+        f"        a0 = np.empty((n, {layout.features}), dtype=params.dtype)",
+        "        for i in range(n):",
+        f"            for j in range({layout.features}):",
+        "                a0[i, j] = X[rows[i], j]",
+    ]
+    backward: list[list[str]] = []  # each step's backward lines, in forward order
+    first_dense = next(i for i, step in enumerate(layout.steps) if isinstance(step, DenseStep))
+    activation_index = dropout_index = 0
+    for i, step in enumerate(layout.steps, 1):
+        x, o = f"a{i - 1}", f"a{i}"
+        if isinstance(step, DenseStep):
+            start, r, c = step.kernel
+            body += [
+                f"        k{i} = params[{start}:{start + r * c}].reshape(({r}, {c}))",
+                f"        {o} = np.dot({x}, k{i})",
+            ]
+            back = [
+                f"        np.dot({x}.T, g, grads[{start}:{start + r * c}].reshape(({r}, {c})))",
+            ]
+            if step.bias is not None:
+                b = step.bias
+                body += [
+                    "        for i in range(n):",
+                    f"            for j in range({c}):",
+                    f"                {o}[i, j] += params[{b} + j]",
+                ]
+                back += [
+                    f"        for j in range({c}):",
+                    "            total = 0.0",
+                    "            for i in range(n):",
+                    "                total += g[i, j]",
+                    f"            grads[{b} + j] = total",
+                ]
+            if i - 1 != first_dense:
+                back.append(f"        g = np.dot(g, k{i}.T)")
+        elif isinstance(step, ActivationStep):
+            k = activation_index
+            activation_index += 1
+            c = "".join(f", constants[{k}][{m}]" for m in range(len(step.cls.constants)))
+            body += [
+                f"        {o} = np.empty_like({x})",
+                f"        for i in range({x}.shape[0]):",
+                f"            for j in range({x}.shape[1]):",
+                f"                {o}[i, j] = f{k}({x}[i, j]{c})",
+            ]
+            back = [
+                "        for i in range(g.shape[0]):",
+                "            for j in range(g.shape[1]):",
+                f"                g[i, j] *= slope{k}({x}[i, j], {o}[i, j]{c})",
+            ]
+        else:
+            k = dropout_index
+            dropout_index += 1
+            body += [
+                f"        m{i} = np.empty_like({x})",
+                f"        {o} = np.empty_like({x})",
+                f"        for i in range({x}.shape[0]):",
+                f"            for j in range({x}.shape[1]):",
+                f"                m{i}[i, j] = (draws{k}[begin + i, j] >= keep[{k}]) * scales[{k}]",
+                f"                {o}[i, j] = {x}[i, j] * m{i}[i, j]",
+            ]
+            back = [
+                "        for i in range(g.shape[0]):",
+                "            for j in range(g.shape[1]):",
+                f"                g[i, j] *= m{i}[i, j]",
+            ]
+        backward.append(back)
+    z = f"a{len(layout.steps)}"
+    c = "".join(f", loss_constants[{m}]" for m in range(len(layout.loss.constants)))
+    body += [
+        # the loss: ℓ and ∂ℓ/∂ŷ per entry; L = Σ w_i ℓ_i / Σ w ("mean") or Σ w_i ℓ_i ("sum")
+        f"        g = np.empty_like({z})",
+        "        total = 0.0",
+        "        weight = 0.0",
+        "        for i in range(n):",
+        "            row = 0.0",
+        f"            for j in range({z}.shape[1]):",
+        f"                value, slope = loss_entry(Y[rows[i], j], {z}[i, j]{c})",
+        "                g[i, j] = slope",
+        "                row += value",
+        "            total += W[rows[i]] * row",
+        "            weight += W[rows[i]]",
+        "        if mean:",
+        "            loss = total * per_row / weight if weight > 0 else 0.0",
+        "        else:",
+        "            loss = total * per_row",
+        "        for i in range(n):",
+        "            factor = W[rows[i]] * per_row / weight if mean else W[rows[i]] * per_row",
+        "            if mean and weight <= 0:",
+        "                factor = 0.0",
+        f"            for j in range({z}.shape[1]):",
+        "                g[i, j] *= factor",
+        f"            outputs[begin + i] = {z}[i]",
+    ]
+    for back in reversed(backward[first_dense:]):
+        body += back
+    held = [f"slot{k}" if present else "0.0" for k, present in enumerate(layout.held)]
+    results = ", ".join(
+        ["w", *[f"s{k}" if present else "_" for k, present in enumerate(layout.held)]]
+    )
+    numbers = [f"numbers[s, {k}]" for k in range(layout.n_numbers)]
+    body += [
+        "        losses[s] = loss",
+        "        if not math.isfinite(loss + np.dot(grads, grads)):",
+        "            return s",
+        "        if clipnorm > 0 or clipvalue > 0:",
+        "            clip(grads, bounds, clipnorm, clipvalue)",
+        *[f"        u{k} = {number}" for k, number in enumerate(numbers)],
+        "        for e in range(params.size):",
+        f"            {results} = rule(params[e], grads[e], "
+        + ", ".join([f"{h}[e]" if h != "0.0" else h for h in held])
+        + (", " if held else "")
+        + ", ".join(f"u{k}" for k in range(len(numbers)))
+        + ")",
+        "            params[e] = w",
+        *[f"            slot{k}[e] = s{k}" for k, present in enumerate(layout.held) if present],
+        "        t += 1",
+        "        if t % FLUSH_EVERY == 0:",
+        *[f"            flush(slot{k}, tiny)" for k, present in enumerate(layout.held) if present],
+        "            pass",
+        "    return len(starts) - 1",
+        "",
+    ]
+    return "\n".join(lines + body)
+
+
+def cache_directory() -> Path:
+    """Where the generated modules and numba's cache of them live:
+    ``$MINIFW_CACHE_DIR``, else ``$XDG_CACHE_HOME/minifw/jit`` (``~/.cache/minifw/jit``)."""
+    explicit = os.environ.get("MINIFW_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "minifw" / "jit"
+
+
+def load(layout: Layout):
+    """The compiled ``run`` of ``layout``: its module written (once) and imported."""
+    text = source(layout)
+    digest = hashlib.sha256((text + _formula_sources(layout)).encode()).hexdigest()[:20]
+    name = f"minifw_steps_{digest}"
+    if name in sys.modules:
+        return sys.modules[name].run
+    directory = cache_directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.py"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)  # another process may write the same file: atomically
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    return module.run

@@ -1,0 +1,248 @@
+"""The compiled engine's Python side: which models it runs, and one execution at a time.
+
+``refusal(layers, loss, optimizer)`` says why a model cannot be compiled (None
+when it can): Dense layers (no regularizers, not frozen), elementwise
+activations that write ``function`` and ``slope``, Dropout; a loss with an
+``entry``; an optimizer with a ``rule``. ``Executions`` groups an epoch's
+batches ``steps_per_execution`` at a time (the same shuffle as the NumPy
+engine's ``ArrayBatches``), and ``CompiledSteps`` runs one group per call of
+the compiled function: it draws the Dropout masks from each layer's own
+generator as the NumPy engine would, evaluates the learning rate (schedules
+included) and the optimizer's ``numbers`` for each step, and on a non-finite
+loss or gradient puts the weights and the optimizer's state back as they were
+before the execution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine import Plan
+from ..errors import NonFiniteError
+from ..layers.activations import Activation
+from ..layers.base import Layer
+from ..layers.dense import Dense
+from ..layers.dropout import Dropout
+from ..losses import Loss
+from ..optimizers import Optimizer
+from ..parameters import ParameterStore
+from . import codegen
+
+__all__ = ["refusal", "Execution", "Executions", "CompiledSteps"]
+
+_SUPPORTED = "Dense layers, elementwise activations and Dropout"
+
+
+def _activation_refusal(activation: Activation) -> str | None:
+    cls = type(activation)
+    if not activation.elementwise:
+        return (
+            f"{cls.__name__} is not elementwise (a Softmax at the end, fused into a "
+            "cross-entropy, is not compiled yet)"
+        )
+    own = cls.activate is Activation.activate and cls.derivative is Activation.derivative
+    if not own or cls.function is Activation.function or cls.slope is Activation.slope:
+        return (
+            f"{cls.__name__} writes activate/derivative instead of the static methods "
+            "function(x, *constants) and slope(x, out, *constants) the compiled engine runs"
+        )
+    return None
+
+
+def refusal(layers: Sequence[Layer], loss: Loss, optimizer: Optimizer) -> str | None:
+    """Why ``jit_compile=True`` cannot train these layers with this loss and optimizer, or
+    None. Checks the layers' kinds only, so it works before the model is built."""
+    for layer in layers:
+        name = f"{layer.name or type(layer).__name__} ({type(layer).__name__})"
+        if isinstance(layer, Dense) and type(layer).net is Dense.net:
+            if layer.kernel_regularizer is not None or layer.bias_regularizer is not None:
+                return f"layer {name} has a weight regularizer, which is not compiled yet"
+            if not layer.trainable:
+                return f"layer {name} is frozen (trainable=False), which is not compiled yet"
+            why = None if layer.activation is None else _activation_refusal(layer.activation)
+        elif isinstance(layer, Activation):
+            why = _activation_refusal(layer)
+        elif type(layer) is Dropout:
+            why = None
+        else:
+            return f"layer {name} is not one of the {_SUPPORTED} it compiles"
+        if why:
+            return f"layer {name}: {why}"
+    if getattr(loss, "entry", None) is None:
+        return (
+            f"the loss {type(loss).__name__} is written by rows, not entry by entry (its "
+            "`entry` static method), which is not compiled yet"
+        )
+    if getattr(optimizer, "rule", None) is None:
+        return (
+            f"the optimizer {type(optimizer).__name__} writes no `rule` (a static method "
+            "updating one entry)"
+        )
+    return None
+
+
+def refusal_message(why: str) -> str:
+    return (
+        f"compile(jit_compile=True): {why}. The compiled engine trains Sequentials of "
+        f"{_SUPPORTED}; use jit_compile=False, or 'auto' to fall back to the NumPy engine."
+    )
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The rows of ``steps`` consecutive batches: ``order[starts[s]:starts[s + 1]]`` is step
+    s's batch, and ``weights[s]`` its weight (rows, or Σ sample weights)."""
+
+    order: np.ndarray
+    starts: np.ndarray
+    weights: np.ndarray
+
+
+class Executions:
+    """An epoch's batches grouped ``per_execution`` at a time (an int, or ``"epoch"``),
+    never across an epoch's end; the rows of each epoch drawn as ``ArrayBatches`` draws
+    them (one permutation from ``rng`` when ``shuffle``)."""
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        weights: np.ndarray | None,
+        batch_size: int,
+        per_execution: int | str,
+        *,
+        shuffle: bool,
+        rng: np.random.Generator,
+    ) -> None:
+        self.X, self.Y, self.batch_size, self.shuffle, self.rng = X, Y, batch_size, shuffle, rng
+        self.sample_weights = np.ones(len(X)) if weights is None else weights
+        self.weighted = weights is not None
+        self.steps = -(-len(X) // batch_size)
+        self.per_execution = self.steps if per_execution == "epoch" else per_execution
+
+    def numbered(self) -> Iterator[tuple[int, tuple]]:
+        """(index of the execution's first batch, (Execution, its targets, None, weight))."""
+        n, size = len(self.X), self.batch_size
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for first in range(0, self.steps, self.per_execution):
+            rows = order[first * size : (first + self.per_execution) * size]
+            starts = np.append(np.arange(0, len(rows), size), len(rows))
+            if self.weighted:
+                weights = np.add.reduceat(self.sample_weights[rows], starts[:-1])
+            else:
+                weights = np.diff(starts).astype(float)
+            execution = Execution(rows, starts, weights)
+            yield first, (execution, self.Y[rows], None, float(weights.sum()))
+
+
+class CompiledSteps:
+    """``steps_per_execution`` training steps per call of the compiled function, built once
+    per ``fit``; called like ``TrainStep`` with an ``Execution`` for x."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        parameters: ParameterStore,
+        optimizer: Optimizer,
+        data: Executions,
+    ) -> None:
+        if plan.mismatch is not None:
+            raise ValueError(plan.mismatch)
+        why = refusal(plan.layers, plan.loss, optimizer)
+        if why is not None:
+            raise ValueError(refusal_message(why))
+        self.plan, self.parameters, self.optimizer, self.data = plan, parameters, optimizer, data
+        loss = plan.loss  # the fused one (from logits) when the plan fused the last activation
+        self.dtype = parameters.params.dtype
+        where = {
+            (slot.layer, slot.key): part
+            for slot, part in zip(
+                [slot for slot in parameters.slots if slot.trainable], parameters.slices
+            )
+        }
+        steps, constants, self.dropouts = [], [], []
+        for layer in plan.layers:
+            if isinstance(layer, Dense):
+                kernel = where[layer, "W"]
+                rows, columns = layer.params["W"].shape
+                bias = where[layer, "b"].start if layer.use_bias else None
+                steps.append(codegen.DenseStep((kernel.start, rows, columns), bias))
+            elif isinstance(layer, Activation):
+                steps.append(codegen.ActivationStep(type(layer)))
+                constants.append(layer.constant_values())
+            else:
+                steps.append(codegen.DropoutStep(len(self.dropouts)))
+                self.dropouts.append(layer)
+        optimizer.prepare_state(parameters.params)
+        held = tuple(name in optimizer.state for name in optimizer.slots)
+        n_numbers = len(optimizer.numbers(1.0, 1))
+        self.layout = codegen.Layout(
+            tuple(steps), data.X.shape[1], type(loss), type(optimizer), held, n_numbers
+        )
+        self.run = codegen.load(self.layout)
+        self.constants = tuple(constants)
+        self.loss_constants = loss.constant_values()
+        outputs = plan.output_layer.output_shape[-1]
+        self.per_row = 1.0 / outputs if _averages_entries(loss) else 1.0
+        self.mean = loss.reduction == "mean"
+        dtype = self.dtype.type
+        self.keep = np.array([layer.rate for layer in self.dropouts], dtype=self.dtype)
+        self.scales = np.array([dtype(1 / (1 - layer.rate)) for layer in self.dropouts])
+        self.scales = self.scales.astype(self.dtype).reshape(-1)
+        self.keep = self.keep.reshape(-1)
+        self.bounds = Optimizer.clip_bounds(parameters.slices)
+        self.outputs = outputs
+
+    def __call__(
+        self,
+        execution: Execution,
+        y: np.ndarray,
+        weights: None = None,
+        epoch: int | None = None,
+        batch: int | None = None,
+    ) -> tuple[float, np.ndarray]:
+        """Train the execution's steps; returns the mean of their losses (each before its
+        update, weighted as the epoch weighs batches) and their outputs."""
+        optimizer, params = self.optimizer, self.parameters.params
+        data, steps = self.data, len(execution.starts) - 1
+        rates = optimizer.learning_rates(steps)
+        t = optimizer.iterations + 1 + np.arange(steps)
+        numbers = np.stack(
+            np.broadcast_arrays(
+                *[np.asarray(value, float) for value in optimizer.numbers(rates, t)]
+            ),
+            axis=1,
+        )
+        size = len(execution.order)
+        draws = [
+            layer.rng.random((size, *layer.output_shape[1:]), dtype=self.dtype)
+            for layer in self.dropouts
+        ]
+        slots = [optimizer.state[name] for name in optimizer.slots if name in optimizer.state]
+        saved = params.copy(), [slot.copy() for slot in slots]
+        losses = np.zeros(steps)
+        outputs = np.empty((size, self.outputs), dtype=self.dtype)
+        done = self.run(
+            data.X, data.Y, data.sample_weights, execution.order, execution.starts, numbers,
+            self.bounds, float(optimizer.clipnorm or 0.0), float(optimizer.clipvalue or 0.0),
+            float(np.finfo(self.dtype).tiny), optimizer.iterations, self.constants,
+            self.loss_constants, self.per_row, self.mean, self.keep, self.scales, params,
+            self.parameters.grads, *slots, *draws, losses, outputs,
+        )  # fmt: skip
+        if done < steps:
+            params[...] = saved[0]
+            for slot, value in zip(slots, saved[1]):
+                slot[...] = value
+            failed = None if batch is None else batch + done
+            raise NonFiniteError.during(float(losses[done]), epoch, failed)
+        optimizer.iterations += steps
+        total = float(execution.weights.sum())
+        loss = float(losses.dot(execution.weights)) / total if total else 0.0
+        return loss, outputs
+
+
+def _averages_entries(loss: Loss) -> bool:
+    return loss.reduction == "mean" and loss.averaged_over == "entries"
