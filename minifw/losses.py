@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit
 
-from .functional import softmax_parts
+from .functional import row_sum, softmax_parts
 from .registry import Catalogue
 from .validation import as_numeric_array, positive_float
 
@@ -98,7 +98,11 @@ class Loss:
     #: method written with arithmetic and NumPy ufuncs only (so that it runs on arrays and
     #: on numbers alike); None for a loss written by rows.
     entry = None
-    #: Attributes passed to ``entry`` after (y, p), in order.
+    #: ``per_row(y, p, *constants) → (ℓ_i of each row, ∂ℓ_i/∂p)``, on a whole batch, for a
+    #: loss whose entries in a row interact (a softmax), in the subset numba compiles too
+    #: (NumPy ufuncs and ``minifw.functional``'s row reductions); None otherwise.
+    per_row = None
+    #: Attributes passed to ``entry`` or ``per_row`` after (y, p), in order.
     constants: tuple[str, ...] = ()
     #: Over what the entries' ℓ are averaged ("mean"): every entry (n·k), or the rows (n:
     #: each row's ℓ is then the sum over its entries).
@@ -142,18 +146,24 @@ class Loss:
 
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """∂L/∂y_pred on prepared arrays (no checks)."""
-        if self.entry is None:
+        if self.step_formula is None:
             raise NotImplementedError
         return self.value_and_grad(y_true, y_pred)[1]
 
+    @property
+    def step_formula(self):
+        """``entry`` or ``per_row``, whichever the class writes (None: neither)."""
+        return self.entry if self.entry is not None else self.per_row
+
     def value_and_grad(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
         """L and ∂L/∂y_pred together, on prepared arrays (one training step's need)."""
-        if self.entry is None:
+        formula = self.step_formula
+        if formula is None:
             return self.value(y_true, y_pred), self.gradient(y_true, y_pred)
         if self.constants:
-            values, grad = self.entry(y_true, y_pred, *self.constant_values())
+            values, grad = formula(y_true, y_pred, *self.constant_values())
         else:
-            values, grad = self.entry(y_true, y_pred)
+            values, grad = formula(y_true, y_pred)
         scale = self.entry_scale(y_pred)
         return float(values.sum()) * scale, grad * scale
 
@@ -165,6 +175,8 @@ class Loss:
 
     def entries(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """The loss of each entry, shape (n, k), for losses that are a mean over entries."""
+        if self.per_row is not None:
+            raise NotImplementedError(f"{type(self).__name__} is written by rows, not entries.")
         if self.entry is not None:
             return self.entry(y_true, y_pred, *self.constant_values())[0]
         raise NotImplementedError(
@@ -175,6 +187,8 @@ class Loss:
     def rows(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """ℓ_i, the loss of each sample, shape (n,): L = mean_i ℓ_i ("mean") or Σ_i ℓ_i
         ("sum"). For a mean over entries, ℓ_i is row i's mean (or sum) of ``entries``."""
+        if self.per_row is not None:
+            return self.per_row(y_true, y_pred, *self.constant_values())[0]
         entries = self.entries(y_true, y_pred)
         if self.reduction == "mean" and self.averaged_over == "entries":
             return entries.mean(axis=1)
@@ -437,15 +451,7 @@ class _CrossEntropy(Loss):
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
 
-    def _row_scale(self, y_pred: np.ndarray) -> float:
-        """1 / n for the mean over samples, 1 for the sum."""
-        return 1.0 / len(y_pred) if self.reduction == "mean" else 1.0
-
-
-def _clipped(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """p clipped to [ε, 1 − ε], and where the clip let p through (its derivative 1, else 0)."""
-    inside = (p >= EPSILON) & (p <= 1 - EPSILON)
-    return np.clip(p, EPSILON, 1 - EPSILON), inside
+    constants = ("from_logits",)
 
 
 @register("binary_crossentropy", "bce")
@@ -510,28 +516,21 @@ class CategoricalCrossEntropy(_CrossEntropy):
         """The argmax of one-hot (or probability) rows."""
         return np.argmax(Y, axis=1)
 
-    def gradient(self, y_true, y_pred):
-        return self.value_and_grad(y_true, y_pred)[1]
+    averaged_over = "rows"
 
-    def rows(self, y_true, y_pred):
-        if self.from_logits:
-            _, shifted, log_total = softmax_parts(y_pred)
-            return -np.sum(y_true * (shifted - log_total), axis=-1)
-        return -np.sum(y_true * np.log(_clipped(y_pred)[0]), axis=-1)
-
-    def value_and_grad(self, y_true, y_pred):
-        """Fused: the softmax's parts give both L and ∂L/∂z."""
-        scale = self._row_scale(y_pred)
-        if self.from_logits:
-            p, shifted, log_total = softmax_parts(y_pred)
-            value = -float(np.sum(y_true * (shifted - log_total))) * scale
-            p *= y_true.sum(axis=-1, keepdims=True)
-            p -= y_true
-            p *= scale
-            return value, p
-        p, inside = _clipped(y_pred)
-        value = -float(np.sum(y_true * np.log(p))) * scale
-        return value, -(y_true / p) * inside * scale
+    @staticmethod
+    def per_row(y, p, from_logits):
+        """ℓ_i = −Σ_j y_j log p_j; from logits, log p = z − max z − log Σ e^(z − max z) and
+        ∂ℓ_i/∂z = softmax(z) Σ_j y_j − y, both from the softmax's parts."""
+        if from_logits:
+            probabilities, shifted, log_total = softmax_parts(p)
+            values = -row_sum(y * (shifted - log_total))[:, 0]
+            probabilities *= row_sum(y)
+            probabilities -= y
+            return values, probabilities
+        inside = (p >= EPSILON) & (p <= 1 - EPSILON)  # where the clip lets p through
+        p = np.minimum(np.maximum(p, EPSILON), 1 - EPSILON)
+        return -row_sum(y * np.log(p))[:, 0], -(y / p) * inside
 
 
 @register("sparse_categorical_crossentropy", "scce")
@@ -585,30 +584,23 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         self._check_predictions(y_pred)
         return self._labels(y_true.reshape(-1), y_pred.shape[1]), y_pred
 
-    def gradient(self, y_true, y_pred):
-        return self.value_and_grad(y_true, y_pred)[1]
+    averaged_over = "rows"
 
-    def rows(self, y_true, y_pred):
-        rows = np.arange(len(y_true))
-        if self.from_logits:
-            _, shifted, log_total = softmax_parts(y_pred)
-            return -(shifted[rows, y_true] - log_total[:, 0])
-        return -np.log(_clipped(y_pred[rows, y_true])[0])
-
-    def value_and_grad(self, y_true, y_pred):
-        """Fused: the softmax's parts give both L and ∂L/∂z."""
-        scale = self._row_scale(y_pred)
-        rows = np.arange(len(y_true))
-        if self.from_logits:
-            grad, shifted, log_total = softmax_parts(y_pred)
-            value = -float(np.sum(shifted[rows, y_true] - log_total[:, 0])) * scale
-            grad[rows, y_true] -= 1
-            grad *= scale
-            return value, grad
-        p, inside = _clipped(y_pred[rows, y_true])
-        grad = np.zeros_like(y_pred)
-        grad[rows, y_true] = -(inside / p) * scale
-        return -float(np.sum(np.log(p))) * scale, grad
+    @staticmethod
+    def per_row(labels, p, from_logits):
+        """ℓ_i = −log p_label; from logits, ℓ_i = log Σ e^(z − max z) − (z_label − max z) and
+        ∂ℓ_i/∂z = softmax(z) − onehot(label)."""
+        rows = np.arange(len(labels))
+        if from_logits:
+            grad, shifted, log_total = softmax_parts(p)
+            grad[rows, labels] -= 1
+            return log_total[:, 0] - shifted[rows, labels], grad
+        picked = p[rows, labels]
+        inside = (picked >= EPSILON) & (picked <= 1 - EPSILON)
+        picked = np.minimum(np.maximum(picked, EPSILON), 1 - EPSILON)
+        grad = np.zeros_like(p)
+        grad[rows, labels] = -(inside / picked)
+        return -np.log(picked), grad
 
 
 def get(identifier: str | Loss) -> Loss:

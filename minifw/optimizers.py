@@ -179,16 +179,16 @@ class Optimizer:
         return (rate,)
 
     def _apply_rule(self, params: np.ndarray, grads: np.ndarray, numbers: tuple) -> None:
-        """w and the state ← ``rule``, in chunks that stay in cache (the rule's temporaries
-        are chunk-sized, so a large model costs no extra memory pass)."""
-        held = [self.state.get(name) for name in self.slots]
+        """w and the state ← ``rule``, on the whole vectors, or for a large model in chunks
+        whose temporaries stay in cache (no extra memory pass over the vectors)."""
+        held = [self.state.get(name, 0.0) for name in self.slots]  # 0: a slot not held
+        if params.size <= _RULE_CHUNK:
+            _write_back([params, *held], self.rule(params, grads, *held, *numbers))
+            return
         for start in range(0, params.size, _RULE_CHUNK):
-            part = slice(start, start + _RULE_CHUNK) if params.size > _RULE_CHUNK else ...
-            views = [params[part], *(0.0 if value is None else value[part] for value in held)]
-            new = self.rule(views[0], grads[part], *views[1:], *numbers)
-            for view, updated in zip(views, new):
-                if updated is not view and isinstance(view, np.ndarray):  # a new array made
-                    view[...] = updated
+            part = slice(start, start + _RULE_CHUNK)
+            views = [params[part], *(v[part] if isinstance(v, np.ndarray) else v for v in held)]
+            _write_back(views, self.rule(views[0], grads[part], *views[1:], *numbers))
 
     @staticmethod
     def clip(grads, bounds, clipnorm, clipvalue) -> None:
@@ -280,6 +280,14 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
+
+
+def _write_back(targets: list, results: tuple) -> None:
+    """Put a rule's results into its vectors, where it made new arrays instead of updating
+    them in place (a rule of one's own may); a slot not held (0) is skipped."""
+    for target, result in zip(targets, results):
+        if result is not target and isinstance(target, np.ndarray):
+            target[...] = result
 
 
 #: Every optimizer a model file may name, added by ``@register`` where it is defined.

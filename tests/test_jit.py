@@ -29,11 +29,11 @@ def data(rows=2000, features=8, outputs=1, seed=0):
     return X, y
 
 
-def network(dtype="float64", hidden="relu", last=None, dropout=0.0, seed=3, features=8):
-    layers = [mf.layers.Dense(64, activation=hidden, input_shape=(features,))]
+def network(dtype="float64", hidden="relu", last=None, dropout=0.0, seed=3, outputs=1):
+    layers = [mf.layers.Dense(64, activation=hidden, input_shape=(8,))]
     if dropout:
         layers.append(mf.layers.Dropout(dropout))
-    layers += [mf.layers.Dense(64, activation=hidden), mf.layers.Dense(1, activation=last)]
+    layers += [mf.layers.Dense(64, activation=hidden), mf.layers.Dense(outputs, activation=last)]
     return mf.Sequential(layers, dtype=dtype, seed=seed)
 
 
@@ -122,6 +122,10 @@ def test_gelus_approximate_form_and_leaky_alpha_reach_the_compiled_formulas():
 @pytest.mark.parametrize(
     "loss, last, target",
     [
+        ("categorical_crossentropy", "softmax", "one-hot"),
+        ("sparse_categorical_crossentropy", "softmax", "classes"),
+        (mf.losses.SparseCategoricalCrossEntropy(from_logits=True), None, "classes"),
+        (mf.losses.CategoricalCrossEntropy(from_logits=True, reduction="sum"), None, "one-hot"),
         ("mae", None, "real"),
         (mf.losses.HuberLoss(delta=0.3), None, "real"),
         ("half_squared_error", None, "real"),
@@ -137,7 +141,13 @@ def test_every_entrywise_loss_compiles_to_the_same_numbers(loss, last, target):
         y = np.random.default_rng(1).poisson(np.exp(0.3 * X[:, :1]))
     elif target == "labels":
         y = (X[:, :1] + X[:, 1:2] > 0).astype(float)
-    a, b, hist = both(lambda: network(last=last), mf.optimizers.SGD(0.01), loss, X, y)
+    elif target in ("classes", "one-hot"):
+        y = np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.7, 0.0, 0.7])
+        y = np.eye(4)[y] if target == "one-hot" else y
+    outputs = 4 if target in ("classes", "one-hot") else 1
+    a, b, hist = both(
+        lambda: network(last=last, outputs=outputs), mf.optimizers.SGD(0.01), loss, X, y
+    )
     assert_same_weights(a, b, 1e-10)
     assert hist[1].history["loss"] == pytest.approx(hist[0].history["loss"], rel=1e-10)
 
@@ -270,10 +280,10 @@ def test_a_non_finite_step_restores_the_weights_of_the_executions_start():
     [
         ([mf.layers.Dense(4, input_shape=(3,)), mf.layers.BatchNormalization()], "mse", "sgd",
          "BatchNormalization"),
-        ([mf.layers.Dense(4, input_shape=(3,), activation="softmax")],
-         "categorical_crossentropy", "sgd", "Softmax"),
-        ([mf.layers.Dense(4, input_shape=(3,))], "categorical_crossentropy", "sgd",
-         "CategoricalCrossEntropy"),
+        ([mf.layers.Dense(4, input_shape=(3,), activation="softmax")], "mse", "sgd",
+         "Softmax"),
+        ([mf.layers.Conv2D(2, 3, input_shape=(5, 5, 1)), mf.layers.Flatten()], "mse", "sgd",
+         "Conv2D"),
         ([mf.layers.Dense(4, input_shape=(3,), kernel_regularizer="l2")], "mse", "sgd",
          "regularizer"),
         ([mf.layers.Dense(4, input_shape=(3,))], "mse", "lbfgs", "LBFGS"),

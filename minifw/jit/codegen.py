@@ -8,7 +8,8 @@ function, ``run``, that trains the steps of one execution:
     for each step s:  gather the batch's rows of X (cast to the model's dtype)
                       forward:  Dense  A = X @ W + b;  activation  O = f(A) entry by
                                 entry;  Dropout  O = X ⊙ M
-                      loss:     ℓ, ∂ℓ/∂ŷ = loss.entry(y, ŷ) entry by entry, weighted
+                      loss:     ℓ, ∂ℓ/∂ŷ = loss.entry(y, ŷ) entry by entry (or the
+                                loss's per_row on the batch), weighted
                       backward: the chain rule back to the first Dense, ∂L/∂W = Xᵀ G,
                                 ∂L/∂b = Σ_rows G into the flat gradient vector
                       guard:    stop (returning s) if L or ∂L/∂w is not finite
@@ -30,6 +31,8 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..functional import row_max, row_sum, softmax_parts
 
 __all__ = ["DenseStep", "ActivationStep", "DropoutStep", "Layout", "source", "load"]
 
@@ -75,7 +78,9 @@ def _qualified(cls: type) -> tuple[str, str]:
 
 def _formula_sources(layout: Layout) -> str:
     """The source of every method the compiled function calls: part of its file's name."""
-    parts = [inspect.getsource(layout.loss.entry), inspect.getsource(layout.optimizer.rule)]
+    loss = layout.loss.entry if layout.loss.entry is not None else layout.loss.per_row
+    parts = [inspect.getsource(loss), inspect.getsource(layout.optimizer.rule)]
+    parts += [inspect.getsource(function) for function in (row_max, row_sum, softmax_parts)]
     parts += [
         inspect.getsource(method)
         for step in layout.steps
@@ -90,6 +95,8 @@ def source(layout: Layout) -> str:
     classes = {layout.loss, layout.optimizer}
     classes.update(step.cls for step in layout.steps if isinstance(step, ActivationStep))
     imports = sorted({f"from {module} import {name}" for module, name in map(_qualified, classes)})
+    by_entry = layout.loss.entry is not None
+    loss_formula = "entry" if by_entry else "per_row"
     lines = [
         '"""Compiled training steps of one model layout, written by minifw.jit.codegen."""',
         "import math",
@@ -104,7 +111,7 @@ def source(layout: Layout) -> str:
         'formula = njit(inline="always", error_model="numpy")',
         "clip = formula(Optimizer.clip)",
         "flush = formula(flush_subnormals)",
-        f"loss_entry = formula({layout.loss.__qualname__}.entry)",
+        f"loss_formula = formula({layout.loss.__qualname__}.{loss_formula})",
         f"rule = formula({layout.optimizer.__qualname__}.rule)",
     ]
     activations = [step for step in layout.steps if isinstance(step, ActivationStep)]
@@ -116,7 +123,7 @@ def source(layout: Layout) -> str:
     draws = [f"draws{k}" for k in range(n_dropout)]
     args = [
         "X", "Y", "W", "order", "starts", "numbers", "bounds", "clipnorm", "clipvalue", "tiny",
-        "t0", "constants", "loss_constants", "per_row", "mean", "keep", "scales", "params",
+        "t0", "constants", "loss_constants", "share", "mean", "keep", "scales", "params",
         "grads",
         *slots, *draws, "losses", "outputs",
     ]  # fmt: skip
@@ -199,25 +206,34 @@ def source(layout: Layout) -> str:
         backward.append(back)
     z = f"a{len(layout.steps)}"
     c = "".join(f", loss_constants[{m}]" for m in range(len(layout.loss.constants)))
+    # the loss: ℓ_i of each row (share: 1/k of its entries' sum for a mean over entries),
+    # L = Σ w_i ℓ_i / Σ w ("mean") or Σ w_i ℓ_i ("sum"), and ∂L/∂ŷ row by row
+    if by_entry:
+        body += [
+            f"        g = np.empty_like({z})",
+            "        values = np.empty(n)",
+            "        for i in range(n):",
+            "            row = 0.0",
+            f"            for j in range({z}.shape[1]):",
+            f"                value, slope = loss_formula(Y[rows[i], j], {z}[i, j]{c})",
+            "                g[i, j] = slope",
+            "                row += value",
+            "            values[i] = row",
+        ]
+    else:
+        body.append(f"        values, g = loss_formula(Y[rows], {z}{c})")
     body += [
-        # the loss: ℓ and ∂ℓ/∂ŷ per entry; L = Σ w_i ℓ_i / Σ w ("mean") or Σ w_i ℓ_i ("sum")
-        f"        g = np.empty_like({z})",
         "        total = 0.0",
         "        weight = 0.0",
         "        for i in range(n):",
-        "            row = 0.0",
-        f"            for j in range({z}.shape[1]):",
-        f"                value, slope = loss_entry(Y[rows[i], j], {z}[i, j]{c})",
-        "                g[i, j] = slope",
-        "                row += value",
-        "            total += W[rows[i]] * row",
+        "            total += W[rows[i]] * values[i]",
         "            weight += W[rows[i]]",
         "        if mean:",
-        "            loss = total * per_row / weight if weight > 0 else 0.0",
+        "            loss = total * share / weight if weight > 0 else 0.0",
         "        else:",
-        "            loss = total * per_row",
+        "            loss = total * share",
         "        for i in range(n):",
-        "            factor = W[rows[i]] * per_row / weight if mean else W[rows[i]] * per_row",
+        "            factor = W[rows[i]] * share / weight if mean else W[rows[i]] * share",
         "            if mean and weight <= 0:",
         "                factor = 0.0",
         f"            for j in range({z}.shape[1]):",
@@ -282,6 +298,6 @@ def load(layout: Layout):
         os.replace(partial, path)  # another process may write the same file: atomically
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # first: numba's cache finds the module by its name
     spec.loader.exec_module(module)
-    sys.modules[name] = module
     return module.run

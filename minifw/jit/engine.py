@@ -40,8 +40,8 @@ def _activation_refusal(activation: Activation) -> str | None:
     cls = type(activation)
     if not activation.elementwise:
         return (
-            f"{cls.__name__} is not elementwise (a Softmax at the end, fused into a "
-            "cross-entropy, is not compiled yet)"
+            f"{cls.__name__} is not elementwise (a Softmax is compiled as the end of a model "
+            "trained with a categorical cross-entropy, which takes it into the loss)"
         )
     own = cls.activate is Activation.activate and cls.derivative is Activation.derivative
     if not own or cls.function is Activation.function or cls.slope is Activation.slope:
@@ -54,27 +54,31 @@ def _activation_refusal(activation: Activation) -> str | None:
 
 def refusal(layers: Sequence[Layer], loss: Loss, optimizer: Optimizer) -> str | None:
     """Why ``jit_compile=True`` cannot train these layers with this loss and optimizer, or
-    None. Checks the layers' kinds only, so it works before the model is built."""
-    for layer in layers:
+    None. Judges the plan's steps (a Softmax fused into its cross-entropy is the loss's),
+    by their kinds only, so it works before the model is built."""
+    return plan_refusal(Plan.compile(layers, loss), optimizer) if layers else None
+
+
+def plan_refusal(plan: Plan, optimizer: Optimizer) -> str | None:
+    """``refusal`` of a model's plan: its steps, its (fused) loss, and the optimizer."""
+    for layer in plan.layers:
         name = f"{layer.name or type(layer).__name__} ({type(layer).__name__})"
         if isinstance(layer, Dense) and type(layer).net is Dense.net:
             if layer.kernel_regularizer is not None or layer.bias_regularizer is not None:
                 return f"layer {name} has a weight regularizer, which is not compiled yet"
             if not layer.trainable:
                 return f"layer {name} is frozen (trainable=False), which is not compiled yet"
-            why = None if layer.activation is None else _activation_refusal(layer.activation)
         elif isinstance(layer, Activation):
             why = _activation_refusal(layer)
-        elif type(layer) is Dropout:
-            why = None
-        else:
+            if why:
+                return f"layer {name}: {why}"
+        elif type(layer) is not Dropout:
             return f"layer {name} is not one of the {_SUPPORTED} it compiles"
-        if why:
-            return f"layer {name}: {why}"
-    if getattr(loss, "entry", None) is None:
+    loss = plan.loss
+    if getattr(loss, "step_formula", None) is None:
         return (
-            f"the loss {type(loss).__name__} is written by rows, not entry by entry (its "
-            "`entry` static method), which is not compiled yet"
+            f"the loss {type(loss).__name__} writes neither `entry` nor `per_row` (the static "
+            "methods the compiled engine runs)"
         )
     if getattr(optimizer, "rule", None) is None:
         return (
@@ -151,7 +155,7 @@ class CompiledSteps:
     ) -> None:
         if plan.mismatch is not None:
             raise ValueError(plan.mismatch)
-        why = refusal(plan.layers, plan.loss, optimizer)
+        why = plan_refusal(plan, optimizer)
         if why is not None:
             raise ValueError(refusal_message(why))
         self.plan, self.parameters, self.optimizer, self.data = plan, parameters, optimizer, data
@@ -186,7 +190,7 @@ class CompiledSteps:
         self.constants = tuple(constants)
         self.loss_constants = loss.constant_values()
         outputs = plan.output_layer.output_shape[-1]
-        self.per_row = 1.0 / outputs if _averages_entries(loss) else 1.0
+        self.share = 1.0 / outputs if _averages_entries(loss) else 1.0
         self.mean = loss.reduction == "mean"
         dtype = self.dtype.type
         self.keep = np.array([layer.rate for layer in self.dropouts], dtype=self.dtype)
@@ -229,7 +233,7 @@ class CompiledSteps:
             data.X, data.Y, data.sample_weights, execution.order, execution.starts, numbers,
             self.bounds, float(optimizer.clipnorm or 0.0), float(optimizer.clipvalue or 0.0),
             float(np.finfo(self.dtype).tiny), optimizer.iterations, self.constants,
-            self.loss_constants, self.per_row, self.mean, self.keep, self.scales, params,
+            self.loss_constants, self.share, self.mean, self.keep, self.scales, params,
             self.parameters.grads, *slots, *draws, losses, outputs,
         )  # fmt: skip
         if done < steps:

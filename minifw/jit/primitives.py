@@ -1,18 +1,24 @@
 """numba implementations of the library functions minifw's formulas call on numbers.
 
 The formulas (activations, losses) call ``scipy.special.expit``, ``log_expit``
-and ``erf``; numba knows none of them, so they are given here for single
-floats, in their standard stable forms (``tests/test_jit.py`` checks them
-against scipy). Importing this module registers them.
+and ``erf`` on numbers, and the row reductions of ``minifw.functional`` on
+batches; numba knows none of them, so they are given here: the special
+functions for single floats in their standard stable forms, the reductions for
+2-D arrays as loops (``tests/test_jit.py`` checks them against scipy and
+NumPy). ``softmax_parts`` itself is written in the subset numba compiles: it is
+registered as its own implementation. Importing this module registers them.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import types
 from numba.extending import overload
 from scipy import special
+
+from .. import functional
 
 
 @overload(special.expit)
@@ -50,3 +56,39 @@ def erf(x):
     if isinstance(x, types.Float):
         return lambda x: math.erf(x)
     return None
+
+
+@overload(functional.row_max)
+def row_max(z):
+    """Each row's largest entry, as a column."""
+    if isinstance(z, types.Array) and z.ndim == 2:
+
+        def largest(z):
+            out = np.empty((z.shape[0], 1), dtype=z.dtype)
+            for i in range(z.shape[0]):
+                out[i, 0] = z[i].max()
+            return out
+
+        return largest
+    return None
+
+
+@overload(functional.row_sum)
+def row_sum(z):
+    """Each row's sum, as a column."""
+    if isinstance(z, types.Array) and z.ndim == 2:
+
+        def total(z):
+            out = np.empty((z.shape[0], 1), dtype=z.dtype)
+            for i in range(z.shape[0]):
+                out[i, 0] = z[i].sum()
+            return out
+
+        return total
+    return None
+
+
+@overload(functional.softmax_parts, strict=False)
+def softmax_parts(z):
+    """The NumPy function itself, compiled as written."""
+    return functional.softmax_parts
