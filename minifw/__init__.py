@@ -31,6 +31,7 @@ from . import (
 from .model import Sequential
 from .saving import load_model
 from .teaching import explain, gradcheck
+from .training import fit_many
 from .version import __version__
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "datasets",
     "errors",
     "explain",
+    "fit_many",
     "gradcheck",
     "initializers",
     "layers",

@@ -22,15 +22,26 @@ from .registry import Catalogue
 from .schedules import LearningRateSchedule
 from .validation import positive_float, positive_int, unit_fraction
 
-__all__ = ["register", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "get"]
+__all__ = [
+    "register",
+    "Optimizer",
+    "Stack",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "LBFGS",
+    "get",
+]
 
 LearningRate = float | LearningRateSchedule | Callable[[int], float]
 
 # Entries per axpy call; OpenBLAS keeps an axpy of up to 10000 entries on the calling thread.
 _AXPY_CHUNK = 8192
 
-# Entries per call of an optimizer's rule: its temporaries (256 kB in float32) stay in cache.
-_RULE_CHUNK = 1 << 16
+# Entries per call of an optimizer's rule: its temporaries (1 MiB in float32) stay in cache.
+_RULE_CHUNK = 1 << 18
 
 #: Steps between two flushes of subnormal numbers from the optimizer's state.
 FLUSH_EVERY = 16
@@ -162,6 +173,12 @@ class Optimizer:
     #: optimizer does not hold, such as SGD's velocity without momentum, is passed as 0).
     slots: tuple[str, ...] = ()
 
+    #: Attributes that choose between two forms of the rule (SGD's ``nesterov``), rather
+    #: than being numbers in it: optimizers stacked by ``Stack`` must agree on them. Any
+    #: other number the rule tests (``if momentum:``) must leave the update unchanged
+    #: where it is 0.
+    switches: tuple[str, ...] = ()
+
     #: The update of one entry (or of a whole vector: the same lines run on both), as a
     #: static method ``rule(w, g, *slots, *numbers) → (w, *slots)``, written with
     #: arithmetic, NumPy ufuncs and augmented assignments only: on arrays (the NumPy
@@ -207,9 +224,7 @@ class Optimizer:
     @staticmethod
     def clip_bounds(arrays: Sequence[slice]) -> np.ndarray:
         """The (start, stop) of each parameter array in the flat vector, as ``clip`` takes them."""
-        return np.array([(part.start, part.stop) for part in arrays], dtype=np.int64).reshape(
-            -1, 2
-        )
+        return np.array([(part.start, part.stop) for part in arrays], dtype=np.int64).reshape(-1, 2)
 
     def _chunked_axpy(self, params: np.ndarray, direction: np.ndarray, scale: float) -> None:
         if params.size <= _AXPY_CHUNK:
@@ -290,6 +305,78 @@ def _write_back(targets: list, results: tuple) -> None:
             target[...] = result
 
 
+class Stack:
+    """K optimizers of one class stepping the rows of stacked (K, P) parameter and gradient
+    arrays with one call of their ``rule`` per step (``mf.fit_many``), each row exactly as
+    its own optimizer's ``apply`` would step it.
+
+    The optimizers' state vectors become rows of stacked arrays (so each optimizer still
+    holds its own state, and goes on from it in a later ``fit``). A number of ``numbers``
+    that differs among them (a learning rate, a momentum) is passed to the rule as a
+    (K, 1) column in the parameters' dtype, which is what each model's weak Python
+    number becomes in its own update; a test of such a number in the rule (``if
+    momentum:``) is true when it is for any of them, since a 0 there makes that branch
+    change nothing (g + 0 · w is g). The optimizers must agree on their ``switches``.
+    """
+
+    def __init__(self, optimizers: Sequence[Optimizer], params: np.ndarray) -> None:
+        self.optimizers = list(optimizers)
+        kind = type(self.optimizers[0])
+        if kind.rule is None or any(type(o) is not kind for o in self.optimizers):
+            raise ValueError("Stack: the optimizers must be of one class that writes a rule.")
+        for name in kind.switches:
+            if len({getattr(o, name) for o in self.optimizers}) > 1:
+                raise ValueError(f"Stack: the optimizers differ in `{name}`.")
+        for optimizer, row in zip(self.optimizers, params):
+            optimizer.prepare_state(row)
+        held = [name for name in kind.slots if name in self.optimizers[0].state]
+        self.state = {name: np.stack([o.state[name] for o in self.optimizers]) for name in held}
+        for k, optimizer in enumerate(self.optimizers):
+            optimizer.state = {**optimizer.state, **{n: s[k] for n, s in self.state.items()}}
+        self.rule, self.slots = kind.rule, kind.slots
+
+    def apply(self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice]) -> None:
+        """One step of every optimizer on its row of ``params`` from its row of ``grads``."""
+        bounds = None
+        numbers = []
+        for optimizer, row in zip(self.optimizers, grads):
+            if optimizer.clipvalue is not None or optimizer.clipnorm is not None:
+                bounds = Optimizer.clip_bounds(arrays) if bounds is None else bounds
+                optimizer.clip(row, bounds, optimizer.clipnorm or 0.0, optimizer.clipvalue or 0.0)
+            rate = optimizer.current_learning_rate()
+            numbers.append(optimizer.numbers(rate, optimizer.iterations + 1))
+        columns = [_column(values, params.dtype) for values in zip(*numbers)]
+        held = [self.state.get(name, 0.0) for name in self.slots]
+        width = max(1, _RULE_CHUNK // len(params))
+        for start in range(0, params.shape[1], width):
+            part = slice(start, start + width)
+            views = [
+                params[:, part],
+                *(v[:, part] if isinstance(v, np.ndarray) else v for v in held),
+            ]
+            _write_back(views, self.rule(views[0], grads[:, part], *views[1:], *columns))
+        tiny = np.finfo(params.dtype).tiny
+        for k, optimizer in enumerate(self.optimizers):
+            optimizer.iterations += 1
+            if optimizer.iterations % FLUSH_EVERY == 0:
+                for value in self.state.values():
+                    flush_subnormals(value[k], tiny)
+
+
+class _AnyColumn(np.ndarray):
+    """A (K, 1) column of one number of K stacked optimizers; true when any entry is."""
+
+    def __bool__(self) -> bool:
+        return bool(np.asarray(self).any())
+
+
+def _column(values: tuple, dtype: np.dtype):
+    """The one value all K optimizers share, or their values as a column."""
+    if all(value == values[0] for value in values[1:]):
+        return values[0]
+    return np.array(values, dtype=dtype).reshape(-1, 1).view(_AnyColumn)
+
+
 #: Every optimizer a model file may name, added by ``@register`` where it is defined.
 OPTIMIZERS = Catalogue("optimizer", Optimizer, decorator="mf.optimizers.register")
 register = OPTIMIZERS.register
@@ -338,6 +425,7 @@ class SGD(Optimizer):
         return {"velocity": np.zeros_like(params)} if self.momentum else {}
 
     slots = ("velocity",)
+    switches = ("nesterov",)
 
     def numbers(self, rate, t):
         return rate, self.momentum, float(self.nesterov), self.weight_decay
