@@ -16,6 +16,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ from .inference import check_metrics, end_epoch, metric_logs, stream_preparer
 from .options import FitOptions
 from .sources import ArrayBatches, StreamBatches
 from .step import TrainStep
+from .threads import for_training
 
 if TYPE_CHECKING:
     from .protocol import TrainableModel
@@ -70,7 +72,13 @@ def fit(
     try:
         callbacks.on_train_begin()
         # Overflow shows up as a non-finite loss, reported by NonFiniteError, not warnings.
-        with interrupts_between_steps(model) as guard, np.errstate(over="ignore", invalid="ignore"):
+        # small steps on one BLAS thread (threads.py); Ctrl-C acted on between steps
+        blas = nullcontext() if setup.full_batch else for_training(model.layers, options.batch_size)
+        with (
+            blas,
+            interrupts_between_steps(model) as guard,
+            np.errstate(over="ignore", invalid="ignore"),
+        ):
             if setup.full_batch:
                 lbfgs.fit_full_batch(
                     model, *setup.arrays, setup.epochs, setup.validation, callbacks

@@ -40,6 +40,7 @@ from ..validation import as_numeric_array, positive_int
 from .inference import check_metrics, end_epoch, metric_logs
 from .loop import fit, interrupts_between_steps
 from .options import FitOptions, verbosity
+from .threads import for_training
 
 __all__ = ["fit_many"]
 
@@ -237,7 +238,8 @@ class StackedModels:
         # Ctrl-C ends training after the current step (never inside an update), as in fit
         guard = interrupts_between_steps(models[0])
         try:
-            with guard as interrupts, np.errstate(over="ignore", invalid="ignore"):
+            blas = for_training(models[0].layers, batch_size)  # one BLAS thread for small steps
+            with blas, guard as interrupts, np.errstate(over="ignore", invalid="ignore"):
                 for epoch in range(epochs):
                     for listed in callbacks:
                         listed.on_epoch_begin(epoch)
