@@ -528,9 +528,11 @@ class CategoricalCrossEntropy(_CrossEntropy):
             probabilities *= row_sum(y)
             probabilities -= y
             return values, probabilities
+        dtype = p.dtype  # kept by both branches (numba types them alike)
         inside = (p >= EPSILON) & (p <= 1 - EPSILON)  # where the clip lets p through
         p = np.minimum(np.maximum(p, EPSILON), 1 - EPSILON)
-        return -row_sum(y * np.log(p))[:, 0], -(y / p) * inside
+        values = -row_sum(y * np.log(p))[:, 0]
+        return values.astype(dtype), (-(y / p) * inside).astype(dtype)
 
 
 @register("sparse_categorical_crossentropy", "scce")
@@ -600,7 +602,7 @@ class SparseCategoricalCrossEntropy(_CrossEntropy):
         picked = np.minimum(np.maximum(picked, EPSILON), 1 - EPSILON)
         grad = np.zeros_like(p)
         grad[rows, labels] = -(inside / picked)
-        return -np.log(picked), grad
+        return (-np.log(picked)).astype(p.dtype), grad  # p's dtype, as from logits
 
 
 def get(identifier: str | Loss) -> Loss:

@@ -12,6 +12,7 @@ per parameter array (Keras's convention) and happens before the update rule.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -93,6 +94,7 @@ class Optimizer:
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
         self._params: np.ndarray | None = None  # the vector the state and BLAS routine fit
+        self._held_from: dict | None = None
 
     @property
     def learning_rate(self) -> LearningRate:
@@ -150,7 +152,7 @@ class Optimizer:
     def apply(self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice]) -> None:
         """``apply_gradients`` without the argument check: a model's training step, whose
         vectors are its own. Clipping, then the rule (``rule``, or ``update``'s w ← w − s·d)."""
-        if params is not self._params:
+        if params is not self._params or self.state is not self._held_from:
             self.prepare_state(params)
         if self.clipvalue is not None or self.clipnorm is not None:
             self.clip(grads, self.clip_bounds(arrays), self.clipnorm or 0.0, self.clipvalue or 0.0)
@@ -159,8 +161,14 @@ class Optimizer:
         if self.rule is None:
             direction, scale = self.update(params, grads, rate)
             self._chunked_axpy(params, direction, scale)
-        else:
-            self._apply_rule(params, grads, self.numbers(rate, self.iterations + 1))
+        elif params.size <= _RULE_CHUNK:
+            self._apply_rule(params, grads, self._held, self.numbers(rate, self.iterations + 1))
+        else:  # in chunks whose temporaries stay in cache: no extra pass over the memory
+            numbers, held = self.numbers(rate, self.iterations + 1), self._held
+            for start in range(0, params.size, _RULE_CHUNK):
+                part = slice(start, start + _RULE_CHUNK)
+                views = [v[part] if isinstance(v, np.ndarray) else v for v in held]
+                self._apply_rule(params[part], grads[part], views, numbers)
         self.iterations += 1
         if self.iterations % FLUSH_EVERY == 0:
             tiny = np.finfo(params.dtype).tiny
@@ -180,32 +188,32 @@ class Optimizer:
     switches: tuple[str, ...] = ()
 
     #: The update of one entry (or of a whole vector: the same lines run on both), as a
-    #: static method ``rule(w, g, *slots, *numbers) → (w, *slots)``, written with
-    #: arithmetic, NumPy ufuncs and augmented assignments only: on arrays (the NumPy
-    #: engine runs it on chunks of the parameter vector) ``w -= ...`` and ``m *= ...``
-    #: update the vectors in place, on numbers (the compiled engine, ``minifw.jit``, runs
-    #: it entry by entry) they make the new values it returns. ``g`` is never changed in
-    #: place. None: the optimizer writes ``update`` instead (and trains on the NumPy
-    #: engine only).
+    #: static method ``rule(w, g, *slots, *numbers) → (w, d, *slots)``: the direction d
+    #: of w ← w − s · d, s being the first of ``numbers`` (the step size), and the state's
+    #: new values. Written with arithmetic, NumPy ufuncs and augmented assignments only:
+    #: on arrays (the NumPy engine runs it on the parameter vector, then w ← w − s · d by
+    #: BLAS axpy) ``m *= ...`` (and a decoupled decay's ``w *= ...``) update the vectors in
+    #: place; on numbers (the compiled engine, ``minifw.jit``, runs it entry by entry) they
+    #: make the new values it returns. ``g`` is never changed in place. None: the
+    #: optimizer writes ``update`` instead (and trains on the NumPy engine only).
     rule = None
 
     def numbers(self, rate, t) -> tuple:
-        """The numbers ``rule`` takes after the state, for the update with learning rate
-        ``rate`` that is the t-th (from 1). Written with arithmetic only, so that ``rate``
-        and ``t`` may also be arrays of many steps' values (the compiled engine's)."""
+        """The numbers ``rule`` takes after the state, the step size s first, for the
+        update with learning rate ``rate`` that is the t-th (from 1). Written with
+        arithmetic only, so that ``rate`` and ``t`` may also be arrays of many steps'
+        values (the compiled engine's)."""
         return (rate,)
 
-    def _apply_rule(self, params: np.ndarray, grads: np.ndarray, numbers: tuple) -> None:
-        """w and the state ← ``rule``, on the whole vectors, or for a large model in chunks
-        whose temporaries stay in cache (no extra memory pass over the vectors)."""
-        held = [self.state.get(name, 0.0) for name in self.slots]  # 0: a slot not held
-        if params.size <= _RULE_CHUNK:
-            _write_back([params, *held], self.rule(params, grads, *held, *numbers))
-            return
-        for start in range(0, params.size, _RULE_CHUNK):
-            part = slice(start, start + _RULE_CHUNK)
-            views = [params[part], *(v[part] if isinstance(v, np.ndarray) else v for v in held)]
-            _write_back(views, self.rule(views[0], grads[part], *views[1:], *numbers))
+    def _apply_rule(self, params, grads, held: list, numbers: tuple) -> None:
+        """The state ← ``rule``'s, and w ← w − s · d by BLAS axpy, in place."""
+        new = self.rule(params, grads, *held, *numbers)
+        if new[0] is not params or not all(map(operator.is_, new[2:], held)):
+            _write_back([params, *held], (new[0], *new[2:]))  # a rule that made new arrays
+        if params.size <= _AXPY_CHUNK:
+            self._axpy(new[1], params, a=-numbers[0])  # w ← w − s · d, in place
+        else:
+            self._step_in_chunks(params, new[1], numbers[0])
 
     @staticmethod
     def clip(grads, bounds, clipnorm, clipvalue) -> None:
@@ -248,12 +256,16 @@ class Optimizer:
         }
         self._params = params
         self._axpy = get_blas_funcs("axpy", dtype=params.dtype)
+        # the rule's state arguments (0 for a slot not held), until the state is replaced
+        self._held = [self.state.get(name, 0.0) for name in self.slots]
+        self._held_from = self.state
 
     def __getstate__(self) -> dict:
         """For copies: the BLAS routine is looked up again on the copy's first step."""
         state = dict(self.__dict__)
         state.pop("_axpy", None)
-        state["_params"] = None
+        state.pop("_held", None)
+        state["_params"] = state["_held_from"] = None
         return state
 
     def _step_in_chunks(self, params: np.ndarray, direction: np.ndarray, scale: float) -> None:
@@ -354,7 +366,9 @@ class Stack:
                 params[:, part],
                 *(v[:, part] if isinstance(v, np.ndarray) else v for v in held),
             ]
-            _write_back(views, self.rule(views[0], grads[:, part], *views[1:], *columns))
+            w, direction, *slots = self.rule(views[0], grads[:, part], *views[1:], *columns)
+            _write_back(views, (w, *slots))
+            views[0] -= columns[0] * direction  # w ← w − s · d, each row with its own s
         tiny = np.finfo(params.dtype).tiny
         for k, optimizer in enumerate(self.optimizers):
             optimizer.iterations += 1
@@ -438,8 +452,7 @@ class SGD(Optimizer):
             velocity *= momentum
             velocity += g
             g = g + momentum * velocity if nesterov else velocity
-        w -= rate * g
-        return w, velocity
+        return w, g, velocity
 
     def get_config(self):
         return {
@@ -507,8 +520,7 @@ class Adam(Optimizer):
         v += (1 - beta_2) * (g * g)
         if decay != 1:
             w *= decay
-        w -= step * (m / (np.sqrt(v) / root + epsilon))
-        return w, m, v
+        return w, m / (np.sqrt(v) / root + epsilon), m, v
 
     def get_config(self):
         return {
@@ -591,8 +603,7 @@ class RMSprop(Optimizer):
             velocity *= momentum
             velocity += direction
             direction = velocity
-        w -= rate * direction
-        return w, v, velocity
+        return w, direction, v, velocity
 
     def get_config(self):
         return {
@@ -629,8 +640,7 @@ class Adagrad(Optimizer):
     @staticmethod
     def rule(w, g, total, rate, epsilon):
         total += g * g
-        w -= rate * (g / (np.sqrt(total) + epsilon))
-        return w, total
+        return w, g / (np.sqrt(total) + epsilon), total
 
     def get_config(self):
         return {"epsilon": self.epsilon, **super().get_config()}

@@ -96,9 +96,12 @@ def test_float32_and_no_shuffle():
     mf.fit_many(together, X, Y, epochs=2, shuffle=False, verbose=0)
     for a, b in zip(together, alone):
         b.fit(X, Y, epochs=2, shuffle=False, verbose=0)
-        for left, right in zip(a.get_weights(), b.get_weights()):
+        weights = b.get_weights()
+        for k, (left, right) in enumerate(zip(a.get_weights(), weights)):
             assert left.dtype == np.float32
-            assert np.abs(left - right).max() <= 1e-5 * np.abs(right).max()
+            # a bias on its kernel's scale: the output bias is a near-cancelling sum of steps
+            scale = np.abs(weights[k - 1 if left.ndim == 1 else k]).max()
+            assert np.abs(left - right).max() <= 1e-5 * scale
 
 
 @pytest.mark.skipif(not importlib.util.find_spec("numba"), reason="numba is not installed")

@@ -152,6 +152,17 @@ def test_every_entrywise_loss_compiles_to_the_same_numbers(loss, last, target):
     assert hist[1].history["loss"] == pytest.approx(hist[0].history["loss"], rel=1e-10)
 
 
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_float32_classifiers_compile(loss):
+    X, _ = data(rows=640)
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    y = np.eye(3)[y] if loss == "categorical_crossentropy" else y
+    a, b, _ = both(
+        lambda: network("float32", last="softmax", outputs=3), mf.optimizers.SGD(0.05), loss, X, y
+    )
+    assert_same_weights(a, b, 1e-5)
+
+
 def test_sample_and_class_weights_weigh_the_same_rows():
     X, y = data(rows=700)
     weights = np.random.default_rng(2).uniform(0, 3, len(X))

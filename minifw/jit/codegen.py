@@ -13,7 +13,8 @@ function, ``run``, that trains the steps of one execution:
                       backward: the chain rule back to the first Dense, ∂L/∂W = Xᵀ G,
                                 ∂L/∂b = Σ_rows G into the flat gradient vector
                       guard:    stop (returning s) if L or ∂L/∂w is not finite
-                      update:   clip, then w, state ← optimizer.rule(...) entry by entry
+                      update:   clip, then (w, d, state) ← optimizer.rule(...) and
+                                w ← w − s · d, entry by entry
 
 Every formula in it is a call of the class's own static method (``Tanh.function``,
 ``MSELoss.entry``, ``Adam.rule``, ``Optimizer.clip``) compiled with
@@ -163,12 +164,11 @@ def source(layout: Layout) -> str:
                     f"            for j in range({c}):",
                     f"                {o}[i, j] += params[{b} + j]",
                 ]
-                back += [
-                    f"        for j in range({c}):",
-                    "            total = 0.0",
-                    "            for i in range(n):",
-                    "                total += g[i, j]",
-                    f"            grads[{b} + j] = total",
+                back += [  # Σ_rows G, row by row (as NumPy sums axis 0: in cache order)
+                    f"        grads[{b}:{b + c}] = 0",
+                    "        for i in range(n):",
+                    f"            for j in range({c}):",
+                    f"                grads[{b} + j] += g[i, j]",
                 ]
             if i - 1 != first_dense:
                 back.append(f"        g = np.dot(g, k{i}.T)")
@@ -244,7 +244,7 @@ def source(layout: Layout) -> str:
         body += back
     held = [f"slot{k}" if present else "0.0" for k, present in enumerate(layout.held)]
     results = ", ".join(
-        ["w", *[f"s{k}" if present else "_" for k, present in enumerate(layout.held)]]
+        ["w", "d", *[f"s{k}" if present else "_" for k, present in enumerate(layout.held)]]
     )
     numbers = [f"numbers[s, {k}]" for k in range(layout.n_numbers)]
     body += [
@@ -260,7 +260,7 @@ def source(layout: Layout) -> str:
         + (", " if held else "")
         + ", ".join(f"u{k}" for k in range(len(numbers)))
         + ")",
-        "            params[e] = w",
+        "            params[e] = w - u0 * d",  # w ← w − s · d, s the first number
         *[f"            slot{k}[e] = s{k}" for k, present in enumerate(layout.held) if present],
         "        t += 1",
         "        if t % FLUSH_EVERY == 0:",
