@@ -369,3 +369,45 @@ def test_a_changed_formula_compiles_anew(tmp_path, monkeypatch):
     )  # fmt: skip
     codegen.load(layout), codegen.load(other)
     assert len(list(tmp_path.glob("minifw_steps_*.py"))) == 2
+
+
+class Nothing(mf.callbacks.Callback):
+    """A callback that looks at each epoch's end: fit then runs one epoch per call."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.last = epoch
+
+
+def test_several_epochs_in_one_call_when_nothing_looks_between_them():
+    """Without callbacks, validation or metrics a compiled fit runs many epochs per call;
+    the weights and the History are those of one epoch per call."""
+    X, y = data(rows=200)
+    fits = []
+    for callbacks in ([], [Nothing()]):
+        model = network(dropout=0.2)
+        model.compile(
+            mf.optimizers.Adam(mf.schedules.ExponentialDecay(1e-2, 7, 0.9)),
+            "mse", jit_compile=True, steps_per_execution="epoch",
+        )  # fmt: skip
+        history = model.fit(X, y, epochs=12, batch_size=32, verbose=0, callbacks=callbacks)
+        fits.append((model, history))
+    (a, first), (b, second) = fits
+    assert_same_weights(a, b, 1e-12)
+    assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-12)
+    assert first.epoch == second.epoch == list(range(12))
+
+
+def test_a_non_finite_step_among_epochs_in_one_call_stops_where_epoch_by_epoch_stops():
+    X, y = data(rows=200)
+    outcomes = []
+    for callbacks in ([], [Nothing()]):
+        model = network()
+        growing = mf.schedules.ExponentialDecay(1e-3, decay_steps=1, decay_rate=1.5)
+        model.compile(mf.optimizers.SGD(growing), "mse", jit_compile=True)
+        with pytest.raises(mf.errors.NonFiniteError) as raised:
+            model.fit(X, y, epochs=40, batch_size=32, verbose=0, callbacks=callbacks)
+        outcomes.append((str(raised.value), model.get_weights(), len(model.history.epoch)))
+    assert outcomes[0][0] == outcomes[1][0]
+    assert outcomes[0][2] == outcomes[1][2] > 0
+    for left, right in zip(outcomes[0][1], outcomes[1][1]):
+        np.testing.assert_array_equal(left, right)

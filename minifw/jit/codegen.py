@@ -123,105 +123,107 @@ def source(layout: Layout) -> str:
     n_dropout = sum(isinstance(step, DropoutStep) for step in layout.steps)
     draws = [f"draws{k}" for k in range(n_dropout)]
     args = [
-        "X", "Y", "W", "order", "starts", "numbers", "bounds", "clipnorm", "clipvalue", "tiny",
-        "t0", "constants", "loss_constants", "share", "mean", "keep", "scales", "params",
-        "grads",
-        *slots, *draws, "losses", "outputs",
+        "X", "Y", "W", "order", "starts", "most", "numbers", "bounds", "clipnorm",
+        "clipvalue", "tiny", "t0", "constants", "loss_constants", "share", "mean", "keep",
+        "scales", "params", "grads", *slots, *draws, "losses", "outputs",
     ]  # fmt: skip
+    # the width of each step's output (step 0: the input), for the buffers made once per call
+    widths = [layout.features]
+    for step in layout.steps:
+        widths.append(step.kernel[2] if isinstance(step, DenseStep) else widths[-1])
+    first_dense = next(i for i, step in enumerate(layout.steps) if isinstance(step, DenseStep))
+    last = len(layout.steps)
+    buffers = [
+        f"    A{i} = np.empty((most, {width}), dtype=params.dtype)"
+        for i, width in enumerate(widths)
+    ]
+    buffers += [
+        f"    G{i} = np.empty((most, {widths[i]}), dtype=params.dtype)"
+        for i in range(first_dense + 1, last + 1)
+    ]
+    buffers += [
+        f"    M{i} = np.empty((most, {widths[i]}), dtype=params.dtype)"
+        for i, step in enumerate(layout.steps, 1)
+        if isinstance(step, DropoutStep)
+    ]
     body = [
         "",
         "",
         '@njit(cache=True, error_model="numpy", nogil=True)',
         f"def run({', '.join(args)}):",
+        *buffers,
         "    t = t0",
         "    for s in range(len(starts) - 1):",
         "        begin, end = starts[s], starts[s + 1]",
         "        n = end - begin",
         "        rows = order[begin:end]",
-        f"        a0 = np.empty((n, {layout.features}), dtype=params.dtype)",
+        *[f"        a{i} = A{i}[:n]" for i in range(last + 1)],
+        *[f"        g{i} = G{i}[:n]" for i in range(first_dense + 1, last + 1)],
+        *[
+            f"        m{i} = M{i}[:n]"
+            for i, step in enumerate(layout.steps, 1)
+            if isinstance(step, DropoutStep)
+        ],
         "        for i in range(n):",
         f"            for j in range({layout.features}):",
         "                a0[i, j] = X[rows[i], j]",
     ]
     backward: list[list[str]] = []  # each step's backward lines, in forward order
-    first_dense = next(i for i, step in enumerate(layout.steps) if isinstance(step, DenseStep))
     activation_index = dropout_index = 0
     for i, step in enumerate(layout.steps, 1):
-        x, o = f"a{i - 1}", f"a{i}"
+        x, o, g, gx = f"a{i - 1}", f"a{i}", f"g{i}", f"g{i - 1}"
         if isinstance(step, DenseStep):
-            start, r, c = step.kernel
-            body += [
-                f"        k{i} = params[{start}:{start + r * c}].reshape(({r}, {c}))",
-                f"        {o} = np.dot({x}, k{i})",
-            ]
-            back = [
-                f"        np.dot({x}.T, g, grads[{start}:{start + r * c}].reshape(({r}, {c})))",
-            ]
-            if step.bias is not None:
-                b = step.bias
-                body += [
-                    "        for i in range(n):",
-                    f"            for j in range({c}):",
-                    f"                {o}[i, j] += params[{b} + j]",
-                ]
-                back += [  # Σ_rows G, row by row (as NumPy sums axis 0: in cache order)
-                    f"        grads[{b}:{b + c}] = 0",
-                    "        for i in range(n):",
-                    f"            for j in range({c}):",
-                    f"                grads[{b} + j] += g[i, j]",
-                ]
-            if i - 1 != first_dense:
-                back.append(f"        g = np.dot(g, k{i}.T)")
+            body_lines, back = _dense(step, x, o, g, gx, i, i - 1 != first_dense)
+            body += body_lines
         elif isinstance(step, ActivationStep):
             k = activation_index
             activation_index += 1
             c = "".join(f", constants[{k}][{m}]" for m in range(len(step.cls.constants)))
             body += [
-                f"        {o} = np.empty_like({x})",
-                f"        for i in range({x}.shape[0]):",
-                f"            for j in range({x}.shape[1]):",
+                "        for i in range(n):",
+                f"            for j in range({widths[i]}):",
                 f"                {o}[i, j] = f{k}({x}[i, j]{c})",
             ]
             back = [
-                "        for i in range(g.shape[0]):",
-                "            for j in range(g.shape[1]):",
-                f"                g[i, j] *= slope{k}({x}[i, j], {o}[i, j]{c})",
+                "        for i in range(n):",
+                f"            for j in range({widths[i]}):",
+                f"                {gx}[i, j] = {g}[i, j] * slope{k}({x}[i, j], {o}[i, j]{c})",
             ]
         else:
             k = dropout_index
             dropout_index += 1
             body += [
-                f"        m{i} = np.empty_like({x})",
-                f"        {o} = np.empty_like({x})",
-                f"        for i in range({x}.shape[0]):",
-                f"            for j in range({x}.shape[1]):",
+                "        for i in range(n):",
+                f"            for j in range({widths[i]}):",
                 f"                m{i}[i, j] = (draws{k}[begin + i, j] >= keep[{k}]) * scales[{k}]",
                 f"                {o}[i, j] = {x}[i, j] * m{i}[i, j]",
             ]
             back = [
-                "        for i in range(g.shape[0]):",
-                "            for j in range(g.shape[1]):",
-                f"                g[i, j] *= m{i}[i, j]",
+                "        for i in range(n):",
+                f"            for j in range({widths[i]}):",
+                f"                {gx}[i, j] = {g}[i, j] * m{i}[i, j]",
             ]
         backward.append(back)
-    z = f"a{len(layout.steps)}"
+    z, g = f"a{last}", f"g{last}"
     c = "".join(f", loss_constants[{m}]" for m in range(len(layout.loss.constants)))
     # the loss: ℓ_i of each row (share: 1/k of its entries' sum for a mean over entries),
     # L = Σ w_i ℓ_i / Σ w ("mean") or Σ w_i ℓ_i ("sum"), and ∂L/∂ŷ row by row
     if by_entry:
         body += [
-            f"        g = np.empty_like({z})",
             "        values = np.empty(n)",
             "        for i in range(n):",
             "            row = 0.0",
-            f"            for j in range({z}.shape[1]):",
+            f"            for j in range({widths[last]}):",
             f"                value, slope = loss_formula(Y[rows[i], j], {z}[i, j]{c})",
-            "                g[i, j] = slope",
+            f"                {g}[i, j] = slope",
             "                row += value",
             "            values[i] = row",
         ]
     else:
-        body.append(f"        values, g = loss_formula(Y[rows], {z}{c})")
+        body += [
+            f"        values, slopes = loss_formula(Y[rows], {z}{c})",
+            f"        {g}[:] = slopes",
+        ]
     body += [
         "        total = 0.0",
         "        weight = 0.0",
@@ -236,9 +238,9 @@ def source(layout: Layout) -> str:
         "            factor = W[rows[i]] * share / weight if mean else W[rows[i]] * share",
         "            if mean and weight <= 0:",
         "                factor = 0.0",
-        f"            for j in range({z}.shape[1]):",
-        "                g[i, j] *= factor",
-        f"            outputs[begin + i] = {z}[i]",
+        f"            for j in range({widths[last]}):",
+        f"                {g}[i, j] *= factor",
+        f"                outputs[begin + i, j] = {z}[i, j]",
     ]
     for back in reversed(backward[first_dense:]):
         body += back
@@ -272,6 +274,67 @@ def source(layout: Layout) -> str:
     return "\n".join(lines + body)
 
 
+#: Below this many kernel entries a product is written out as loops (a BLAS call costs more).
+SMALL_KERNEL = 64
+
+
+def _dense(step: DenseStep, x: str, o: str, g: str, gx: str, i: int, needs_input_gradient: bool):
+    """The forward lines (o = x W + b) and the backward lines (∂L/∂W, ∂L/∂b and, unless this
+    is the first layer with weights, ∂L/∂x into ``gx``) of one Dense step."""
+    start, r, c = step.kernel
+    b = step.bias
+    forward = [f"        k{i} = params[{start}:{start + r * c}].reshape(({r}, {c}))"]
+    back = []
+    if r * c <= SMALL_KERNEL:
+        forward += [
+            "        for i in range(n):",
+            f"            for j in range({c}):",
+            f"                total = {'0.0' if b is None else f'params[{b} + j]'}",
+            f"                for p in range({r}):",
+            f"                    total += {x}[i, p] * k{i}[p, j]",
+            f"                {o}[i, j] = total",
+        ]
+        back += [
+            f"        for p in range({r}):",
+            f"            for j in range({c}):",
+            "                total = 0.0",
+            "                for i in range(n):",
+            f"                    total += {x}[i, p] * {g}[i, j]",
+            f"                grads[{start} + p * {c} + j] = total",
+        ]
+    else:
+        forward.append(f"        np.dot({x}, k{i}, {o})")
+        if b is not None:
+            forward += [
+                "        for i in range(n):",
+                f"            for j in range({c}):",
+                f"                {o}[i, j] += params[{b} + j]",
+            ]
+        back.append(
+            f"        np.dot({x}.T, {g}, grads[{start}:{start + r * c}].reshape(({r}, {c})))"
+        )
+    if b is not None:
+        back += [  # Σ_rows G, row by row (as NumPy sums axis 0: in cache order)
+            f"        grads[{b}:{b + c}] = 0",
+            "        for i in range(n):",
+            f"            for j in range({c}):",
+            f"                grads[{b} + j] += {g}[i, j]",
+        ]
+    if needs_input_gradient:
+        if r * c <= SMALL_KERNEL:
+            back += [
+                "        for i in range(n):",
+                f"            for p in range({r}):",
+                "                total = 0.0",
+                f"                for j in range({c}):",
+                f"                    total += {g}[i, j] * k{i}[p, j]",
+                f"                {gx}[i, p] = total",
+            ]
+        else:
+            back.append(f"        np.dot({g}, k{i}.T, {gx})")
+    return forward, back
+
+
 def cache_directory() -> Path:
     """Where the generated modules and numba's cache of them live:
     ``$MINIFW_CACHE_DIR``, else ``$XDG_CACHE_HOME/minifw/jit`` (``~/.cache/minifw/jit``)."""
@@ -282,8 +345,18 @@ def cache_directory() -> Path:
     return Path(base) / "minifw" / "jit"
 
 
+_LOADED: dict[Layout, object] = {}  # this process's compiled steps, by layout
+
+
 def load(layout: Layout):
     """The compiled ``run`` of ``layout``: its module written (once) and imported."""
+    if layout in _LOADED:
+        return _LOADED[layout]
+    _LOADED[layout] = run = _import(layout)
+    return run
+
+
+def _import(layout: Layout):
     text = source(layout)
     digest = hashlib.sha256((text + _formula_sources(layout)).encode()).hexdigest()[:20]
     name = f"minifw_steps_{digest}"

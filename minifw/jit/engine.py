@@ -132,14 +132,36 @@ class Executions:
         n, size = len(self.X), self.batch_size
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for first in range(0, self.steps, self.per_execution):
-            rows = order[first * size : (first + self.per_execution) * size]
-            starts = np.append(np.arange(0, len(rows), size), len(rows))
-            if self.weighted:
-                weights = np.add.reduceat(self.sample_weights[rows], starts[:-1])
-            else:
-                weights = np.diff(starts).astype(float)
-            execution = Execution(rows, starts, weights)
-            yield first, (execution, self.Y[rows], None, float(weights.sum()))
+            execution = self._execution(order[first * size : (first + self.per_execution) * size])
+            yield first, (execution, self.Y[execution.order], None, execution.weights.sum())
+
+    def _execution(self, rows: np.ndarray, epochs: int = 1) -> Execution:
+        """The batches of ``rows``, which hold ``epochs`` whole epochs' rows (or a part of
+        one): each epoch's batches start at its first row."""
+        n, size = len(rows) // epochs, self.batch_size
+        one = np.arange(0, n, size)
+        starts = np.append((one + n * np.arange(epochs)[:, None]).reshape(-1), len(rows))
+        if self.weighted:
+            weights = np.add.reduceat(self.sample_weights[rows], starts[:-1])
+        else:
+            weights = np.diff(starts).astype(float)
+        return Execution(rows, starts, weights)
+
+    #: The most rows one call trains when it runs several epochs (about a second of W2).
+    ROWS_AT_ONCE = 1 << 20
+
+    def epochs_at_once(self, epochs: int) -> Execution:
+        """One execution of ``epochs`` whole epochs, each with its own shuffle (drawn in turn,
+        as epoch by epoch), for a fit in which nothing looks at an epoch's end."""
+        n = len(self.X)
+        if not self.shuffle:
+            return self._execution(np.tile(np.arange(n), epochs), epochs)
+        orders = [self.rng.permutation(n) for _ in range(epochs)]
+        return self._execution(np.concatenate(orders), epochs)
+
+    def epochs_per_call(self) -> int:
+        """How many whole epochs one call may run (``ROWS_AT_ONCE`` rows at most)."""
+        return max(1, self.ROWS_AT_ONCE // max(1, len(self.X)))
 
 
 class CompiledSteps:
@@ -210,6 +232,16 @@ class CompiledSteps:
     ) -> tuple[float, np.ndarray]:
         """Train the execution's steps; returns the mean of their losses (each before its
         update, weighted as the epoch weighs batches) and their outputs."""
+        losses, outputs = self.train(execution, epoch, batch)
+        total = float(execution.weights.sum())
+        return (float(losses.dot(execution.weights)) / total if total else 0.0), outputs
+
+    def train(
+        self, execution: Execution, epoch: int | None = None, batch: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Train the execution's steps; returns each step's loss and the outputs. On a
+        non-finite step, the weights and the optimizer's state are put back as they were
+        before the execution and NonFiniteError names the step (its ``batch``-th batch)."""
         optimizer, params = self.optimizer, self.parameters.params
         data, steps = self.data, len(execution.starts) - 1
         rates = optimizer.learning_rates(steps)
@@ -230,7 +262,8 @@ class CompiledSteps:
         losses = np.zeros(steps)
         outputs = np.empty((size, self.outputs), dtype=self.dtype)
         done = self.run(
-            data.X, data.Y, data.sample_weights, execution.order, execution.starts, numbers,
+            data.X, data.Y, data.sample_weights, execution.order, execution.starts,
+            int(np.diff(execution.starts).max()), numbers,
             self.bounds, float(optimizer.clipnorm or 0.0), float(optimizer.clipvalue or 0.0),
             float(np.finfo(self.dtype).tiny), optimizer.iterations, self.constants,
             self.loss_constants, self.share, self.mean, self.keep, self.scales, params,
@@ -243,9 +276,11 @@ class CompiledSteps:
             failed = None if batch is None else batch + done
             raise NonFiniteError.during(float(losses[done]), epoch, failed)
         optimizer.iterations += steps
-        total = float(execution.weights.sum())
-        loss = float(losses.dot(execution.weights)) / total if total else 0.0
-        return loss, outputs
+        return losses, outputs
+
+    def generators(self) -> list[np.random.Generator]:
+        """The generators an execution draws from: the shuffle's, then each Dropout's."""
+        return [self.data.rng, *(layer.rng for layer in self.dropouts)]
 
 
 def _averages_entries(loss: Loss) -> bool:

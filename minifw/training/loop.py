@@ -83,6 +83,8 @@ def fit(
                 lbfgs.fit_full_batch(
                     model, *setup.arrays, setup.epochs, setup.validation, callbacks
                 )
+            elif _unobserved(setup, options, model):
+                run_epochs_at_once(model, setup, callbacks, guard)
             else:
                 run_epochs(
                     model,
@@ -321,6 +323,49 @@ def run_epochs(
         end_epoch(model, epoch, logs, validation, callbacks)
         _refuse_refreezing(model, trainable)
         if model.stop_training if agree is None else _stop_together(model, guard, agree):
+            return
+
+
+def _unobserved(setup: _Setup, options: FitOptions, model) -> bool:
+    """Whether nothing looks at the model between two epochs (no callbacks of the user's,
+    no progress, validation or metrics), so that the compiled engine may run several
+    epochs in one call (``steps_per_execution="epoch"``)."""
+    return (
+        isinstance(setup.step, CompiledSteps)
+        and model.steps_per_execution == "epoch"
+        and not options.callbacks
+        and len(setup.callbacks.callbacks) == 1  # the History alone: no progress output
+        and setup.validation is None
+        and not model.metrics
+    )
+
+
+def run_epochs_at_once(model, setup: _Setup, callbacks, guard) -> None:
+    """Several epochs per compiled call (``Executions.epochs_per_call``), the History filled
+    from each step's loss afterwards. A call that meets a non-finite step is undone (the
+    weights, the optimizer's state and the generators put back) and its epochs are run one
+    by one, which stops at that step as ``run_epochs`` does."""
+    batches, step, epochs = setup.batches, setup.step, setup.epochs
+    per_call, per_epoch = batches.epochs_per_call(), batches.steps
+    for first in range(epochs.start, epochs.stop, per_call):
+        group = range(first, min(first + per_call, epochs.stop))
+        generators = step.generators()
+        drawn_from = [generator.bit_generator.state for generator in generators]
+        execution = batches.epochs_at_once(len(group))
+        try:
+            losses, _ = step.train(execution, first, 0)
+        except NonFiniteError:
+            for generator, state in zip(generators, drawn_from):
+                generator.bit_generator.state = state
+            rest = range(first, epochs.stop)
+            run_epochs(model, batches, step, rest, None, callbacks, guard)
+            return
+        weighted = (losses * execution.weights).reshape(len(group), per_epoch).sum(axis=1)
+        totals = execution.weights.reshape(len(group), per_epoch).sum(axis=1)
+        for epoch, total, weight in zip(group, weighted, totals):
+            callbacks.on_epoch_begin(epoch)
+            callbacks.on_epoch_end(epoch, {"loss": float(total / weight) if weight else 0.0})
+        if guard.interrupted:
             return
 
 
