@@ -6,9 +6,8 @@ it raises, neither the model's weights nor the caller's arrays have changed.
 
 from __future__ import annotations
 
-import re
-
 import io
+import re
 import warnings
 import zipfile
 
