@@ -77,6 +77,39 @@ def measure(w: Workload, repeats: int) -> dict:
     return results
 
 
+def many_models(repeats: int, k: int = 16) -> dict:
+    """W2-K: ``k`` W2 models (seeds 0…k−1, learning rates 1e-3 · (1 + i/k)) trained one
+    epoch by ``mf.fit_many``, on the NumPy engine and compiled; per model, beside one
+    epoch of the bare loop."""
+    mf = workloads.mf
+    X, y = workloads.make_data(W2)
+
+    def models(jit: bool) -> list:
+        out = []
+        for i in range(k):
+            model = workloads.minifw_model(W2, jit_compile=jit)
+            model.compile(
+                mf.optimizers.Adam(W2.learning_rate * (1 + i / k)), "mse",
+                jit_compile=jit, steps_per_execution="epoch",
+            )  # fmt: skip
+            out.append(model)
+        return out
+
+    bare = workloads.bare_loop(W2, workloads.minifw_model(W2).get_weights())
+    rng = np.random.default_rng(workloads.SEED)
+    runs = {"bare": lambda: bare.epoch(X, y, rng)}
+    numpy_models = models(False)
+    runs["minifw"] = lambda: mf.fit_many(numpy_models, X, y, batch_size=W2.batch, verbose=0)
+    if mf.jit.available():
+        compiled = models(True)
+        runs["jit"] = lambda: mf.fit_many(compiled, X, y, batch_size=W2.batch, verbose=0)
+    results = timed(runs, repeats)
+    for key in ("minifw", "jit"):
+        if key in results:
+            results[key] = {stat: value / k for stat, value in results[key].items()}
+    return results
+
+
 def first_compiled_epoch() -> dict:
     """Seconds to the end of W2's first compiled epoch in a new process: with an empty cache
     (cold: numba compiles) and again with the cache the first run left (warm)."""
@@ -322,6 +355,18 @@ def report(results: dict) -> str:
             f"\nMemory (fit on W3's data, tracemalloc): peak {m['peak_bytes'] / 2**20:.1f} MiB "
             f"above the data's {m['data_bytes'] / 2**20:.0f} MiB = {m['fraction']:.1%}."
         )
+    if "W2-K" in results:
+        r = results["W2-K"]
+        jit = (
+            f"; compiled {_cell(r, 'jit', 1.0)} ({r['jit']['median'] / r['bare']['median']:.2f}×)"
+            if "jit" in r
+            else ""
+        )
+        parts.append(
+            f"\nW2-K, 16 W2 models by fit_many, s/epoch per model: NumPy engine "
+            f"{_cell(r, 'minifw', 1.0)} ({r['minifw']['median'] / r['bare']['median']:.2f}× the "
+            f"bare loop's {r['bare']['median']:.3g}){jit}."
+        )
     if "compile" in results:
         c = results["compile"]
         parts.append(
@@ -343,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--only",
-        default="W1,W2,W3,W4,W5,bookkeeping,scaling,memory,compile",
+        default="W1,W2,W3,W4,W5,W2-K,bookkeeping,scaling,memory,compile",
         help="comma-separated parts to run",
     )
     args = parser.parse_args(argv)
@@ -359,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
         ("scaling", lambda: scaling(args.repeats)),
         ("memory", memory),
         ("compile", first_compiled_epoch),
+        ("W2-K", lambda: many_models(args.repeats)),
     ):
         if name in parts:
             print(f"measuring {name} ...", file=sys.stderr)
