@@ -95,6 +95,7 @@ class Optimizer:
         self.state: dict[str, np.ndarray] = {}
         self._params: np.ndarray | None = None  # the vector the state and BLAS routine fit
         self._held_from: dict | None = None
+        self._in_place = False
 
     @property
     def learning_rate(self) -> LearningRate:
@@ -161,8 +162,12 @@ class Optimizer:
         if self.rule is None:
             direction, scale = self.update(params, grads, rate)
             self._chunked_axpy(params, direction, scale)
-        elif params.size <= _RULE_CHUNK:
-            self._apply_rule(params, grads, self._held, self.numbers(rate, self.iterations + 1))
+        elif params.size <= _AXPY_CHUNK:  # the whole vector at once: the training step's case
+            numbers, held = self.numbers(rate, self.iterations + 1), self._held
+            new = self.rule(params, grads, *held, *numbers)
+            if not self._in_place:
+                self._keep(params, held, new)
+            self._axpy(new[1], params, a=-numbers[0])  # w ← w − s · d, in place
         else:  # in chunks whose temporaries stay in cache: no extra pass over the memory
             numbers, held = self.numbers(rate, self.iterations + 1), self._held
             for start in range(0, params.size, _RULE_CHUNK):
@@ -208,13 +213,18 @@ class Optimizer:
     def _apply_rule(self, params, grads, held: list, numbers: tuple) -> None:
         """The state ← ``rule``'s, and w ← w − s · d by BLAS axpy, in place."""
         new = self.rule(params, grads, *held, *numbers)
-        if new[0] is not params or not all(map(operator.is_, new[2:], held)):
-            _write_back([params, *held], (new[0], *new[2:]))  # a rule that made new arrays
-        if params.size <= _AXPY_CHUNK:
-            self._axpy(new[1], params, a=-numbers[0])  # w ← w − s · d, in place
-        else:
-            self._step_in_chunks(params, new[1], numbers[0])
+        if not self._in_place:
+            self._keep(params, held, new)
+        self._chunked_axpy(params, new[1], numbers[0])
 
+    def _keep(self, params, held: list, new: tuple) -> None:
+        """Put the rule's results into the vectors where it made new arrays instead of
+        updating them in place (a rule of one's own may). A rule that updated everything in
+        place on its first step is taken to do so at every step: the check is skipped."""
+        in_place = new[0] is params and all(map(operator.is_, new[2:], held))
+        if not in_place:
+            _write_back([params, *held], (new[0], *new[2:]))
+        self._in_place = in_place
     @staticmethod
     def clip(grads, bounds, clipnorm, clipvalue) -> None:
         """Clip ``grads`` in place: each entry to [−clipvalue, clipvalue], then each parameter
@@ -259,6 +269,7 @@ class Optimizer:
         # the rule's state arguments (0 for a slot not held), until the state is replaced
         self._held = [self.state.get(name, 0.0) for name in self.slots]
         self._held_from = self.state
+        self._in_place = False  # not known until the rule's first step
 
     def __getstate__(self) -> dict:
         """For copies: the BLAS routine is looked up again on the copy's first step."""

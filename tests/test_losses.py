@@ -282,3 +282,20 @@ def test_every_losss_value_is_the_mean_or_sum_of_its_rows_with_and_without_weigh
     np.testing.assert_allclose(grad, numeric_gradient(weighted_value, y_pred), rtol=1e-5, atol=1e-8)
     ones = loss.weighted_value_and_grad(y_true, y_pred, np.ones(len(y_pred)))
     assert ones[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("cls", "options", "kind"), every_loss())
+def test_a_fused_training_form_equals_the_losss_one_written_formula(cls, options, kind, rng):
+    """``entry`` or ``per_row`` is the formula both engines run; a loss that fuses its
+    ``value_and_grad`` for speed (MSE) must give the same L and ∂L/∂ŷ."""
+    loss = cls(**options)
+    formula = loss.step_formula
+    if formula is None:
+        pytest.skip(f"{cls.__name__} writes no entry or per_row formula")
+    y_true, y_pred = pair(cls, kind, rng)
+    y_true = loss.targets(y_true, y_pred.shape[1], np.float64)
+    values, grad = formula(y_true, y_pred, *loss.constant_values())
+    scale = loss.entry_scale(y_pred)
+    fused_value, fused_grad = loss.value_and_grad(y_true, y_pred)
+    assert fused_value == pytest.approx(float(values.sum()) * scale, rel=1e-12)
+    np.testing.assert_allclose(fused_grad, grad * scale, rtol=1e-12, atol=1e-300)
