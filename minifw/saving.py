@@ -149,6 +149,8 @@ def _compile_config(model: Sequential, quiet: bool = False) -> dict | None:
         },
         "loss": {"class_name": type(model.loss).__name__, "config": model.loss.get_config()},
         "metrics": saved,
+        "jit_compile": bool(model.jit_compile),
+        "steps_per_execution": model.steps_per_execution,
     }
 
 
@@ -469,7 +471,12 @@ def _restore_compile(model, config, training, archive, header, path) -> dict[str
         metrics = config.get("metrics", [])
         if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
             raise ValueError(f"metrics must be a list of names, got {metrics!r}")
-        model.compile(optimizer, loss, metrics=metrics)
+        # a model trained compiled loads compiled where numba is installed, else on NumPy
+        engine = "auto" if config.get("jit_compile", False) else False
+        steps = config.get("steps_per_execution", 1)
+        model.compile(
+            optimizer, loss, metrics=metrics, jit_compile=engine, steps_per_execution=steps
+        )
         iterations = training.get("optimizer_iterations", 0)
         keys = training.get("optimizer_state", [])
         if not isinstance(iterations, int) or iterations < 0 or not isinstance(keys, list):

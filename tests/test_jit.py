@@ -411,3 +411,22 @@ def test_a_non_finite_step_among_epochs_in_one_call_stops_where_epoch_by_epoch_s
     assert outcomes[0][2] == outcomes[1][2] > 0
     for left, right in zip(outcomes[0][1], outcomes[1][1]):
         np.testing.assert_array_equal(left, right)
+
+
+def test_save_load_and_resume_on_the_compiled_engine(tmp_path):
+    """Trained compiled, saved, loaded (compiled again: its compile settings are saved)
+    and trained on: the same weights as one uninterrupted compiled fit."""
+    X, y = data(rows=300)
+    whole = network(dropout=0.1)
+    whole.compile(mf.optimizers.Adam(1e-2), "mse", jit_compile=True, steps_per_execution=3)
+    whole.fit(X, y, epochs=4, batch_size=32, verbose=0)
+    half = network(dropout=0.1)
+    half.compile(mf.optimizers.Adam(1e-2), "mse", jit_compile=True, steps_per_execution=3)
+    half.fit(X, y, epochs=2, batch_size=32, verbose=0)
+    half.save(tmp_path / "half.minifw")
+    loaded = mf.load_model(tmp_path / "half.minifw")
+    assert loaded.jit_compile is True and loaded.steps_per_execution == 3
+    loaded.fit(X, y, epochs=2, batch_size=32, verbose=0)
+    assert_same_weights(whole, loaded, 1e-12)
+    copied = half.copy()
+    assert copied.jit_compile is True
