@@ -165,8 +165,7 @@ def source(layout: Layout) -> str:
             if isinstance(step, DropoutStep)
         ],
         "        for i in range(n):",
-        f"            for j in range({layout.features}):",
-        "                a0[i, j] = X[rows[i], j]",
+        "            a0[i] = X[rows[i]]",  # the batch's rows, in the model's dtype
     ]
     backward: list[list[str]] = []  # each step's backward lines, in forward order
     activation_index = dropout_index = 0
