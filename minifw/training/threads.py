@@ -25,8 +25,8 @@ from ..layers.base import Layer
 
 __all__ = ["SMALL_PRODUCT", "largest_product", "for_training"]
 
-#: The largest per-step product (multiply-adds) trained on one BLAS thread: 128 × 256 × 128.
-SMALL_PRODUCT = 1 << 22
+#: The largest per-step product (multiply-adds) trained on one BLAS thread: 64 × 128 × 128.
+SMALL_PRODUCT = 1 << 20
 
 _controller = None  # threadpoolctl's view of the loaded BLAS libraries, found once
 
