@@ -275,13 +275,17 @@ class StackedModels:
         totals, weight_totals = np.zeros(len(models)), np.zeros(len(models))
         targets, predictions = [[] for _ in models], [[] for _ in models]
         measured = [k for k, model in enumerate(models) if model.metrics]
+        weighted = any(w is not None for w in weights)
         for batch, start in enumerate(range(0, n, batch_size)):
             rows = orders[:, start : start + batch_size]
             x = X[rows].astype(self.dtype, copy=False)  # (K, rows, features)
-            ys = [Y[r] for r in rows]
-            ws = [None if w is None else w[r] for w, r in zip(weights, rows)]
+            ys = Y[rows]  # each model's targets: ys[k]
+            if weighted:
+                ws = [None if w is None else w[r] for w, r in zip(weights, rows)]
+                weight = [len(r) if w is None else float(w.sum()) for r, w in zip(rows, ws)]
+            else:
+                ws, weight = weights, rows.shape[1]
             losses, outputs = self._step(x, ys, ws, epoch, batch)
-            weight = [len(r) if w is None else float(w.sum()) for r, w in zip(rows, ws)]
             totals += np.multiply(losses, weight)
             weight_totals += weight
             for k in measured:
