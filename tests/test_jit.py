@@ -239,6 +239,7 @@ def test_metrics_and_validation_are_computed_as_on_the_numpy_engine():
     )
     for key in hist[0].history:
         assert hist[1].history[key] == pytest.approx(hist[0].history[key], rel=1e-9), key
+        assert all(type(value) is float for value in hist[1].history[key]), key
 
 
 def test_the_lecture_under_jit_compile_matches_its_scalar_formulas_for_4000_steps():
@@ -298,6 +299,7 @@ def test_a_non_finite_step_restores_the_weights_of_the_executions_start():
         ([mf.layers.Dense(4, input_shape=(3,), kernel_regularizer="l2")], "mse", "sgd",
          "regularizer"),
         ([mf.layers.Dense(4, input_shape=(3,))], "mse", "lbfgs", "LBFGS"),
+        ([mf.layers.Activation("tanh", input_shape=(3,))], "mse", "sgd", "no Dense"),
     ],
 )  # fmt: skip
 def test_compile_refuses_what_it_cannot_compile_naming_it_and_changes_nothing(

@@ -74,6 +74,8 @@ def plan_refusal(plan: Plan, optimizer: Optimizer) -> str | None:
                 return f"layer {name}: {why}"
         elif type(layer) is not Dropout:
             return f"layer {name} is not one of the {_SUPPORTED} it compiles"
+    if not any(isinstance(layer, Dense) for layer in plan.layers):
+        return "the model has no Dense layer: nothing for it to train"
     loss = plan.loss
     if getattr(loss, "step_formula", None) is None:
         return (
@@ -133,7 +135,8 @@ class Executions:
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for first in range(0, self.steps, self.per_execution):
             execution = self._execution(order[first * size : (first + self.per_execution) * size])
-            yield first, (execution, self.Y[execution.order], None, execution.weights.sum())
+            weight = float(execution.weights.sum())
+            yield first, (execution, self.Y[execution.order], None, weight)
 
     def _execution(self, rows: np.ndarray, epochs: int = 1) -> Execution:
         """The batches of ``rows``, which hold ``epochs`` whole epochs' rows (or a part of
