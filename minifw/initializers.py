@@ -30,6 +30,7 @@ __all__ = [
     "GlorotNormal",
     "HeUniform",
     "HeNormal",
+    "Orthogonal",
     "get",
 ]
 
@@ -246,6 +247,30 @@ class HeNormal(VarianceScaling):
 
     def get_config(self) -> dict:
         return {}
+
+
+@register("orthogonal")
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix times ``gain``: the Q of the QR decomposition of a
+    standard normal matrix, its columns' signs fixed by R's diagonal (Keras's and
+    PyTorch's recipe; a recurrent kernel's default). For shape (rows, cols), Qᵀ Q = I
+    when rows ≥ cols, else Q Qᵀ = I."""
+
+    def __init__(self, gain: float = 1.0) -> None:
+        self.gain = positive_float(gain, "gain", "Orthogonal")
+
+    def _sample(self, shape, rng, dtype):
+        rows = math.prod(shape[:-1])
+        cols = shape[-1]
+        flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(flat)
+        q *= np.sign(np.diag(r))  # a unique, uniformly distributed Q
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(dtype, order="C")
+
+    def get_config(self) -> dict:
+        return {"gain": self.gain}
 
 
 def get(identifier: str | dict | Initializer) -> Initializer:

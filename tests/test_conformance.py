@@ -46,6 +46,18 @@ SPECS = {
     ],
     "GlobalAveragePooling2D": [(L.GlobalAveragePooling2D, (3, 3, 4, 2))],
     "GlobalMaxPooling2D": [(L.GlobalMaxPooling2D, (3, 3, 4, 2))],
+    "SimpleRNN": [
+        (lambda: L.SimpleRNN(3), (4, 5, 2)),
+        (lambda: L.SimpleRNN(2, "relu", return_sequences=True, go_backwards=True), (3, 4, 3)),
+    ],
+    "LSTM": [
+        (lambda: L.LSTM(3), (4, 5, 2)),
+        (lambda: L.LSTM(2, return_sequences=True, go_backwards=True), (3, 4, 3)),
+    ],
+    "GRU": [
+        (lambda: L.GRU(3), (4, 5, 2)),
+        (lambda: L.GRU(2, "relu", return_sequences=True, go_backwards=True), (3, 4, 3)),
+    ],
 }
 
 

@@ -33,6 +33,7 @@ from .pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
 from .reshaping import Flatten, Reshape
 
 __all__ = [
@@ -66,6 +67,10 @@ __all__ = [
     "AveragePooling2D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling2D",
+    "Recurrent",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
     "serialize",
     "deserialize",
 ]

@@ -1,0 +1,144 @@
+"""SimpleRNN, LSTM and GRU against an independent NumPy reference written from the
+equations, one sample and one step at a time; Keras's layouts; bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minifw as mf
+from minifw.layers import GRU, LSTM, SimpleRNN
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def reference(layer, x):
+    """The layer's outputs, sample by sample and step by step, from its equations."""
+    W, U, b = (layer.params[key] for key in ("W", "U", "b"))
+    u = layer.units
+    outputs = []
+    for sample in x:
+        steps = sample[::-1] if layer.go_backwards else sample
+        h, c, hs = np.zeros(u), np.zeros(u), []
+        for x_t in steps:
+            if isinstance(layer, SimpleRNN):
+                h = np.tanh(x_t @ W + h @ U + b)
+            elif isinstance(layer, LSTM):
+                z = x_t @ W + h @ U + b
+                i, f = sigmoid(z[:u]), sigmoid(z[u : 2 * u])
+                g, o = np.tanh(z[2 * u : 3 * u]), sigmoid(z[3 * u :])
+                c = f * c + i * g
+                h = o * np.tanh(c)
+            else:  # GRU, reset_after: b[0] input biases, b[1] recurrent biases
+                xz, hz = x_t @ W + b[0], h @ U + b[1]
+                z = sigmoid(xz[:u] + hz[:u])
+                r = sigmoid(xz[u : 2 * u] + hz[u : 2 * u])
+                candidate = np.tanh(xz[2 * u :] + r * hz[2 * u :])
+                h = z * h + (1 - z) * candidate
+            hs.append(h)
+        outputs.append(np.array(hs) if layer.return_sequences else h)
+    return np.array(outputs)
+
+
+CASES = [
+    (cls, options)
+    for cls in (SimpleRNN, LSTM, GRU)
+    for options in (
+        {},
+        {"return_sequences": True},
+        {"go_backwards": True},
+        {"return_sequences": True, "go_backwards": True},
+    )
+]
+
+
+@pytest.mark.parametrize(("cls", "options"), CASES)
+def test_forward_equals_the_equations_and_gradients_central_differences(cls, options):
+    rng = np.random.default_rng(len(options) + 7 * cls.gates)
+    n, steps, features, units = rng.integers(2, 5), rng.integers(1, 6), rng.integers(1, 4), 3
+    x = rng.normal(size=(n, steps, features))
+    layer = cls(units, **options, bias_initializer="random_normal")
+    layer.build(x.shape, rng)
+    np.testing.assert_allclose(layer.forward(x), reference(layer, x), rtol=1e-12, atol=1e-13)
+    errors = mf.gradcheck(layer, x)
+    assert set(errors) == {"input", "W", "U", "b"}
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_keras_layouts_and_starting_values():
+    x = np.zeros((2, 4, 5))
+    lstm, gru, rnn = LSTM(3), GRU(3), SimpleRNN(3)
+    for layer in (lstm, gru, rnn):
+        layer.build(x.shape, np.random.default_rng(0))
+    assert [w.shape for w in lstm.get_weights()] == [(5, 12), (3, 12), (12,)]
+    assert [w.shape for w in gru.get_weights()] == [(5, 9), (3, 9), (2, 9)]
+    assert [w.shape for w in rnn.get_weights()] == [(5, 3), (3, 3), (3,)]
+    np.testing.assert_array_equal(lstm.params["b"], np.repeat([0.0, 1.0, 0.0, 0.0], 3))
+    U = rnn.params["U"]
+    np.testing.assert_allclose(U.T @ U, np.eye(3), atol=1e-12)  # orthogonal recurrent kernel
+    assert LSTM(3, return_sequences=True).compute_output_shape((None, 4, 5)) == (None, 4, 3)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (6, 3), (3, 12), (2, 3, 8)])
+def test_the_orthogonal_initializer(shape):
+    init = mf.initializers.Orthogonal(gain=2.0)
+    q = init(shape, np.random.default_rng(0)).reshape(-1, shape[-1])
+    assert q.flags.c_contiguous
+    small = min(q.shape)
+    gram = q.T @ q if q.shape[0] >= q.shape[1] else q @ q.T
+    np.testing.assert_allclose(gram, 4.0 * np.eye(small), atol=1e-12)
+    again = init(shape, np.random.default_rng(0)).reshape(q.shape)
+    np.testing.assert_array_equal(q, again)
+    assert mf.initializers.get("orthogonal").get_config() == {"gain": 1.0}
+
+
+def sequences(n=600, steps=12, seed=0):
+    """Sign of a running sum: y = 1 when Σ x_t > 0."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, steps, 1))
+    return X, (X.sum(axis=(1, 2)) > 0).astype(float)
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_a_model_learns_a_sequence_task_and_saves_and_loads(cls, tmp_path, capsys):
+    X, y = sequences()
+    model = mf.Sequential([cls(8, input_shape=(12, 1)), mf.layers.Dense(1, activation="sigmoid")],
+                          seed=1)  # fmt: skip
+    model.compile(mf.optimizers.Adam(0.02), "binary_crossentropy", metrics=["accuracy"])
+    model.fit(X[:500], y[:500], epochs=25, batch_size=32, verbose=0)
+    assert model.evaluate(X[500:], y[500:], verbose=0)[1] >= 0.9  # [loss, accuracy]
+    model.save(tmp_path / "m.minifw")
+    loaded = mf.load_model(tmp_path / "m.minifw")
+    np.testing.assert_allclose(loaded.predict(X[:20]), model.predict(X[:20]), rtol=1e-6)
+    model.summary()
+    assert cls.__name__ in capsys.readouterr().out
+
+
+def test_bad_input_is_refused_with_the_expected_shape_named():
+    model = mf.Sequential([LSTM(4), mf.layers.Dense(1)])
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match=r"\(n, timesteps, features\).*X\[\.\.\., None\]"):
+        model.fit(np.zeros((10, 5)), np.zeros(10), verbose=0)
+    with pytest.raises(ValueError, match=r"shape \(10, 0, 2\)"):
+        model.fit(np.zeros((10, 0, 2)), np.zeros(10), verbose=0)
+    with pytest.raises(ValueError, match="positive sizes"):  # T = 0
+        LSTM(2).build((None, 0, 3))
+    built = mf.Sequential([GRU(4, input_shape=(5, 2)), mf.layers.Dense(1)])
+    built.compile("adam", "mse")
+    with pytest.raises(ValueError, match=r"\(n, 5, 2\)"):
+        built.fit(np.zeros((10, 5, 3)), np.zeros(10), verbose=0)
+    with pytest.raises(ValueError, match="reset_after"):
+        GRU(3, reset_after=False)
+    with pytest.raises(ValueError, match="timesteps, features"):
+        LSTM(3, input_shape=(4,))
+    with pytest.raises(TypeError, match="return_sequences"):
+        SimpleRNN(3, return_sequences="yes")
+
+
+def test_the_compiled_engine_and_fit_many_refuse_a_recurrent_layer_by_name():
+    pytest.importorskip("numba")
+    model = mf.Sequential([LSTM(4, input_shape=(3, 2)), mf.layers.Dense(1)])
+    with pytest.raises(ValueError, match="LSTM"):
+        model.compile("adam", "mse", jit_compile=True)
