@@ -78,10 +78,13 @@ def _qualified(cls: type) -> tuple[str, str]:
 
 
 def _formula_sources(layout: Layout) -> str:
-    """The source of every method the compiled function calls: part of its file's name."""
+    """The source of every function the compiled function calls (numba's cache does not
+    look into them): part of its file's name, so that a change compiles anew."""
     loss = layout.loss.entry if layout.loss.entry is not None else layout.loss.per_row
     parts = [inspect.getsource(loss), inspect.getsource(layout.optimizer.rule)]
     parts += [inspect.getsource(function) for function in (row_max, row_sum, softmax_parts)]
+    # numba's forms of the library functions (read, not imported: that would import numba)
+    parts.append(Path(__file__).with_name("primitives.py").read_text(encoding="utf-8"))
     parts += [
         inspect.getsource(method)
         for step in layout.steps

@@ -58,34 +58,26 @@ def erf(x):
     return None
 
 
-@overload(functional.row_max)
-def row_max(z):
-    """Each row's largest entry, as a column."""
-    if isinstance(z, types.Array) and z.ndim == 2:
+def _row_reduction(function, reduce) -> None:
+    """Register a numba form of ``function`` (a row reduction of ``minifw.functional``, each
+    row's ``reduce`` as a column) for 2-D arrays: a loop over the rows."""
 
-        def largest(z):
-            out = np.empty((z.shape[0], 1), dtype=z.dtype)
-            for i in range(z.shape[0]):
-                out[i, 0] = z[i].max()
-            return out
+    @overload(function)
+    def typed(z):
+        if isinstance(z, types.Array) and z.ndim == 2:
 
-        return largest
-    return None
+            def by_rows(z):
+                out = np.empty((z.shape[0], 1), dtype=z.dtype)
+                for i in range(z.shape[0]):
+                    out[i, 0] = reduce(z[i])
+                return out
+
+            return by_rows
+        return None
 
 
-@overload(functional.row_sum)
-def row_sum(z):
-    """Each row's sum, as a column."""
-    if isinstance(z, types.Array) and z.ndim == 2:
-
-        def total(z):
-            out = np.empty((z.shape[0], 1), dtype=z.dtype)
-            for i in range(z.shape[0]):
-                out[i, 0] = z[i].sum()
-            return out
-
-        return total
-    return None
+_row_reduction(functional.row_max, np.max)
+_row_reduction(functional.row_sum, np.sum)
 
 
 @overload(functional.softmax_parts, strict=False)
