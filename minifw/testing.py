@@ -102,7 +102,7 @@ def check_layer(
             f"check_layer: `input_shape` must be concrete with the batch axis and at least 2 "
             f"rows, e.g. (5, 4). Received: {input_shape!r}"
         )
-    x = rng.normal(size=shape)
+    x = make().example_input(shape, rng)
     report = ConformanceReport(layer="?")
     layer = _run(report, "builds", lambda: _builds(make, shape, dtype))
     if layer is None:

@@ -46,6 +46,10 @@ SPECS = {
     ],
     "GlobalAveragePooling2D": [(L.GlobalAveragePooling2D, (3, 3, 4, 2))],
     "GlobalMaxPooling2D": [(L.GlobalMaxPooling2D, (3, 3, 4, 2))],
+    "Embedding": [
+        (lambda: L.Embedding(7, 3), (4, 5)),
+        (lambda: L.Embedding(2, 4, input_length=3), (5, 3)),  # repeated ids
+    ],
     "SimpleRNN": [
         (lambda: L.SimpleRNN(3), (4, 5, 2)),
         (lambda: L.SimpleRNN(2, "relu", return_sequences=True, go_backwards=True), (3, 4, 3)),

@@ -142,3 +142,64 @@ def test_the_compiled_engine_and_fit_many_refuse_a_recurrent_layer_by_name():
     model = mf.Sequential([LSTM(4, input_shape=(3, 2)), mf.layers.Dense(1)])
     with pytest.raises(ValueError, match="LSTM"):
         model.compile("adam", "mse", jit_compile=True)
+
+
+def test_embedding_gathers_rows_and_adds_the_gradients_of_repeated_ids():
+    rng = np.random.default_rng(3)
+    layer = mf.layers.Embedding(6, 4)
+    layer.build((None, 5), rng)
+    E = layer.params["embeddings"]
+    ids = np.array([[1, 1, 5, 0, 1], [5, 2, 2, 1, 3]])
+    np.testing.assert_array_equal(layer.forward(ids), E[ids])
+    grad_output = rng.normal(size=(2, 5, 4))
+    back = layer.backward(grad_output)
+    expected = np.zeros_like(E)
+    np.add.at(expected, ids.reshape(-1), grad_output.reshape(-1, 4))
+    np.testing.assert_allclose(layer.grads["embeddings"], expected, rtol=1e-14)
+    assert back.shape == ids.shape and not back.any()  # ids are not differentiable
+    layer.forward(np.array([[4, 4, 4, 4, 4], [4, 4, 4, 4, 4]]))
+    layer.backward(np.ones((2, 5, 4)))
+    grads = layer.grads["embeddings"]
+    np.testing.assert_array_equal(grads[4], np.full(4, 10.0))
+    assert not np.delete(grads, 4, axis=0).any()  # the last batch's rows set back to 0
+
+
+@pytest.mark.parametrize(
+    ("ids", "named"),
+    [
+        (np.array([[0.0, 6.0]]), r"\[0, 6\).*6\.0.*\(0, 1\)"),
+        (np.array([[-1, 2]]), r"-1"),
+        (np.array([[0.5, 2.0]]), r"integer ids.*0\.5"),
+        (np.array([[np.nan, 2.0]]), r"integer ids.*nan"),
+    ],
+)
+def test_embedding_refuses_ids_out_of_range_or_not_whole(ids, named):
+    layer = mf.layers.Embedding(6, 2)
+    layer.build((None, 2))
+    with pytest.raises(ValueError, match=named):
+        layer.forward(ids)
+    with pytest.raises(ValueError, match="mask_zero"):
+        mf.layers.Embedding(6, 2, mask_zero=True)
+
+
+def test_embedding_then_lstm_learns_which_token_came_first(tmp_path):
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 20, size=(800, 10))
+    y = (ids[:, 0] < 10).astype(float)  # remembered over ten steps
+    model = mf.Sequential(
+        [
+            mf.layers.Embedding(20, 8, input_length=10),
+            mf.layers.LSTM(16, go_backwards=True),
+            mf.layers.Dense(1),
+        ],
+        seed=0,
+    )
+    model.compile(mf.optimizers.Adam(0.01), mf.losses.BinaryCrossEntropy(from_logits=True),
+                  metrics=["accuracy"])  # fmt: skip
+    model.fit(ids[:600], y[:600], epochs=15, batch_size=32, verbose=0)
+    assert model.evaluate(ids[600:], y[600:], verbose=0)[1] >= 0.95
+    model.save(tmp_path / "m.minifw")
+    loaded = mf.load_model(tmp_path / "m.minifw")
+    np.testing.assert_allclose(loaded.predict(ids[:8]), model.predict(ids[:8]), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"\[0, 20\)"):
+        model.predict(ids[:2] + 20)

@@ -25,6 +25,7 @@ from .base import LAYERS, Layer, Step, Weight, register
 from .convolution import Conv2D
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding
 from .kernel import KernelLayer
 from .normalization import BatchNormalization, LayerNormalization, Normalization
 from .pooling import (
@@ -67,6 +68,7 @@ __all__ = [
     "AveragePooling2D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling2D",
+    "Embedding",
     "Recurrent",
     "SimpleRNN",
     "LSTM",

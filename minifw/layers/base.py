@@ -120,6 +120,8 @@ class Layer:
     """
 
     whole_batch = False
+    #: False for a layer whose inputs are ids (Embedding): no ∂L/∂input is checked.
+    differentiable_input = True
     output_kind: str | None = None
     output_range: tuple[float, float] = (-np.inf, np.inf)
 
@@ -186,6 +188,11 @@ class Layer:
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         """Output shape for ``input_shape`` (batch axis first); same shape by default."""
         return tuple(input_shape)
+
+    def example_input(self, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+        """Inputs of ``shape`` for a test of the layer (``minifw.testing.check_layer``):
+        standard normal values, unless the layer takes something else (ids)."""
+        return rng.normal(size=shape)
 
     @property
     def declared_input_shape(self) -> tuple | None:

@@ -175,7 +175,7 @@ def _check_layer(layer, X, y, loss, eps) -> dict[str, float]:
         same_masks()
         return loss.forward(y, copy.forward(X, training=True))
 
-    arrays = {"input": X, **copy.params}
+    arrays = {"input": X, **copy.params} if copy.differentiable_input else dict(copy.params)
     loss_value = f()
     return {
         name: relative_error(
