@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks import cnn, peers, workloads
+from benchmarks import cnn, peers, sequences, workloads
 from benchmarks.workloads import W2, W3, W4, GemmFloor, Workload
 
 
@@ -236,6 +236,31 @@ def measure_cnn(repeats: int) -> dict:
     return results
 
 
+def measure_sequences(repeats: int) -> dict:
+    """W6: minifw and the bare NumPy LSTM loop, one epoch each."""
+    ids, labels = sequences.make_data()
+    model = sequences.minifw_model()
+    bare = sequences.BareLSTM(model.get_weights())
+    rng = np.random.default_rng(0)
+    return timed(
+        {
+            "minifw": lambda: model.fit(
+                ids, labels, epochs=1, batch_size=sequences.BATCH, verbose=0
+            ),
+            "bare": lambda: bare.epoch(ids, labels, rng),
+        },
+        repeats,
+    )
+
+
+def measure_sequences_peer(repeats: int) -> dict:
+    """PyTorch on W6, when installed (after every minifw measurement)."""
+    if importlib.util.find_spec("torch") is None:
+        return {}
+    ids, labels = sequences.make_data()
+    return timed({"torch": sequences.torch_epoch(ids, labels)}, repeats)
+
+
 def measure_cnn_peer(repeats: int) -> dict:
     """PyTorch on W5, when installed (after every minifw measurement, as above)."""
     if importlib.util.find_spec("torch") is None:
@@ -327,6 +352,20 @@ def report(results: dict) -> str:
             f"{_cell(r, 'minifw', 1.0)} | {r['minifw']['median'] / r['bare']['median']:.2f} | "
             f"{torch_cell} |"
         )
+    if "W6" in results:
+        r = results["W6"]
+        torch_cell = "—"
+        if "torch" in r:
+            torch_cell = (
+                f"{_cell(r, 'torch', 1.0)}; minifw / PyTorch "
+                f"{r['minifw']['median'] / r['torch']['median']:.2f}"
+            )
+        parts.append(
+            "\n| workload | unit | bare NumPy LSTM loop | minifw | minifw / bare | PyTorch |\n"
+            "|---|---|---|---|---|---|\n"
+            f"| W6 LSTM | s/epoch | {_cell(r, 'bare', 1.0)} | {_cell(r, 'minifw', 1.0)} | "
+            f"{r['minifw']['median'] / r['bare']['median']:.2f} | {torch_cell} |"
+        )
     if "bookkeeping" in results:
         b = results["bookkeeping"]
         parts.append(
@@ -388,7 +427,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--only",
-        default="W1,W2,W3,W4,W5,W2-K,bookkeeping,scaling,memory,compile",
+        default="W1,W2,W3,W4,W5,W6,W2-K,bookkeeping,scaling,memory,compile",
         help="comma-separated parts to run",
     )
     args = parser.parse_args(argv)
@@ -400,6 +439,7 @@ def main(argv: list[str] | None = None) -> None:
             results["workloads"][name] = measure(w, args.repeats)
     for name, run in (
         ("W5", lambda: measure_cnn(args.repeats)),
+        ("W6", lambda: measure_sequences(args.repeats)),
         ("bookkeeping", lambda: bookkeeping(args.repeats)),
         ("scaling", lambda: scaling(args.repeats)),
         ("memory", memory),
@@ -414,6 +454,8 @@ def main(argv: list[str] | None = None) -> None:
         results["workloads"][name].update(measure_peers(workloads.WORKLOADS[name], args.repeats))
     if "W5" in results:
         results["W5"].update(measure_cnn_peer(args.repeats))
+    if "W6" in results:
+        results["W6"].update(measure_sequences_peer(args.repeats))
     print(report(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:

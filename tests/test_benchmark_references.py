@@ -56,3 +56,17 @@ def test_the_bare_cnn_loop_computes_what_minifw_computes():
         assert ours == pytest.approx(theirs, rel=1e-5)
     for a, b in zip(model.get_weights(), bare.params, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)  # float32 sums over thousands
+
+
+def test_the_bare_lstm_loop_computes_what_minifw_computes():
+    from benchmarks import sequences
+
+    ids, labels = sequences.make_data(192)
+    model = sequences.minifw_model()
+    bare = sequences.BareLSTM(model.get_weights())
+    for rows in (slice(0, 64), slice(64, 128), slice(128, 192)):
+        ours = model.train_on_batch(ids[rows], labels[rows])
+        theirs = bare.step(ids[rows], labels[rows])
+        assert ours == pytest.approx(theirs, rel=1e-5)
+    for a, b in zip(model.get_weights(), bare.params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -103,9 +103,9 @@ class Recurrent(Layer):
         """The bias added to the input's part of z (all of it, but for the GRU)."""
         return self.params["b"]
 
-    def recurrent_bias(self) -> np.ndarray | float:
-        """The bias added to the recurrent part h U (the GRU's second row), else 0."""
-        return 0.0
+    def recurrent_bias(self) -> np.ndarray | None:
+        """The bias added to the recurrent part h U (the GRU's second row), or None."""
+        return None
 
     # -- the time loop ---------------------------------------------------------------
 
@@ -119,9 +119,11 @@ class Recurrent(Layer):
         state = self.start(n, x.dtype)
         hidden = np.empty((n, steps, self.units), dtype=x.dtype)
         caches = []
+        bias = self.recurrent_bias()
         for t in range(steps):
-            recurrent = state[0] @ U
-            recurrent += self.recurrent_bias()
+            recurrent = state[0] @ U  # a new array, which the cell may use in place
+            if bias is not None:
+                recurrent += bias
             state, cache = self.step(inputs[:, t], recurrent, state)
             hidden[:, t] = state[0]
             caches.append(cache)
@@ -136,7 +138,8 @@ class Recurrent(Layer):
         W, U = self.params["W"], self.params["U"]
         width = W.shape[1]
         d_inputs = np.empty((n, steps, width), dtype=xs.dtype)
-        d_recurrent = np.empty_like(d_inputs)
+        # the recurrent part of ∂L/∂z, where it differs from the input's (the GRU's)
+        d_recurrent = d_inputs if self.recurrent_bias() is None else np.empty_like(d_inputs)
         carry = self.start(n, xs.dtype)  # ∂L/∂state_t through step t+1
         for t in range(steps - 1, -1, -1):
             dh = carry[0]
@@ -144,9 +147,14 @@ class Recurrent(Layer):
                 dh = dh + grad_output[:, t]
             elif t == steps - 1:
                 dh = dh + grad_output
-            d_in, d_rec, carry = self.step_backward(dh, carry, caches[t])
-            d_inputs[:, t], d_recurrent[:, t] = d_in, d_rec
-            carry = (carry[0] + d_rec @ U.T, *carry[1:])  # the path through h_{t−1} U
+            d_in, d_rec, direct = self.step_backward(dh, carry, caches[t])
+            d_inputs[:, t] = d_in
+            if d_recurrent is not d_inputs:
+                d_recurrent[:, t] = d_rec
+            through_u = d_rec @ U.T  # the path through h_{t−1} U
+            if direct[0] is not None:
+                through_u += direct[0]
+            carry = (through_u, *direct[1:])
         previous = np.concatenate([np.zeros_like(hidden[:, :1]), hidden[:, :-1]], axis=1)
         flat_in, flat_rec = d_inputs.reshape(n * steps, width), d_recurrent.reshape(-1, width)
         self.grads["W"][...] = xs.reshape(n * steps, features).T @ flat_in
@@ -168,8 +176,8 @@ class Recurrent(Layer):
 
     def step_backward(self, dh, carry, cache):
         """(∂L/∂z's input part, ∂L/∂z's recurrent part (of h U + its bias), ∂L/∂state_{t−1}
-        along the paths that do not pass through U), given ∂L/∂h_t and the carried
-        ∂L/∂c_t (the LSTM's)."""
+        along the paths that do not pass through U — None for h where there is none),
+        given ∂L/∂h_t and the carried ∂L/∂c_t (the LSTM's)."""
         raise NotImplementedError
 
     # -- description -----------------------------------------------------------------
@@ -201,14 +209,15 @@ class SimpleRNN(Recurrent):
         super().__init__(units, activation, None, **options)
 
     def step(self, z_input, z_recurrent, state):
-        z = z_input + z_recurrent
+        z = z_recurrent
+        z += z_input
         h = self.activation.activate(z)
         return (h,), (z, h)
 
     def step_backward(self, dh, carry, cache):
         z, h = cache
         dz = dh * self.activation.derivative(z, h)
-        return dz, dz, (np.zeros_like(dh),)
+        return dz, dz, (None,)
 
     def get_config(self):
         config = super().get_config()
@@ -259,10 +268,12 @@ class LSTM(Recurrent):
 
     def step(self, z_input, z_recurrent, state):
         h_prev, c_prev = state
-        z = z_input + z_recurrent
+        z = z_recurrent
+        z += z_input
         u = self.units
         gate, act = self.recurrent_activation, self.activation
-        i, f = gate.activate(z[:, :u]), gate.activate(z[:, u : 2 * u])
+        input_and_forget = gate.activate(z[:, : 2 * u])  # i and f in one call
+        i, f = input_and_forget[:, :u], input_and_forget[:, u:]
         g, o = act.activate(z[:, 2 * u : 3 * u]), gate.activate(z[:, 3 * u :])
         c = f * c_prev + i * g
         a = act.activate(c)
@@ -279,7 +290,8 @@ class LSTM(Recurrent):
         dz[:, u : 2 * u] = dc * c_prev * gate.derivative(z[:, u : 2 * u], f)
         dz[:, 2 * u : 3 * u] = dc * i * act.derivative(z[:, 2 * u : 3 * u], g)
         dz[:, 3 * u :] = dh * a * gate.derivative(z[:, 3 * u :], o)
-        return dz, dz, (np.zeros_like(dh), dc * f)
+        dc *= f  # ∂L/∂c_{t−1}
+        return dz, dz, (None, dc)
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
