@@ -253,3 +253,89 @@ def test_same_average_pooling_matches_torch_without_counting_the_padding(rng):
     out = mf.layers.AveragePooling2D(3, strides=2, padding="same")(x)
     theirs = F.avg_pool2d(nchw(x), 3, stride=2, padding=1, count_include_pad=False)
     np.testing.assert_allclose(out, theirs.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-12)
+
+
+# -- sequences ------------------------------------------------------------------------
+
+
+def torch_recurrent(layer):
+    """The torch module holding ``layer``'s weights: PyTorch keeps W and U transposed,
+    one bias per side, and orders the GRU's gates r, z, n (Keras z, r, h)."""
+    W, U, b = (layer.params[key] for key in ("W", "U", "b"))
+    features, units = W.shape[0], layer.units
+    kind = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
+    module = kind[type(layer).__name__](features, units, batch_first=True).double()
+    if type(layer).__name__ == "GRU":
+        order = np.r_[units : 2 * units, 0:units, 2 * units : 3 * units]  # z, r, h → r, z, n
+        W, U, b_in, b_rec = W[:, order], U[:, order], b[0][order], b[1][order]
+    else:
+        b_in, b_rec = b, np.zeros_like(b)
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(torch.tensor(W.T))
+        module.weight_hh_l0.copy_(torch.tensor(U.T))
+        module.bias_ih_l0.copy_(torch.tensor(b_in))
+        module.bias_hh_l0.copy_(torch.tensor(b_rec))
+    return module
+
+
+@pytest.mark.parametrize("cls", [mf.layers.SimpleRNN, mf.layers.LSTM, mf.layers.GRU])
+@pytest.mark.parametrize("sequences", [False, True])
+def test_recurrent_layers_match_torch(cls, sequences, rng):
+    x = rng.normal(size=(4, 6, 3))
+    layer = cls(5, return_sequences=sequences, bias_initializer="random_normal")
+    layer.build(x.shape, rng)
+    module = torch_recurrent(layer)
+    xt = torch.tensor(x, requires_grad=True)
+    outputs, _ = module(xt)
+    reference = outputs if sequences else outputs[:, -1]
+    ours = layer.forward(x)
+    np.testing.assert_allclose(ours, reference.detach().numpy(), rtol=1e-10, atol=1e-12)
+    upstream = rng.normal(size=ours.shape)
+    reference.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(layer.backward(upstream), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    ours_dU = layer.grads["U"]
+    if cls is mf.layers.GRU:
+        order = np.r_[5:10, 0:5, 10:15]
+        ours_dU = ours_dU[:, order]
+    np.testing.assert_allclose(ours_dU.T, module.weight_hh_l0.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_five_adam_steps_of_embedding_gru_dense_match_a_torch_loop(rng):
+    ids = rng.integers(0, 12, size=(16, 7))
+    y = rng.normal(size=(16, 1))
+    model = mf.Sequential(
+        [mf.layers.Embedding(12, 4, input_length=7), mf.layers.GRU(5), mf.layers.Dense(1)],
+        dtype="float64", seed=0,
+    )  # fmt: skip
+    model.compile(mf.optimizers.Adam(0.01), "mse")
+    model.build()
+    E, (gru, dense) = model.layers[0].params["embeddings"], model.layers[1:]
+    embedding = torch.nn.Embedding(12, 4).double()
+    with torch.no_grad():
+        embedding.weight.copy_(torch.tensor(E))
+    module = torch_recurrent(gru)
+    linear = torch.nn.Linear(5, 1).double()
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor(dense.params["W"].T))
+        linear.bias.copy_(torch.tensor(dense.params["b"]))
+    parameters = [*embedding.parameters(), *module.parameters(), *linear.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=0.01)
+    for _ in range(5):
+        model.train_on_batch(ids, y)
+        optimizer.zero_grad()
+        outputs, _ = module(embedding(torch.tensor(ids)))
+        F.mse_loss(linear(outputs[:, -1]), torch.tensor(y)).backward()
+        optimizer.step()
+    np.testing.assert_allclose(
+        model.layers[0].params["embeddings"],
+        embedding.weight.detach().numpy(),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        dense.params["W"].T, linear.weight.detach().numpy(), rtol=1e-9, atol=1e-12
+    )
+    order = np.r_[5:10, 0:5, 10:15]
+    np.testing.assert_allclose(
+        gru.params["U"][:, order].T, module.weight_hh_l0.detach().numpy(), rtol=1e-9, atol=1e-12
+    )
