@@ -199,3 +199,61 @@ def test_an_activation_inside_a_dense_layer_is_named_by_its_layer(rng, tmp_path)
     with pytest.raises(ValueError, match=r"the activation of dense_1 \(GELU\) needs a float64"):
         double.export(tmp_path / "no.onnx")
     assert not (tmp_path / "no.onnx").exists()
+
+
+# -- sequences -----------------------------------------------------------------------
+
+SEQUENCE_CASES = {
+    "embedding-lstm-gru": lambda: [
+        mf.layers.Embedding(12, 4, input_length=6),
+        mf.layers.LSTM(5, return_sequences=True),
+        mf.layers.GRU(3, go_backwards=True),
+        Dense(2),
+    ],
+    "rnn-backwards-sequences": lambda: [
+        mf.layers.SimpleRNN(
+            4, "relu", input_shape=(6, 3), go_backwards=True, return_sequences=True
+        ),
+        mf.layers.LSTM(3, go_backwards=True, return_sequences=True),
+    ],
+}
+
+
+def sequence_input(model, n, steps, rng):
+    if isinstance(model.layers[0], mf.layers.Embedding):
+        return rng.integers(0, 12, size=(n, steps)).astype(np.float32)
+    return rng.normal(size=(n, steps, 3)).astype(np.float32)
+
+
+def without_length(layer):
+    """The same layer for sequences of any length (its declared input shape dropped)."""
+    config = {key: value for key, value in layer.get_config().items() if key != "input_shape"}
+    return type(layer).from_config(config)
+
+
+@pytest.mark.parametrize("case", sorted(SEQUENCE_CASES))
+def test_recurrent_layers_export_and_run_on_other_batch_sizes_and_lengths(case, tmp_path, rng):
+    model = mf.Sequential(SEQUENCE_CASES[case](), dtype="float32", seed=0)
+    model.build()
+    for layer in model.layers:  # weights far from their starting values
+        for value in layer.params.values():
+            value[...] = rng.normal(size=value.shape) * 0.5
+    model.export(tmp_path / "m.onnx")
+    for n in (1, 7):
+        X = sequence_input(model, n, 6, rng)
+        np.testing.assert_allclose(run(tmp_path / "m.onnx", X), model.predict(X), atol=1e-5)
+    longer = mf.Sequential([without_length(layer) for layer in model.layers], dtype="float32")
+    X = sequence_input(model, 3, 9, rng)  # nine steps where the model was built for six
+    longer.build((None, *X.shape[1:]))
+    longer.set_weights(model.get_weights())
+    np.testing.assert_allclose(run(tmp_path / "m.onnx", X), longer.predict(X), atol=1e-5)
+
+
+def test_recurrent_export_refuses_float64_and_activations_onnx_lacks(tmp_path):
+    model = mf.Sequential([mf.layers.GRU(3, input_shape=(4, 2)), Dense(1)], dtype="float64")
+    with pytest.raises(ValueError, match="GRU.*float64"):
+        model.export(tmp_path / "m.onnx")
+    elu = mf.Sequential([mf.layers.SimpleRNN(3, "elu", input_shape=(4, 2))], dtype="float32")
+    with pytest.raises(ValueError, match="ELU"):
+        elu.export(tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

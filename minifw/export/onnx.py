@@ -1,8 +1,9 @@
 """ONNX export: ``model.export(path, format="onnx")``.
 
 One graph input ``"input"`` and one output ``"output"``, the batch dimension
-dynamic, the model's dtype; its outputs are ``model.predict``'s (a Sigmoid or
-Softmax output applied, never the raw logits). Each layer class has a converter
+(and a sequence model's time dimension) dynamic, the model's dtype; its outputs
+are ``model.predict``'s (a Sigmoid or Softmax output applied, never the raw
+logits). Each layer class has a converter
 (``CONVERTERS``) that appends nodes to a ``Graph``; a model with a layer that has
 none is refused, naming it, before any file is written.
 
@@ -21,7 +22,15 @@ Choices (see docs/export.md):
   a float64 model with Conv2D, AveragePooling2D or exact GELU is refused with an
   error naming the layer (export a float32 copy: ``model.copy(dtype="float32")``);
 - images stay channels-last outside: Conv and MaxPool/AveragePool run between two
-  Transposes, with Keras's asymmetric "same" padding written as explicit pads.
+  Transposes, with Keras's asymmetric "same" padding written as explicit pads;
+- sequences stay batch-major outside: SimpleRNN, LSTM and GRU become ONNX's RNN,
+  LSTM and GRU between two Transposes (time-major inside), their gates reordered as
+  ONNX wants them (LSTM i, o, f, c; the GRU's z, r, h already are, with
+  ``linear_before_reset=1`` for Keras's ``reset_after=True``); ``go_backwards``
+  reverses the sequence first (ONNX's "reverse" direction would put the outputs
+  back in the input's order, Keras keeps them in processing order); Embedding is a
+  Gather of the table by the ids cast to int64. onnxruntime 1.32 has no float64
+  kernel for RNN, LSTM or GRU: a float64 model with one is refused.
 """
 
 from __future__ import annotations
@@ -37,11 +46,14 @@ from ..atomic import write_atomically
 from ..layers import (
     ELU,
     GELU,
+    GRU,
+    LSTM,
     AveragePooling2D,
     BatchNormalization,
     Conv2D,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
@@ -54,6 +66,7 @@ from ..layers import (
     Reshape,
     Sigmoid,
     SiLU,
+    SimpleRNN,
     Softmax,
     Softplus,
     Tanh,
@@ -148,6 +161,10 @@ def export_onnx(model, path: str | os.PathLike, opset: int | None = None) -> Non
     graph.nodes.append(graph.helper.make_node("Identity", [x], ["output"]))
     shape = ["batch", *input_shape[1:]]
     out_shape = ["batch", *model.output_shape[1:]]
+    if model.layers and isinstance(model.layers[0], (Embedding, SimpleRNN, LSTM, GRU)):
+        shape[1] = "time"  # sequences of any length
+        if len(out_shape) == 3:
+            out_shape[1] = "time"
     onnx, helper = graph.onnx, graph.helper
     proto = helper.make_model(
         helper.make_graph(
@@ -185,14 +202,13 @@ def _converter(layer, dtype: np.dtype, label: str | None = None) -> Converter:
     converter = CONVERTERS.get(type(layer))
     if converter is None:
         raise ValueError(
-            f"export: {label} ({type(layer).__name__}) has no ONNX converter; nothing "
-            "was written."
+            f"export: {label} ({type(layer).__name__}) has no ONNX converter; nothing was written."
         )
     inner = getattr(layer, "activation", None)
     if inner is not None:
         _converter(inner, dtype, f"the activation of {layer.name}")
     if dtype == np.float64 and (
-        isinstance(layer, (Conv2D, AveragePooling2D))
+        isinstance(layer, (Conv2D, AveragePooling2D, SimpleRNN, LSTM, GRU))
         or (isinstance(layer, GELU) and not layer.approximate)
     ):
         raise ValueError(
@@ -334,6 +350,73 @@ def _layer_normalization(layer: LayerNormalization, graph: Graph, x: str) -> str
     if layer.center:
         y = graph.op("Add", y, graph.constant(layer.params["beta"], "beta"))
     return y
+
+
+@converts(Embedding)
+def _embedding(layer: Embedding, graph: Graph, x: str) -> str:
+    ids = graph.op("Cast", x, to=graph.onnx.TensorProto.INT64)
+    return graph.op("Gather", graph.constant(layer.params["embeddings"], "embeddings"), ids, axis=0)
+
+
+#: minifw's activations by the names ONNX's recurrent operators give them.
+_RECURRENT_ACTIVATIONS = {Sigmoid: "Sigmoid", Tanh: "Tanh", ReLU: "Relu"}
+
+#: ONNX's gate order, as blocks of Keras's: LSTM i, o, f, c from Keras's i, f, c, o.
+_GATE_ORDER = {SimpleRNN: [0], LSTM: [0, 3, 1, 2], GRU: [0, 1, 2]}
+
+
+def _recurrent_activation_names(layer) -> list[str]:
+    acts = (
+        [layer.activation]
+        if isinstance(layer, SimpleRNN)
+        else [layer.recurrent_activation, layer.activation, layer.activation][
+            : 2 if isinstance(layer, GRU) else 3
+        ]
+    )
+    names = [_RECURRENT_ACTIVATIONS.get(type(act)) for act in acts]
+    if None in names:
+        raise ValueError(
+            f"export: {layer.name} ({type(layer).__name__}) uses an activation ONNX's "
+            f"recurrent operators do not have ({', '.join(type(a).__name__ for a in acts)}: "
+            "sigmoid, tanh and relu are exported); nothing was written."
+        )
+    return names
+
+
+@converts(SimpleRNN, LSTM, GRU)
+def _recurrent(layer, graph: Graph, x: str) -> str:
+    units = layer.units
+    blocks = [np.arange(k * units, (k + 1) * units) for k in _GATE_ORDER[type(layer)]]
+    order = np.concatenate(blocks)
+    W, U, b = layer.params["W"], layer.params["U"], layer.params["b"]
+    input_bias, recurrent_bias = (b[0], b[1]) if isinstance(layer, GRU) else (b, np.zeros_like(b))
+    weights = graph.constant(W[:, order].T[None], "W")
+    recurrent = graph.constant(U[:, order].T[None], "R")
+    bias = graph.constant(np.concatenate([input_bias[order], recurrent_bias[order]])[None], "B")
+    sequence = graph.op("Transpose", x, perm=[1, 0, 2])  # (T, n, features)
+    if layer.go_backwards:  # processed from the end, outputs kept in that order (Keras)
+        sequence = graph.op(
+            "Slice", sequence,
+            graph.constant([-1], "start", np.int64),
+            graph.constant([np.iinfo(np.int64).min], "end", np.int64),  # any length
+            graph.constant([0], "axis", np.int64),
+            graph.constant([-1], "step", np.int64),
+        )  # fmt: skip
+    kind = {SimpleRNN: "RNN", LSTM: "LSTM", GRU: "GRU"}[type(layer)]
+    extra = {"linear_before_reset": 1} if isinstance(layer, GRU) else {}
+    output, last = graph.name(kind.lower()), graph.name("last")
+    outputs = [output, last] + ([graph.name("cell")] if isinstance(layer, LSTM) else [])
+    graph.nodes.append(
+        graph.helper.make_node(
+            kind, [sequence, weights, recurrent, bias], outputs,
+            hidden_size=units, activations=_recurrent_activation_names(layer),
+            direction="forward", **extra,
+        )
+    )  # fmt: skip
+    if layer.return_sequences:  # Y (T, 1, n, units) → (n, T, units)
+        squeezed = graph.op("Squeeze", output, graph.constant([1], "axes", np.int64))
+        return graph.op("Transpose", squeezed, perm=[1, 0, 2])
+    return graph.op("Squeeze", last, graph.constant([0], "axes", np.int64))  # Y_h (1, n, units)
 
 
 @converts(Flatten)
