@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import minifw as mf
+from benchmarks.peers import torch_epoch
 
 SEED, ROWS, BATCH, CLASSES, LEARNING_RATE, MOMENTUM = 0, 10_000, 64, 10, 0.01, 0.9
 
@@ -168,7 +169,7 @@ class BareCNN:
             self.step(X[rows], labels[rows])
 
 
-def torch_epoch(X: np.ndarray, labels: np.ndarray):
+def torch_run(X: np.ndarray, labels: np.ndarray):
     """PyTorch CPU (2 threads, its own oneDNN convolutions) on W5, when installed."""
     import torch
 
@@ -187,13 +188,4 @@ def torch_epoch(X: np.ndarray, labels: np.ndarray):
     optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
     Xt = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
     Yt = torch.from_numpy(labels).long()
-
-    def run() -> None:
-        order = torch.randperm(len(Xt))
-        for start in range(0, len(Xt), BATCH):
-            rows = order[start : start + BATCH]
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(net(Xt[rows]), Yt[rows]).backward()
-            optimizer.step()
-
-    return run
+    return torch_epoch(net, optimizer, torch.nn.functional.cross_entropy, Xt, Yt, BATCH)

@@ -258,7 +258,7 @@ def measure_sequences_peer(repeats: int) -> dict:
     if importlib.util.find_spec("torch") is None:
         return {}
     ids, labels = sequences.make_data()
-    return timed({"torch": sequences.torch_epoch(ids, labels)}, repeats)
+    return timed({"torch": sequences.torch_run(ids, labels)}, repeats)
 
 
 def measure_cnn_peer(repeats: int) -> dict:
@@ -266,7 +266,7 @@ def measure_cnn_peer(repeats: int) -> dict:
     if importlib.util.find_spec("torch") is None:
         return {}
     X, labels = cnn.make_data()
-    return timed({"torch": cnn.torch_epoch(X, labels)}, repeats)
+    return timed({"torch": cnn.torch_run(X, labels)}, repeats)
 
 
 def machine() -> dict:
@@ -335,37 +335,31 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _against_bare(workload: str, reference: str, bare: str, r: dict) -> str:
+    """One workload's table: its bare loop, minifw, their ratio and PyTorch if measured."""
+    torch_cell = "—"
+    if "torch" in r:
+        torch_cell = (
+            f"{_cell(r, 'torch', 1.0)}; minifw / PyTorch "
+            f"{r['minifw']['median'] / r['torch']['median']:.2f}"
+        )
+    return (
+        f"\n| workload | unit | {reference} | minifw | minifw / bare | PyTorch |\n"
+        "|---|---|---|---|---|---|\n"
+        f"| {workload} | s/epoch | {bare} | {_cell(r, 'minifw', 1.0)} | "
+        f"{r['minifw']['median'] / r['bare']['median']:.2f} | {torch_cell} |"
+    )
+
+
 def report(results: dict) -> str:
     parts = [table(results)]
     if "W5" in results:
         r = results["W5"]
-        torch_cell = "—"
-        if "torch" in r:
-            torch_cell = (
-                f"{_cell(r, 'torch', 1.0)}; minifw / PyTorch "
-                f"{r['minifw']['median'] / r['torch']['median']:.2f}"
-            )
-        parts.append(
-            "\n| workload | unit | bare im2col loop (GEMM share) | minifw | minifw / bare | "
-            "PyTorch |\n|---|---|---|---|---|---|\n"
-            f"| W5 CNN | s/epoch | {_cell(r, 'bare', 1.0)} ({r['gemm_share']:.0%}) | "
-            f"{_cell(r, 'minifw', 1.0)} | {r['minifw']['median'] / r['bare']['median']:.2f} | "
-            f"{torch_cell} |"
-        )
+        bare = f"{_cell(r, 'bare', 1.0)} ({r['gemm_share']:.0%})"
+        parts.append(_against_bare("W5 CNN", "bare im2col loop (GEMM share)", bare, r))
     if "W6" in results:
         r = results["W6"]
-        torch_cell = "—"
-        if "torch" in r:
-            torch_cell = (
-                f"{_cell(r, 'torch', 1.0)}; minifw / PyTorch "
-                f"{r['minifw']['median'] / r['torch']['median']:.2f}"
-            )
-        parts.append(
-            "\n| workload | unit | bare NumPy LSTM loop | minifw | minifw / bare | PyTorch |\n"
-            "|---|---|---|---|---|---|\n"
-            f"| W6 LSTM | s/epoch | {_cell(r, 'bare', 1.0)} | {_cell(r, 'minifw', 1.0)} | "
-            f"{r['minifw']['median'] / r['bare']['median']:.2f} | {torch_cell} |"
-        )
+        parts.append(_against_bare("W6 LSTM", "bare NumPy LSTM loop", _cell(r, "bare", 1.0), r))
     if "bookkeeping" in results:
         b = results["bookkeeping"]
         parts.append(

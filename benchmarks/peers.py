@@ -61,6 +61,22 @@ def torch_run(w: Workload, X: np.ndarray, y: np.ndarray, epochs: int) -> Callabl
     return run
 
 
+def torch_epoch(net, optimizer, loss_fn, X, Y, batch: int) -> Callable[[], None]:
+    """One shuffled epoch of minibatch steps in PyTorch (``X``, ``Y`` tensors): the loop of
+    the W5 and W6 peers."""
+    import torch
+
+    def run() -> None:
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), batch):
+            rows = order[start : start + batch]
+            optimizer.zero_grad()
+            loss_fn(net(X[rows]), Y[rows]).backward()
+            optimizer.step()
+
+    return run
+
+
 def sklearn_run(w: Workload, X: np.ndarray, y: np.ndarray, epochs: int) -> Callable | None:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier, MLPRegressor

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import expit
 
 import minifw as mf
+from benchmarks.peers import torch_epoch
 
 SEED, ROWS, STEPS, VOCABULARY, WIDTH, UNITS, BATCH = 0, 10_000, 50, 1000, 32, 64, 64
 LEARNING_RATE, BETA_1, BETA_2, EPSILON = 1e-3, 0.9, 0.999, 1e-8
@@ -156,7 +157,7 @@ class BareLSTM:
             self.step(ids[rows], labels[rows])
 
 
-def torch_epoch(ids: np.ndarray, labels: np.ndarray):
+def torch_run(ids: np.ndarray, labels: np.ndarray):
     """PyTorch CPU (2 threads) on W6, when installed."""
     import torch
 
@@ -177,14 +178,5 @@ def torch_epoch(ids: np.ndarray, labels: np.ndarray):
     net = Net()
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
     X, Y = torch.from_numpy(ids).long(), torch.from_numpy(labels).float().reshape(-1, 1)
-
-    def run() -> None:
-        order = torch.randperm(len(X))
-        for start in range(0, len(X), BATCH):
-            rows = order[start : start + BATCH]
-            optimizer.zero_grad()
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(X[rows]), Y[rows])
-            loss.backward()
-            optimizer.step()
-
-    return run
+    loss = torch.nn.functional.binary_cross_entropy_with_logits
+    return torch_epoch(net, optimizer, loss, X, Y, BATCH)
