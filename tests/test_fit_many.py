@@ -143,10 +143,6 @@ def test_other_refusals():
     nesterov = model(1, mf.optimizers.SGD(0.1, momentum=0.9, nesterov=True))
     with pytest.raises(ValueError, match="switches.*nesterov"):
         mf.fit_many([momentum, nesterov], X, Y, verbose=0)
-    conv = mf.Sequential([mf.layers.Conv2D(2, 3, input_shape=(4, 4, 1)), mf.layers.Flatten()])
-    conv.compile("sgd", "mse")
-    with pytest.raises(ValueError, match="Conv2D"):
-        mf.fit_many([conv], np.zeros((4, 4, 4, 1)), np.zeros((4, 8)), verbose=0)
     with pytest.raises(ValueError, match=r"sample_weight.*\(2, 300\)"):
         mf.fit_many([model(0), model(1)], X, Y, sample_weight=np.ones((3, 300)), verbose=0)
     uncompiled = mf.Sequential([mf.layers.Dense(1, input_shape=(6,))])
@@ -183,3 +179,43 @@ def test_ctrl_c_ends_fit_many_after_a_whole_step():
     steps = {m.optimizer.iterations for m in together}
     assert len(steps) == 1 and steps.pop() > 0
     assert all(np.isfinite(w).all() for m in together for w in m.get_weights())
+
+
+@pytest.mark.parametrize("first", ["lstm", "conv"])
+def test_models_the_stack_does_not_hold_are_trained_one_after_another(first):
+    """Recurrent or convolutional models: each by its own fit, with the same results."""
+    rng = np.random.default_rng(1)
+    if first == "lstm":
+        X, y = rng.normal(size=(64, 5, 2)), rng.normal(size=64)
+
+        def make(seed):
+            layers = [mf.layers.LSTM(3, input_shape=(5, 2)), mf.layers.Dense(1)]
+            return mf.Sequential(layers, dtype="float64", seed=seed)
+
+    else:
+        X, y = rng.normal(size=(64, 5, 5, 1)), rng.normal(size=64)
+
+        def make(seed):
+            layers = [mf.layers.Conv2D(2, 3, input_shape=(5, 5, 1)), mf.layers.Flatten(),
+                      mf.layers.Dense(1)]  # fmt: skip
+            return mf.Sequential(layers, dtype="float64", seed=seed)
+
+    together, alone = [make(k) for k in range(3)], [make(k) for k in range(3)]
+    for k, model in enumerate(together + alone):
+        model.compile(mf.optimizers.Adam(0.01 * (1 + k % 3)), "mse")
+    histories = mf.fit_many(together, X, y, epochs=2, batch_size=16, verbose=0)
+    for a, b, history in zip(together, alone, histories):
+        own = b.fit(X, y, epochs=2, batch_size=16, verbose=0)
+        assert history.history["loss"] == own.history["loss"]
+        for left, right in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_array_equal(left, right)
+    ours = make(0)
+    ours.compile("adam", "mse")
+    with pytest.raises(ValueError, match="layers"):
+        mf.fit_many([ours, model_of_another_architecture()], X, y, verbose=0)
+
+
+def model_of_another_architecture():
+    model = mf.Sequential([mf.layers.Flatten(), mf.layers.Dense(1)], dtype="float64")
+    model.compile("adam", "mse")
+    return model

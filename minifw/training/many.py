@@ -17,8 +17,10 @@ Every model sees exactly what its own ``fit`` would: its rows in its own
 shuffle order (its ``shuffle_rng``), its Dropout masks (its layers'
 generators), its sample weights, its optimizer's state and learning rate; so it
 ends with the weights its own fit gives (to round-off) and the same History.
-Models compiled with ``jit_compile=True`` are trained by the compiled engine,
-one after another (one compiled call per epoch each).
+The stack holds what the compiled engine compiles (Dense layers, elementwise
+activations, Dropout; losses and optimizers with written formulas). Models with
+other layers (recurrent, convolutional, normalization, ...) and models compiled
+with ``jit_compile=True`` are trained one after another, each by its own fit.
 """
 
 from __future__ import annotations
@@ -92,7 +94,10 @@ def fit_many(
     for model in models:
         check_metrics(model, Y)
         targets_out_of_reach(model.plan.output_layer, model.loss, Y)
-    if models[0].jit_compile:
+    first = models[0]
+    if first.jit_compile or plan_refusal(first.plan, first.optimizer) is not None:
+        # compiled, or layers the stack does not hold (recurrent, convolutional, ...):
+        # each model by its own fit, one after another
         return [
             fit(model, X, Y, FitOptions.checked(
                 epochs=epochs, batch_size=batch_size, shuffle=shuffle, sample_weight=w,
@@ -108,9 +113,6 @@ def fit_many(
 def first_difference(models: Sequence) -> str | None:
     """The first way in which ``models`` cannot be stacked, or None."""
     first = models[0]
-    why = plan_refusal(first.plan, first.optimizer)
-    if why is not None:
-        return f"fit_many stacks what the compiled engine compiles, and {why}"
     ids = {}
     for k, model in enumerate(models):
         if id(model) in ids:
