@@ -332,6 +332,7 @@ class Sequential:
             self.build(declared or (None,) + X.shape[1:])
         check_input_shape(X, self.input_shape)
         check_fits_dtype(X, self.dtype, "X")
+        self.layers[0].check_values(X)  # e.g. Embedding's ids, all of them, before any step
         if X.dtype.name not in ("float32", "float64"):  # bool/int data: convert once
             X = X.astype(self.dtype)
         if y is None:

@@ -203,3 +203,11 @@ def test_embedding_then_lstm_learns_which_token_came_first(tmp_path):
     np.testing.assert_allclose(loaded.predict(ids[:8]), model.predict(ids[:8]), rtol=1e-6)
     with pytest.raises(ValueError, match=r"\[0, 20\)"):
         model.predict(ids[:2] + 20)
+    bad = ids.copy()
+    bad[-1, 3] = 20  # in the last batch: refused before the first step
+    before, steps = model.get_weights(), model.optimizer.iterations
+    with pytest.raises(ValueError, match=r"\[0, 20\).*\(799, 3\)"):
+        model.fit(bad, y, epochs=1, batch_size=32, verbose=0)
+    assert model.optimizer.iterations == steps
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)

@@ -189,6 +189,11 @@ class Layer:
         """Output shape for ``input_shape`` (batch axis first); same shape by default."""
         return tuple(input_shape)
 
+    def check_values(self, x: np.ndarray) -> None:
+        """Refuse input values the layer cannot take, naming one (Embedding: ids that are
+        not whole or out of range). A model calls it on its first layer with all of its
+        data before anything runs; none by default."""
+
     def example_input(self, shape: tuple, rng: np.random.Generator) -> np.ndarray:
         """Inputs of ``shape`` for a test of the layer (``minifw.testing.check_layer``):
         standard normal values, unless the layer takes something else (ids)."""

@@ -84,6 +84,10 @@ class Embedding(Layer):
         """Ids in [0, input_dim), as a test of the layer feeds it."""
         return rng.integers(0, self.input_dim, size=shape).astype(np.float64)
 
+    def check_values(self, x):
+        """Every id whole and in range (ValueError naming the first that is not)."""
+        self.ids(x)
+
     def forward(self, x, training=False):
         """o = E[ids], after checking that every id is a whole number in range."""
         self._ids = self.ids(x)
