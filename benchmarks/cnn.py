@@ -20,6 +20,7 @@ import numpy as np
 
 import minifw as mf
 from benchmarks.peers import torch_epoch
+from benchmarks.workloads import flat_buffers, shuffled_epoch
 
 SEED, ROWS, BATCH, CLASSES, LEARNING_RATE, MOMENTUM = 0, 10_000, 64, 10, 0.01, 0.9
 
@@ -100,17 +101,8 @@ class BareCNN:
     """W5 by hand (see the module docstring), from minifw's initial weights."""
 
     def __init__(self, weights: list[np.ndarray]) -> None:
-        sizes = [w.size for w in weights]
-        self.P = np.concatenate([w.ravel() for w in weights]).astype(np.float32)
-        self.G = np.zeros_like(self.P)
+        self.P, self.G, self.params, self.grads = flat_buffers(weights)
         self.velocity = np.zeros_like(self.P)
-        offsets = np.cumsum([0, *sizes])
-        self.params = [
-            self.P[a:b].reshape(w.shape) for a, b, w in zip(offsets, offsets[1:], weights)
-        ]
-        self.grads = [
-            self.G[a:b].reshape(w.shape) for a, b, w in zip(offsets, offsets[1:], weights)
-        ]
         self.gemm_seconds = 0.0
 
     def _gemm(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -163,10 +155,7 @@ class BareCNN:
         return loss
 
     def epoch(self, X: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), BATCH):
-            rows = order[start : start + BATCH]
-            self.step(X[rows], labels[rows])
+        shuffled_epoch(self.step, X, labels, rng, BATCH)
 
 
 def torch_run(X: np.ndarray, labels: np.ndarray):

@@ -19,6 +19,7 @@ from scipy.special import expit
 
 import minifw as mf
 from benchmarks.peers import torch_epoch
+from benchmarks.workloads import flat_buffers, shuffled_epoch
 
 SEED, ROWS, STEPS, VOCABULARY, WIDTH, UNITS, BATCH = 0, 10_000, 50, 1000, 32, 64, 64
 LEARNING_RATE, BETA_1, BETA_2, EPSILON = 1e-3, 0.9, 0.999, 1e-8
@@ -54,16 +55,9 @@ class BareLSTM:
     (E, W, U, b, W_out, b_out in ``get_weights`` order)."""
 
     def __init__(self, weights: list[np.ndarray]) -> None:
-        sizes = [w.size for w in weights]
-        self.P = np.concatenate([w.ravel() for w in weights]).astype(np.float32)
-        self.G = np.zeros_like(self.P)
+        self.P, self.G, self.params, self.grads = flat_buffers(weights)
         self.m, self.v = np.zeros_like(self.P), np.zeros_like(self.P)
         self.scratch = np.zeros_like(self.P)
-        offsets = np.cumsum([0, *sizes])
-        views = zip(offsets, offsets[1:], weights)
-        self.params = [self.P[a:b].reshape(w.shape) for a, b, w in views]
-        views = zip(offsets, offsets[1:], weights)
-        self.grads = [self.G[a:b].reshape(w.shape) for a, b, w in views]
         self.t = 0
         self.used = None
         n, u = BATCH, UNITS  # buffers for a full batch; a smaller one takes views
@@ -151,10 +145,7 @@ class BareLSTM:
         self.P -= s
 
     def epoch(self, ids: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
-        order = rng.permutation(len(ids))
-        for start in range(0, len(ids), BATCH):
-            rows = order[start : start + BATCH]
-            self.step(ids[rows], labels[rows])
+        shuffled_epoch(self.step, ids, labels, rng, BATCH)
 
 
 def torch_run(ids: np.ndarray, labels: np.ndarray):

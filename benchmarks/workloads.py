@@ -121,6 +121,28 @@ def minifw_epoch(model: mf.Sequential, w: Workload, X, y) -> None:
 # -- the bare loop ---------------------------------------------------------------------
 
 
+def flat_buffers(weights: list[np.ndarray], dtype=np.float32):
+    """(P, G, params, grads): minifw's starting weights copied into one flat parameter
+    vector P, a zero gradient vector G, and each array as a view into them (the bare
+    loops' layout, as minifw's)."""
+    sizes = [w.size for w in weights]
+    P = np.concatenate([w.ravel() for w in weights]).astype(dtype)
+    G = np.zeros_like(P)
+    offsets = np.cumsum([0, *sizes])
+    params = [P[a:b].reshape(w.shape) for a, b, w in zip(offsets, offsets[1:], weights)]
+    grads = [G[a:b].reshape(w.shape) for a, b, w in zip(offsets, offsets[1:], weights)]
+    return P, G, params, grads
+
+
+def shuffled_epoch(step, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, batch: int):
+    """One epoch of ``step(x, y)`` over batches of a fresh permutation of the rows."""
+    order = rng.permutation(len(X))
+    for start in range(0, len(X), batch):
+        rows = order[start : start + batch]
+        step(X[rows], y[rows])
+
+
+
 class BareMLP:
     """The workload's network trained by hand: Dense layers, ReLU (or linear) hidden units.
 

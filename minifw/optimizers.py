@@ -155,10 +155,7 @@ class Optimizer:
         vectors are its own. Clipping, then the rule (``rule``, or ``update``'s w ← w − s·d)."""
         if params is not self._params or self.state is not self._held_from:
             self.prepare_state(params)
-        if self.clipvalue is not None or self.clipnorm is not None:
-            self.clip(grads, self.clip_bounds(arrays), self.clipnorm or 0.0, self.clipvalue or 0.0)
-        constant = self._constant_learning_rate
-        rate = self._learning_rate if constant else self.current_learning_rate()
+        rate = self._clipped_rate(grads, arrays)
         if self.rule is None:
             direction, scale = self.update(params, grads, rate)
             self._chunked_axpy(params, direction, scale)
@@ -174,9 +171,20 @@ class Optimizer:
                 part = slice(start, start + _RULE_CHUNK)
                 views = [v[part] if isinstance(v, np.ndarray) else v for v in held]
                 self._apply_rule(params[part], grads[part], views, numbers)
+        self._count_step(params.dtype)
+
+    def _clipped_rate(self, grads: np.ndarray, arrays: Sequence[slice]) -> float:
+        """Clip ``grads`` in place (``clipvalue``, then ``clipnorm`` per array); η for this
+        step. What every step does before its rule, alone or stacked."""
+        if self.clipvalue is not None or self.clipnorm is not None:
+            self.clip(grads, self.clip_bounds(arrays), self.clipnorm or 0.0, self.clipvalue or 0.0)
+        return self._learning_rate if self._constant_learning_rate else self.current_learning_rate()
+
+    def _count_step(self, dtype: np.dtype) -> None:
+        """One more step; every ``FLUSH_EVERY`` steps the state's subnormals set to 0."""
         self.iterations += 1
         if self.iterations % FLUSH_EVERY == 0:
-            tiny = np.finfo(params.dtype).tiny
+            tiny = np.finfo(dtype).tiny
             for value in self.state.values():
                 flush_subnormals(value, tiny)
 
@@ -360,14 +368,10 @@ class Stack:
 
     def apply(self, params: np.ndarray, grads: np.ndarray, arrays: Sequence[slice]) -> None:
         """One step of every optimizer on its row of ``params`` from its row of ``grads``."""
-        bounds = None
-        numbers = []
-        for optimizer, row in zip(self.optimizers, grads):
-            if optimizer.clipvalue is not None or optimizer.clipnorm is not None:
-                bounds = Optimizer.clip_bounds(arrays) if bounds is None else bounds
-                optimizer.clip(row, bounds, optimizer.clipnorm or 0.0, optimizer.clipvalue or 0.0)
-            rate = optimizer.current_learning_rate()
-            numbers.append(optimizer.numbers(rate, optimizer.iterations + 1))
+        numbers = [
+            optimizer.numbers(optimizer._clipped_rate(row, arrays), optimizer.iterations + 1)
+            for optimizer, row in zip(self.optimizers, grads)
+        ]
         columns = [_column(values, params.dtype) for values in zip(*numbers)]
         held = [self.state.get(name, 0.0) for name in self.slots]
         width = max(1, _RULE_CHUNK // len(params))
@@ -380,12 +384,8 @@ class Stack:
             w, direction, *slots = self.rule(views[0], grads[:, part], *views[1:], *columns)
             _write_back(views, (w, *slots))
             views[0] -= columns[0] * direction  # w ← w − s · d, each row with its own s
-        tiny = np.finfo(params.dtype).tiny
-        for k, optimizer in enumerate(self.optimizers):
-            optimizer.iterations += 1
-            if optimizer.iterations % FLUSH_EVERY == 0:
-                for value in self.state.values():
-                    flush_subnormals(value[k], tiny)
+        for optimizer in self.optimizers:  # their state vectors are rows of the stacked ones
+            optimizer._count_step(params.dtype)
 
 
 class _AnyColumn(np.ndarray):
