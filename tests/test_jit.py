@@ -357,6 +357,32 @@ def test_the_numba_primitives_equal_scipy(x):
         assert compiled(x) == pytest.approx(float(function(x)), rel=1e-14, abs=1e-300)
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-5), (np.float64, 1e-13)])
+def test_the_compiled_product_equals_numpys_for_each_order_of_its_operands(dtype, rtol):
+    """``product`` through NumPy's BLAS (``blas.gemm``) and through numba's np.dot (no gemm),
+    for C-ordered operands and for transposed views (F-ordered), as the steps call it."""
+    from minifw.jit import blas
+    from minifw.jit.primitives import product
+
+    gemm = blas.gemm(dtype)
+    if gemm is None:
+        pytest.skip("NumPy's BLAS exports no cblas_?gemm64_ here: the compiled steps use np.dot")
+
+    @numba.njit
+    def multiply(gemm, a, b, out):
+        product(gemm, a, b, out)
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((7, 5)).astype(dtype)
+    b = rng.standard_normal((5, 4)).astype(dtype)
+    for left, right in [(a, b), (a.T.copy().T, b), (a, b.T.copy().T), (a.T.copy().T, b.T.copy().T)]:
+        for function in (gemm, None):
+            out = np.full((7, 4), np.nan, dtype=dtype)
+            multiply(function, left, right, out)
+            np.testing.assert_allclose(out, left @ right, rtol=rtol, atol=rtol * 10)
+    assert blas.gemm(np.int32) is None
+
+
 def test_a_changed_formula_compiles_anew(tmp_path, monkeypatch):
     """The generated module's name hashes the formulas' sources, so numba's cache (which
     does not look into called functions) never serves a stale formula."""

@@ -12,7 +12,7 @@ function, ``run``, that trains the steps of one execution:
                                 loss's per_row on the batch), weighted
                       backward: the chain rule back to the first Dense, ∂L/∂W = Xᵀ G,
                                 ∂L/∂b = Σ_rows G into the flat gradient vector
-                      guard:    stop (returning s) if L or ∂L/∂w is not finite
+                      guard:    stop (returning s) if L or an entry of ∂L/∂w is not finite
                       update:   clip, then (w, d, state) ← optimizer.rule(...) and
                                 w ← w − s · d, entry by entry
 
@@ -108,7 +108,7 @@ def source(layout: Layout) -> str:
         "import numpy as np",
         "from numba import njit",
         "",
-        "import minifw.jit.primitives  # noqa: F401  (expit, log_expit, erf for numba)",
+        "from minifw.jit.primitives import product  # and expit, log_expit, erf for numba",
         "from minifw.optimizers import FLUSH_EVERY, Optimizer, flush_subnormals",
         *imports,
         "",
@@ -126,7 +126,7 @@ def source(layout: Layout) -> str:
     n_dropout = sum(isinstance(step, DropoutStep) for step in layout.steps)
     draws = [f"draws{k}" for k in range(n_dropout)]
     args = [
-        "X", "Y", "W", "order", "starts", "most", "numbers", "bounds", "clipnorm",
+        "gemm", "X", "Y", "W", "order", "starts", "most", "numbers", "bounds", "clipnorm",
         "clipvalue", "tiny", "t0", "constants", "loss_constants", "share", "mean", "keep",
         "scales", "params", "grads", *slots, *draws, "losses", "outputs",
     ]  # fmt: skip
@@ -253,7 +253,10 @@ def source(layout: Layout) -> str:
     numbers = [f"numbers[s, {k}]" for k in range(layout.n_numbers)]
     body += [
         "        losses[s] = loss",
-        "        if not math.isfinite(loss + np.dot(grads, grads)):",
+        "        finite = math.isfinite(loss)",
+        "        for e in range(grads.size):",
+        "            finite &= math.isfinite(grads[e])",
+        "        if not finite:",
         "            return s",
         "        if clipnorm > 0 or clipvalue > 0:",
         "            clip(grads, bounds, clipnorm, clipvalue)",
@@ -305,7 +308,7 @@ def _dense(step: DenseStep, x: str, o: str, g: str, gx: str, i: int, needs_input
             f"                grads[{start} + p * {c} + j] = total",
         ]
     else:
-        forward.append(f"        np.dot({x}, k{i}, {o})")
+        forward.append(f"        product(gemm, {x}, k{i}, {o})")
         if b is not None:
             forward += [
                 "        for i in range(n):",
@@ -313,7 +316,7 @@ def _dense(step: DenseStep, x: str, o: str, g: str, gx: str, i: int, needs_input
                 f"                {o}[i, j] += params[{b} + j]",
             ]
         back.append(
-            f"        np.dot({x}.T, {g}, grads[{start}:{start + r * c}].reshape(({r}, {c})))"
+            f"        product(gemm, {x}.T, {g}, grads[{start}:{start + r * c}].reshape(({r}, {c})))"
         )
     if b is not None:
         back += [  # Σ_rows G, row by row (as NumPy sums axis 0: in cache order)
@@ -333,7 +336,7 @@ def _dense(step: DenseStep, x: str, o: str, g: str, gx: str, i: int, needs_input
                 f"                {gx}[i, p] = total",
             ]
         else:
-            back.append(f"        np.dot({g}, k{i}.T, {gx})")
+            back.append(f"        product(gemm, {g}, k{i}.T, {gx})")
     return forward, back
 
 

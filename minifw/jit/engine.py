@@ -29,7 +29,7 @@ from ..layers.dropout import Dropout
 from ..losses import Loss
 from ..optimizers import Optimizer
 from ..parameters import ParameterStore
-from . import codegen
+from . import blas, codegen
 
 __all__ = ["refusal", "Execution", "Executions", "CompiledSteps"]
 
@@ -212,6 +212,7 @@ class CompiledSteps:
             tuple(steps), data.X.shape[1], type(loss), type(optimizer), held, n_numbers
         )
         self.run = codegen.load(self.layout)
+        self.gemm = blas.gemm(self.dtype)  # NumPy's own BLAS: one pool of threads
         self.constants = tuple(constants)
         self.loss_constants = loss.constant_values()
         outputs = plan.output_layer.output_shape[-1]
@@ -265,7 +266,7 @@ class CompiledSteps:
         losses = np.zeros(steps)
         outputs = np.empty((size, self.outputs), dtype=self.dtype)
         done = self.run(
-            data.X, data.Y, data.sample_weights, execution.order, execution.starts,
+            self.gemm, data.X, data.Y, data.sample_weights, execution.order, execution.starts,
             int(np.diff(execution.starts).max()), numbers,
             self.bounds, float(optimizer.clipnorm or 0.0), float(optimizer.clipvalue or 0.0),
             float(np.finfo(self.dtype).tiny), optimizer.iterations, self.constants,

@@ -6,7 +6,8 @@ batches; numba knows none of them, so they are given here: the special
 functions for single floats in their standard stable forms, the reductions for
 2-D arrays as loops (``tests/test_jit.py`` checks them against scipy and
 NumPy). ``softmax_parts`` itself is written in the subset numba compiles: it is
-registered as its own implementation. Importing this module registers them.
+registered as its own implementation. ``product`` multiplies matrices through
+NumPy's own BLAS (``blas.gemm``). Importing this module registers them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from numba.extending import overload
 from scipy import special
 
 from .. import functional
+from .blas import NO_TRANS, ROW_MAJOR, TRANS
 
 
 @overload(special.expit)
@@ -84,3 +86,35 @@ _row_reduction(functional.row_sum, np.sum)
 def softmax_parts(z):
     """The NumPy function itself, compiled as written."""
     return functional.softmax_parts
+
+
+def product(gemm, a, b, out) -> None:
+    """out = a @ b, for 2-D ``a`` and ``b`` each C- or F-ordered (a transposed view) and a
+    C-ordered ``out``: by ``gemm`` (``blas.gemm``'s function), or ``np.dot`` when it is None."""
+    np.matmul(a, b, out=out)
+
+
+@overload(product)
+def _product(gemm, a, b, out):
+    if isinstance(gemm, types.NoneType):
+
+        def by_numba(gemm, a, b, out):
+            np.dot(a, b, out)
+
+        return by_numba
+
+    def by_gemm(gemm, a, b, out):
+        m, k = a.shape
+        n = b.shape[1]
+        if not (a.flags.c_contiguous or a.flags.f_contiguous) or not (
+            b.flags.c_contiguous or b.flags.f_contiguous
+        ):
+            np.dot(a, b, out)
+            return
+        # an F-ordered (m, k) array is a C-ordered (k, m) one read transposed
+        op_a, lda = (NO_TRANS, k) if a.flags.c_contiguous else (TRANS, m)
+        op_b, ldb = (NO_TRANS, n) if b.flags.c_contiguous else (TRANS, k)
+        gemm(ROW_MAJOR, op_a, op_b, m, n, k, 1.0, a.ctypes.data, max(lda, 1),
+             b.ctypes.data, max(ldb, 1), 0.0, out.ctypes.data, max(n, 1))  # fmt: skip
+
+    return by_gemm
