@@ -67,6 +67,12 @@ def _class_weights(Y: np.ndarray, class_weight: dict | str, labels) -> np.ndarra
             f"`class_weight` must be a dict {{class: weight}} or 'balanced'. "
             f"Received: {class_weight!r}"
         )
+    if Y.ndim > 2 or (labels is not None and labels.ndim != 1):
+        raise ValueError(
+            "`class_weight` weighs each sample by its class, but these targets are sequences "
+            f"(shape {Y.shape}), a class for every step. Pass `sample_weight` (one weight per "
+            "sequence) instead."
+        )
     if labels is not None:
         pass  # the loss's own labels (Loss.class_labels)
     elif Y.ndim == 2 and Y.shape[1] > 1:

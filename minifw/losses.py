@@ -51,11 +51,26 @@ __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
+    "as_rows",
     "get",
 ]
 
 _REDUCTIONS = ("mean", "sum")
 EPSILON = 1e-7
+
+
+def as_rows(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sequence outputs as rows: predictions (n, T, k) become (n·T, k), one row per sample
+    and step, and their targets (n·T, k) (or (n·T,) labels); 2-D arrays stay as they are.
+    A loss or metric on sequences is its 2-D form on these rows: the mean runs over every
+    entry, as in Keras."""
+    if y_pred.ndim <= 2:
+        return y_true, y_pred
+    rows = int(np.prod(y_pred.shape[:-1]))
+    return (
+        y_true.reshape(rows, *y_true.shape[y_pred.ndim - 1 :]),
+        y_pred.reshape(rows, y_pred.shape[-1]),
+    )
 
 
 class Loss:
@@ -157,6 +172,9 @@ class Loss:
 
     def value_and_grad(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
         """L and ∂L/∂y_pred together, on prepared arrays (one training step's need)."""
+        if y_pred.ndim > 2:  # a sequence: every (sample, step) a row (``as_rows``)
+            value, grad = self.value_and_grad(*as_rows(y_true, y_pred))
+            return value, grad.reshape(y_pred.shape)
         formula = self.step_formula
         if formula is None:
             return self.value(y_true, y_pred), self.gradient(y_true, y_pred)
@@ -186,7 +204,11 @@ class Loss:
 
     def rows(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """ℓ_i, the loss of each sample, shape (n,): L = mean_i ℓ_i ("mean") or Σ_i ℓ_i
-        ("sum"). For a mean over entries, ℓ_i is row i's mean (or sum) of ``entries``."""
+        ("sum"). For a mean over entries, ℓ_i is row i's mean (or sum) of ``entries``. For a
+        sequence, ℓ_i is the mean (or sum) of its steps' ℓ (``as_rows``)."""
+        if y_pred.ndim > 2:
+            steps = self.rows(*as_rows(y_true, y_pred)).reshape(len(y_pred), -1)
+            return steps.mean(axis=1) if self.reduction == "mean" else steps.sum(axis=1)
         if self.per_row is not None:
             return self.per_row(y_true, y_pred, *self.constant_values())[0]
         entries = self.entries(y_true, y_pred)
@@ -213,12 +235,39 @@ class Loss:
         grad *= factors.astype(grad.dtype, copy=False).reshape(-1, *([1] * (grad.ndim - 1)))
         return value, grad
 
+    def sequence_targets(self, y: np.ndarray, steps: int, n_outputs: int, dtype) -> np.ndarray:
+        """Targets of a model whose predictions are sequences (n, ``steps``, n_outputs): y of
+        shape (n, steps, n_outputs) (or (n, steps), as for ``targets``), each step's targets
+        checked as ``targets`` checks rows."""
+        if y.ndim < 2 or y.shape[1] != steps:
+            raise ValueError(
+                f"The model outputs a sequence, shape (n, {steps}, {n_outputs}), "
+                f"so y must have shape ({len(y)}, {steps}, "
+                f"{n_outputs}) (or ({len(y)}, {steps}) for one output or class labels). "
+                f"Received: y of shape {y.shape}."
+            )
+        if y.ndim > 3 or (y.ndim == 3 and y.shape[2] != n_outputs and y.shape[2] != 1):
+            raise ValueError(
+                f"y has shape {y.shape}, but the model outputs {n_outputs} value"
+                f"{'s' if n_outputs > 1 else ''} per step: y must have shape "
+                f"({len(y)}, {steps}, {n_outputs})."
+            )
+        flat = self.targets(y.reshape(len(y) * steps, *y.shape[2:]), n_outputs, dtype)
+        return flat.reshape(len(y), steps, *flat.shape[1:])
+
     def targets(self, y: np.ndarray, n_outputs: int, dtype) -> np.ndarray:
         """Targets shaped like the model's predictions (n, n_outputs), in ``dtype``.
 
         ``y`` of shape (n,) is one output column and becomes (n, 1); any other
         mismatch is an error, never a broadcast.
         """
+        if y.ndim > 2:
+            raise ValueError(
+                f"y has shape {y.shape}, a sequence of targets per sample, but the model "
+                f"outputs {n_outputs} value{'s' if n_outputs > 1 else ''} per sample. Give "
+                f"y of shape ({len(y)}, {n_outputs}), or end the model with sequence outputs "
+                "(return_sequences=True on its last recurrent layer)."
+            )
         if y.ndim == 1:
             if n_outputs != 1:
                 raise ValueError(

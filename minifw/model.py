@@ -340,7 +340,11 @@ class Sequential:
         if self.loss is None:
             raise NotCompiledError("Call model.compile(optimizer, loss) before passing targets.")
         check_fits_dtype(y, self.dtype, "y")
-        Y = self.loss.targets(y, self.output_shape[1], self.dtype)
+        if len(self.output_shape) == 3:  # a sequence of outputs (return_sequences=True)
+            steps = self.output_shape[1] or X.shape[1]
+            Y = self.loss.sequence_targets(y, steps, self.output_shape[2], self.dtype)
+        else:
+            Y = self.loss.targets(y, self.output_shape[1], self.dtype)
         if names is not None and self.feature_names_in_ is None:
             self.feature_names_in_ = names
         return X, Y

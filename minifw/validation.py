@@ -168,12 +168,13 @@ def as_features(X: ArrayLike, name: str = "X") -> np.ndarray:
 
 
 def as_targets(y: ArrayLike, n_samples: int, name: str = "y") -> np.ndarray:
-    """Targets with one entry per sample: shape (n,) or (n, k), finite numbers."""
+    """Targets with one entry per sample: shape (n,) or (n, k), or (n, T, k) for sequence
+    outputs; finite numbers."""
     array = as_numeric_array(y, name)
-    if array.ndim == 0 or array.ndim > 2:
+    if array.ndim == 0 or array.ndim > 3:
         raise ValueError(
-            f"`{name}` must have shape (samples,) or (samples, outputs). "
-            f"Received shape {array.shape}."
+            f"`{name}` must have shape (samples,) or (samples, outputs), or (samples, "
+            f"timesteps, outputs) for sequence outputs. Received shape {array.shape}."
         )
     if len(array) != n_samples:
         raise ValueError(

@@ -13,7 +13,11 @@ L = mf.layers
 #: A small spec per registered layer: a factory and a concrete input shape. A layer
 #: registered without one fails ``test_every_registered_layer_has_a_spec``.
 SPECS = {
-    "Dense": [(lambda: L.Dense(3, activation="tanh"), (5, 4)), (lambda: L.Dense(2), (4, 3))],
+    "Dense": [
+        (lambda: L.Dense(3, activation="tanh"), (5, 4)),
+        (lambda: L.Dense(2), (4, 3)),
+        (lambda: L.Dense(3, activation="sigmoid"), (4, 5, 2)),  # a sequence: the last axis
+    ],
     "Linear": [(L.Linear, (4, 3))],
     "ReLU": [(L.ReLU, (4, 3))],
     "LeakyReLU": [(lambda: L.LeakyReLU(0.2), (4, 3))],

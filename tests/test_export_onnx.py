@@ -216,6 +216,11 @@ SEQUENCE_CASES = {
         ),
         mf.layers.LSTM(3, go_backwards=True, return_sequences=True),
     ],
+    "dense-on-sequences": lambda: [
+        Dense(4, input_shape=(6, 3), activation="tanh"),
+        mf.layers.GRU(5, return_sequences=True),
+        Dense(2, activation="softmax"),
+    ],
 }
 
 

@@ -442,8 +442,9 @@ def test_keras_spellings_are_accepted(rng):
     X, y = small_regression(rng, n=8)
     model.fit(X, y, batch_size=None, verbose=False)  # Keras's defaults: 32 rows, silent
     assert model.optimizer.iterations == 1
+    assert mf.layers.Dense(2, input_shape=(3, 4)).declared_input_shape == (None, 3, 4)  # steps
     with pytest.raises(ValueError, match=r"`input_shape` must be \(features,\)"):
-        mf.layers.Dense(2, input_shape=(3, 4))
+        mf.layers.Dense(2, input_shape=(3, 4, 1))
 
 
 # -- mistakes a user makes, each refused or made right ------------------------------

@@ -161,7 +161,7 @@ def export_onnx(model, path: str | os.PathLike, opset: int | None = None) -> Non
     graph.nodes.append(graph.helper.make_node("Identity", [x], ["output"]))
     shape = ["batch", *input_shape[1:]]
     out_shape = ["batch", *model.output_shape[1:]]
-    if model.layers and isinstance(model.layers[0], (Embedding, SimpleRNN, LSTM, GRU)):
+    if len(shape) == 3 or (model.layers and isinstance(model.layers[0], Embedding)):
         shape[1] = "time"  # sequences of any length
         if len(out_shape) == 3:
             out_shape[1] = "time"
@@ -227,7 +227,11 @@ def _activation(layer, graph: Graph, x: str) -> str:
 @converts(Dense)
 def _dense(layer: Dense, graph: Graph, x: str) -> str:
     weights = graph.constant(layer.params["W"], "W")
-    if layer.use_bias:
+    if len(layer.input_shape) > 2:  # a sequence: MatMul on the last axis (Gemm is 2-D only)
+        y = graph.op("MatMul", x, weights)
+        if layer.use_bias:
+            y = graph.op("Add", y, graph.constant(layer.params["b"], "b"))
+    elif layer.use_bias:
         y = graph.op(
             "Gemm",
             x,

@@ -68,6 +68,9 @@ def plan_refusal(plan: Plan, optimizer: Optimizer) -> str | None:
                 return f"layer {name} has a weight regularizer, which is not compiled yet"
             if not layer.trainable:
                 return f"layer {name} is frozen (trainable=False), which is not compiled yet"
+            shape = layer.output_shape or layer.declared_input_shape
+            if shape is not None and len(shape) > 2:
+                return f"layer {name} works on sequences (n, T, k), which are not compiled yet"
         elif isinstance(layer, Activation):
             why = _activation_refusal(layer)
             if why:

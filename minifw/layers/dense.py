@@ -22,7 +22,9 @@ class Dense(KernelLayer):
 
     Shapes: X (n, in), W (in, units), b (units,), output (n, units). W[i-1, j-1]
     is the lecture's w^l_ij, the weight from unit i of the previous layer to
-    unit j of this one, so no transpose is ever needed.
+    unit j of this one, so no transpose is ever needed. A sequence X (n, T, in)
+    gives (n, T, units): the same W and b at every step, as Keras applies Dense
+    to the last axis; the gradients below then sum over samples and steps.
 
     Backward, given G = ∂L/∂NET with shape (n, units):
 
@@ -73,6 +75,18 @@ class Dense(KernelLayer):
         bias_regularizer: str | dict | regularizers.Regularizer | None = None,
         name: str | None = None,
     ) -> None:
+        sequence_shape = None  # (timesteps, features) when declared for sequences
+        if input_shape is not None:
+            if not isinstance(input_shape, (tuple, list)) or len(input_shape) not in (1, 2):
+                raise ValueError(
+                    f"Dense: `input_shape` must be (features,), or (timesteps, features) for "
+                    f"sequences. Received: input_shape={input_shape!r}. Put a Flatten layer "
+                    "first for images."
+                )
+            if input_dim is not None and input_dim != input_shape[-1]:
+                raise ValueError("Dense: `input_dim` and `input_shape` disagree.")
+            input_dim = input_shape[-1]
+            sequence_shape = tuple(input_shape) if len(input_shape) == 2 else None
         super().__init__(
             activation,
             kernel_initializer=kernel_initializer,
@@ -81,17 +95,9 @@ class Dense(KernelLayer):
             kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer,
             name=name,
+            input_shape=sequence_shape,
         )
         self.units = positive_int(units, "units", "Dense")
-        if input_shape is not None:
-            if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1:
-                raise ValueError(
-                    f"Dense: `input_shape` must be (features,); Dense takes 2-D inputs. "
-                    f"Received: input_shape={input_shape!r}. Put a Flatten layer first for more."
-                )
-            if input_dim is not None and input_dim != input_shape[0]:
-                raise ValueError("Dense: `input_dim` and `input_shape` disagree.")
-            input_dim = input_shape[0]
         self.input_dim = (
             None if input_dim is None else positive_int(input_dim, "input_dim", "Dense")
         )
@@ -99,30 +105,36 @@ class Dense(KernelLayer):
 
     @property
     def declared_input_shape(self) -> tuple | None:
+        if self.declared is not None:  # (timesteps, features)
+            return (None, *self.declared)
         return None if self.input_dim is None else (None, self.input_dim)
 
     def kernel_shape(self, input_shape):
-        """W: (inputs, units), so that W[i-1, j-1] is w^l_ij."""
-        if len(input_shape) != 2:
+        """W: (inputs, units), so that W[i-1, j-1] is w^l_ij; a sequence's last axis."""
+        if len(input_shape) not in (2, 3):
             raise ValueError(
-                f"Dense expects 2-D inputs (batch, features), got input shape {input_shape}. "
-                "Put a Flatten layer before it."
+                f"Dense expects 2-D inputs (batch, features) or sequences (batch, timesteps, "
+                f"features), got input shape {input_shape}. Put a Flatten layer before it."
             )
-        if self.input_dim is not None and input_shape[1] != self.input_dim:
+        if self.input_dim is not None and input_shape[-1] != self.input_dim:
             raise ValueError(
                 f"Dense was declared with input_dim={self.input_dim} but is built for "
-                f"{input_shape[1]} features."
+                f"{input_shape[-1]} features."
             )
-        return (input_shape[1], self.units)
+        return (input_shape[-1], self.units)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.units)
+        return (*input_shape[:-1], self.units)
 
     # ``a.dot(b)`` rather than ``a @ b``: the same BLAS call, with half the per-call
     # overhead on small arrays, which is what batch-1 training pays for.
 
     def net(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """NET = X @ W + b, before the activation."""
+        """NET = X @ W + b, before the activation; on a sequence (n, T, k), at every step
+        with the same W and b, as one product (n·T, k) @ W."""
+        if x.ndim > 2:
+            net = self.net(x.reshape(-1, x.shape[-1]), training)
+            return net.reshape(*x.shape[:-1], self.units)
         self._x = x  # cached for ∂L/∂W = Xᵀ G
         net = x.dot(self.params["W"])
         if self.use_bias:
@@ -131,6 +143,9 @@ class Dense(KernelLayer):
 
     def net_backward(self, grad_net: np.ndarray) -> np.ndarray:
         """∂L/∂X = G Wᵀ from ``grad_net`` = G = ∂L/∂NET, after ``parameter_gradients``."""
+        if grad_net.ndim > 2:  # a sequence: its steps as rows, as ``net`` took them
+            grad_x = self.net_backward(grad_net.reshape(-1, self.units))
+            return grad_x.reshape(*grad_net.shape[:-1], grad_x.shape[-1])
         self.parameter_gradients(grad_net)
         return grad_net.dot(self.params["W"].T)  # ∂L/∂X = G Wᵀ
 
@@ -138,6 +153,7 @@ class Dense(KernelLayer):
         """∂L/∂W = Xᵀ G and ∂L/∂b = Σ_rows G, written into ``grads`` (G = ∂L/∂NET): all a
         model's first layer computes, its ∂L/∂X being needed by nothing."""
         # Written in place: params and grads may be views into a model's flat buffers.
+        grad_net = grad_net.reshape(-1, self.units)  # a sequence's steps as rows
         dW, x = self.grads["W"], self._x
         if len(x) == 1 and dW.size >= _OUTER_PRODUCT_MIN_SIZE:
             np.multiply(x.T, grad_net, out=dW)  # one row: ∂L/∂W is an outer product

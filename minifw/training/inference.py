@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from ..callbacks import CallbackList
 from ..data import sample_weights
+from ..losses import as_rows
 from ..validation import positive_int
 from .sources import ArrayBatches, StreamBatches, batch_rows, is_batch_source, unpack_batch
 
@@ -57,7 +58,7 @@ def check_metrics(model, Y: np.ndarray) -> None:
     stand_in = np.full((len(Y), *model.output_shape[1:]), 0.5, dtype=model.dtype)
     for name, metric in model.metrics:
         try:
-            metric(Y, stand_in)
+            metric(*as_rows(Y, stand_in))
         except Exception as error:
             raise ValueError(
                 f"The metric {name!r} cannot be computed on these targets (shape {Y.shape}) "
@@ -66,6 +67,8 @@ def check_metrics(model, Y: np.ndarray) -> None:
 
 
 def metric_logs(metrics, targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """Each metric on the targets and predictions (sequences as rows: ``as_rows``)."""
+    targets, predictions = as_rows(targets, predictions)
     return {name: float(metric(targets, predictions)) for name, metric in metrics}
 
 
