@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layers.activations import Activation, Linear, Sigmoid, Softmax
-from .layers.base import LOCAL, BatchContext, Layer
+from .layers.base import LOCAL, BatchContext, Layer, connect_masks
 from .losses import BinaryCrossEntropy, CategoricalCrossEntropy, Loss, SparseCategoricalCrossEntropy
 from .regularizers import Regularizer
 
@@ -163,6 +163,7 @@ class Plan:
     def compile(cls, layers: Sequence[Layer], loss: Loss, context: BatchContext = LOCAL) -> Plan:
         """The steps of ``layers`` ending in ``loss``; whole-batch layers see ``context``
         (the batch as spread over processes, in data-parallel training)."""
+        connect_masks(layers)  # which layer's mask each recurrent layer reads
         steps = [step for layer in layers for step in layer.steps(context)]
         kept = [step for step in steps if not isinstance(step.layer, Linear)]
         steps = kept or steps[-1:]  # a model of identities still has one step

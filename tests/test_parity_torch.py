@@ -339,3 +339,38 @@ def test_five_adam_steps_of_embedding_gru_dense_match_a_torch_loop(rng):
     np.testing.assert_allclose(
         gru.params["U"][:, order].T, module.weight_hh_l0.detach().numpy(), rtol=1e-9, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("cls", [mf.layers.SimpleRNN, mf.layers.LSTM, mf.layers.GRU])
+def test_padding_masked_with_mask_zero_matches_torchs_packed_sequences(cls, rng):
+    """Post-padded ids with mask_zero=True: the last h (the state carried over the padding)
+    and its gradients equal PyTorch's on packed sequences of the true lengths."""
+    lengths = np.array([6, 3, 1, 4])
+    ids = rng.integers(1, 9, size=(4, 6))
+    ids[np.arange(6) >= lengths[:, None]] = 0
+    model = mf.Sequential(
+        [mf.layers.Embedding(9, 3, mask_zero=True, input_length=6),
+         cls(5, bias_initializer="random_normal")],
+        dtype="float64", seed=1,
+    )  # fmt: skip
+    model.build()
+    embedding, layer = model.layers
+    vectors = model.layers[0].params["embeddings"][ids]
+    module = torch_recurrent(layer)
+    xt = torch.tensor(vectors, requires_grad=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        xt, torch.tensor(lengths), batch_first=True, enforce_sorted=False
+    )
+    _, state = module(packed)
+    last = (state[0] if cls is mf.layers.LSTM else state)[0]
+    ours = model.predict(ids)
+    np.testing.assert_allclose(ours, last.detach().numpy(), rtol=1e-10, atol=1e-12)
+    upstream = rng.normal(size=ours.shape)
+    last.backward(torch.tensor(upstream))
+    layer.forward(embedding.forward(ids))  # the mask from the Embedding (linked by predict)
+    grad_x = layer.backward(upstream)
+    np.testing.assert_allclose(grad_x, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    ours_dU = layer.grads["U"]
+    if cls is mf.layers.GRU:
+        ours_dU = ours_dU[:, np.r_[5:10, 0:5, 10:15]]
+    np.testing.assert_allclose(ours_dU.T, module.weight_hh_l0.grad.numpy(), rtol=1e-9, atol=1e-12)

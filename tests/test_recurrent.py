@@ -14,16 +14,20 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def reference(layer, x):
-    """The layer's outputs, sample by sample and step by step, from its equations."""
+def reference(layer, x, mask=None):
+    """The layer's outputs, sample by sample and step by step, from its equations; a step
+    that ``mask`` (n, T) marks False leaves h and c as they were and repeats the output."""
     W, U, b = (layer.params[key] for key in ("W", "U", "b"))
     u = layer.units
     outputs = []
-    for sample in x:
-        steps = sample[::-1] if layer.go_backwards else sample
+    mask = np.ones(x.shape[:2], dtype=bool) if mask is None else mask
+    for sample, kept in zip(x, mask):
+        steps = zip(sample[::-1], kept[::-1]) if layer.go_backwards else zip(sample, kept)
         h, c, hs = np.zeros(u), np.zeros(u), []
-        for x_t in steps:
-            if isinstance(layer, SimpleRNN):
+        for x_t, present in steps:
+            if not present:
+                pass
+            elif isinstance(layer, SimpleRNN):
                 h = np.tanh(x_t @ W + h @ U + b)
             elif isinstance(layer, LSTM):
                 z = x_t @ W + h @ U + b
@@ -65,6 +69,87 @@ def test_forward_equals_the_equations_and_gradients_central_differences(cls, opt
     errors = mf.gradcheck(layer, x)
     assert set(errors) == {"input", "W", "U", "b"}
     assert max(errors.values()) < 1e-6, errors
+
+
+class MaskSource:
+    """What a recurrent layer reads its input's mask from (an Embedding, in a model)."""
+
+    def __init__(self, mask):
+        self.output_mask = mask
+
+
+@pytest.mark.parametrize(("cls", "options"), CASES)
+def test_masked_steps_carry_the_state_and_output_over(cls, options):
+    rng = np.random.default_rng(3 + len(options) + 5 * cls.gates)
+    n, steps, features = 4, 6, 2
+    x = rng.normal(size=(n, steps, features))
+    mask = np.array(
+        [[1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 1], [0, 0, 0, 0, 0, 0]],
+        dtype=bool,
+    )  # padding after, before, between; and a sequence of padding only
+    layer = cls(3, **options, bias_initializer="random_normal")
+    layer.build(x.shape, rng)
+    layer.mask_from = MaskSource(mask)
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, reference(layer, x, mask), rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(out[3], 0)  # nothing but padding: h_0 = 0 throughout
+    if layer.return_sequences:  # the mask goes on, in the outputs' order
+        order = mask[:, ::-1] if layer.go_backwards else mask
+        np.testing.assert_array_equal(layer.output_mask, order)
+    errors = mf.gradcheck(layer, x)
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_embedding_mask_zero_makes_padding_invisible_to_stacked_recurrent_layers():
+    """Padded with 0 before, after or between, a sequence gives what it gives alone."""
+
+    def tagged(steps):
+        return mf.Sequential(
+            [
+                mf.layers.Embedding(9, 4, mask_zero=True, input_length=steps),
+                LSTM(5, return_sequences=True),
+                mf.layers.Dense(3, activation="tanh"),  # keeps the mask
+                GRU(3),
+                mf.layers.Dense(1),
+            ],
+            dtype="float64",
+            seed=2,
+        )
+
+    short, model = tagged(3), tagged(5)
+    short.build()
+    model.build()
+    model.set_weights(short.get_weights())
+    alone = short.predict(np.array([[3, 5, 7]]))
+    for padded in ([3, 5, 7, 0, 0], [0, 0, 3, 5, 7], [3, 0, 5, 7, 0], [0, 3, 0, 5, 7]):
+        np.testing.assert_allclose(model.predict(np.array([padded])), alone, rtol=1e-12)
+    model.compile("adam", "mse")
+    ids = np.array([[3, 5, 7, 0, 0], [0, 1, 2, 8, 6], [4, 0, 0, 0, 0]])
+    errors = mf.gradcheck(model, ids, np.array([0.5, -1.0, 2.0]))
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_masks_pass_through_step_by_step_layers_and_end_at_any_other():
+    from minifw.layers.base import connect_masks
+
+    embedding = mf.layers.Embedding(5, 2, mask_zero=True)
+    first, dense, second, last = (
+        LSTM(2, return_sequences=True), mf.layers.Dense(2), SimpleRNN(2), GRU(2)
+    )
+    connect_masks([embedding, first, dense, second, last])
+    assert first.mask_from is embedding and second.mask_from is first
+    assert last.mask_from is None  # SimpleRNN without return_sequences ends the mask
+    connect_masks([mf.layers.Embedding(5, 2), first])
+    assert first.mask_from is None  # an Embedding without mask_zero makes no mask
+
+
+def test_a_masked_model_refuses_onnx_export(tmp_path):
+    pytest.importorskip("onnx")
+    model = mf.Sequential([mf.layers.Embedding(9, 4, mask_zero=True, input_length=3), GRU(2)])
+    model.build()
+    with pytest.raises(ValueError, match="mask_zero"):
+        model.export(tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_keras_layouts_and_starting_values():
@@ -178,8 +263,8 @@ def test_embedding_refuses_ids_out_of_range_or_not_whole(ids, named):
     layer.build((None, 2))
     with pytest.raises(ValueError, match=named):
         layer.forward(ids)
-    with pytest.raises(ValueError, match="mask_zero"):
-        mf.layers.Embedding(6, 2, mask_zero=True)
+    with pytest.raises(TypeError, match="mask_zero"):
+        mf.layers.Embedding(6, 2, mask_zero="yes")
 
 
 def test_embedding_then_lstm_learns_which_token_came_first(tmp_path):

@@ -358,6 +358,11 @@ def _layer_normalization(layer: LayerNormalization, graph: Graph, x: str) -> str
 
 @converts(Embedding)
 def _embedding(layer: Embedding, graph: Graph, x: str) -> str:
+    if layer.mask_zero:
+        raise ValueError(
+            f"export: {layer.name} (Embedding) has mask_zero=True; ONNX's recurrent operators "
+            "take sequence lengths, not masks, so the export would differ from the model."
+        )
     ids = graph.op("Cast", x, to=graph.onnx.TensorProto.INT64)
     return graph.op("Gather", graph.constant(layer.params["embeddings"], "embeddings"), ids, axis=0)
 

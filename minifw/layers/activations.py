@@ -71,6 +71,8 @@ class Activation(Layer, metaclass=_ByName):
     then refuses it.)
     """
 
+    keeps_mask = True  # each step alone: a sequence's mask passes through
+
     #: Attributes passed to ``function`` and ``slope`` after x, in order.
     constants: tuple[str, ...] = ()
 

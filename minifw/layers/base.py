@@ -23,7 +23,7 @@ import inspect
 import math
 import re
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +109,19 @@ class Layer:
         statistics, Dropout's masks drawn for the batch): the layer's steps take the
         plan's ``BatchContext``, and its rows are not checked for independence.
 
+    Masks (Keras's: which steps of a sequence are padding, an (n, T) array of booleans):
+
+    keeps_mask : bool
+        The output keeps the input's mask: a layer that works on each step alone (Dense,
+        activations, Dropout). Past any other layer a mask ends, unless the layer makes one.
+    makes_mask : bool
+        The layer sets ``output_mask`` in its forward pass: Embedding with
+        ``mask_zero`` (the ids that are not 0), a recurrent layer returning sequences
+        (its input's mask, in its outputs' order).
+    mask_from : Layer or None
+        The layer whose ``output_mask`` is this layer's input's mask, linked by
+        ``connect_masks`` when a model lays out its plan; a recurrent layer reads it.
+
     Facts a model's checks read from the class of its last layer:
 
     output_kind : "raw", "probabilities", "distribution" or None
@@ -124,6 +137,10 @@ class Layer:
     differentiable_input = True
     output_kind: str | None = None
     output_range: tuple[float, float] = (-np.inf, np.inf)
+    keeps_mask = False
+    makes_mask = False
+    mask_from: Layer | None = None
+    output_mask: np.ndarray | None = None
 
     def __init__(self, *, name: str | None = None, input_shape: tuple | None = None) -> None:
         if name is not None and not (isinstance(name, str) and name):
@@ -366,6 +383,18 @@ class Layer:
             and getattr(parameters.get(key), "default", inspect.Parameter.empty) != config[key]
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def connect_masks(layers: Sequence[Layer]) -> None:
+    """Point each layer's ``mask_from`` at the nearest layer before it that makes a mask,
+    through layers that keep masks (Keras's mask propagation); None past any other."""
+    source = None
+    for layer in layers:
+        layer.mask_from = source
+        if layer.makes_mask:
+            source = layer
+        elif not layer.keeps_mask:
+            source = None
 
 
 def _checked_forward(forward: Callable) -> Callable:

@@ -61,6 +61,8 @@ class Dense(KernelLayer):
     array([[2.5]])
     """
 
+    keeps_mask = True  # each step alone: a sequence's mask passes through
+
     def __init__(
         self,
         units: int,

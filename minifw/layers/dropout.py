@@ -24,6 +24,8 @@ class Dropout(Layer):
         Fraction of units dropped, 0 ≤ rate < 1.
     """
 
+    keeps_mask = True  # each step alone: a sequence's mask passes through
+
     def __init__(
         self, rate: float, *, name: str | None = None, input_shape: tuple | None = None
     ) -> None:

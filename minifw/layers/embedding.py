@@ -33,6 +33,11 @@ class Embedding(Layer):
         The length of each vector.
     embeddings_initializer : str or Initializer
         How E starts: ``"uniform"`` is U(−0.05, 0.05), as in Keras.
+    mask_zero : bool
+        Id 0 is padding: the output's mask (``output_mask``, the ids that are not 0) tells
+        the recurrent layers after it to skip those steps, carrying their state and
+        output over (Keras's ``mask_zero``). The vectors of id 0 are still computed and
+        trained like any other (losses see every step).
     input_length : int, optional
         The sequences' length T, for the first layer of a model (Keras's name;
         ``input_shape=(T,)`` is the same).
@@ -60,10 +65,9 @@ class Embedding(Layer):
         super().__init__(name=name, input_shape=input_shape)
         self.input_dim = positive_int(input_dim, "input_dim", "Embedding")
         self.output_dim = positive_int(output_dim, "output_dim", "Embedding")
-        if mask_zero is not False:
-            raise ValueError(
-                "Embedding: mask_zero=True (id 0 as padding that recurrent layers skip) is "
-                "not supported yet; pad with an id of its own instead."
+        if not isinstance(mask_zero, bool):
+            raise TypeError(
+                f"Embedding: `mask_zero` must be True or False. Received: {mask_zero!r}"
             )
         self.mask_zero = mask_zero
         initializer = "random_uniform" if embeddings_initializer == "uniform" else (
@@ -88,9 +92,15 @@ class Embedding(Layer):
         """Every id whole and in range (ValueError naming the first that is not)."""
         self.ids(x)
 
+    @property
+    def makes_mask(self) -> bool:
+        return self.mask_zero
+
     def forward(self, x, training=False):
-        """o = E[ids], after checking that every id is a whole number in range."""
+        """o = E[ids], after checking that every id is a whole number in range; with
+        ``mask_zero``, ``output_mask`` = (ids ≠ 0)."""
         self._ids = self.ids(x)
+        self.output_mask = self._ids != 0 if self.mask_zero else None
         return self.params["embeddings"][self._ids]
 
     def ids(self, x: np.ndarray) -> np.ndarray:

@@ -109,10 +109,20 @@ class Recurrent(Layer):
 
     # -- the time loop ---------------------------------------------------------------
 
+    @property
+    def makes_mask(self) -> bool:
+        """Returning sequences, its outputs carry its input's mask on (``output_mask``)."""
+        return self.return_sequences
+
     def forward(self, x, training=False):
-        """h_t for every step (``return_sequences``) or the last, from h_0 = 0."""
+        """h_t for every step (``return_sequences``) or the last, from h_0 = 0. Where the
+        input's mask (``mask_from``) marks a step as padding, the state (h, and c) and the
+        output are carried over from the step before, as Keras does."""
         xs = x[:, ::-1] if self.go_backwards else x
         n, steps, features = xs.shape
+        mask = None if self.mask_from is None else self.mask_from.output_mask
+        if mask is not None:  # in processing order, as a 0/1 column per step
+            mask = (mask[:, ::-1] if self.go_backwards else mask)[:, :, None].astype(x.dtype)
         W, U = self.params["W"], self.params["U"]
         inputs = (xs.reshape(n * steps, features) @ W).reshape(n, steps, -1)
         inputs += self.input_bias()
@@ -124,16 +134,22 @@ class Recurrent(Layer):
             recurrent = state[0] @ U  # a new array, which the cell may use in place
             if bias is not None:
                 recurrent += bias
-            state, cache = self.step(inputs[:, t], recurrent, state)
+            new, cache = self.step(inputs[:, t], recurrent, state)
+            if mask is not None:  # padding keeps the state it had
+                kept = mask[:, t]
+                new = tuple(part * kept + old * (1 - kept) for part, old in zip(new, state))
+            state = new
             hidden[:, t] = state[0]
             caches.append(cache)
-        self._saved = (xs, hidden, caches)
+        self._saved = (xs, hidden, caches, mask)
+        if self.return_sequences:
+            self.output_mask = None if mask is None else mask[:, :, 0] != 0
         return hidden if self.return_sequences else hidden[:, -1].copy()
 
     def backward(self, grad_output):
         """Backpropagation through time: the cells' steps backward from the last, then one
         product each for ∂L/∂W, ∂L/∂U, ∂L/∂b and ∂L/∂X."""
-        xs, hidden, caches = self._saved
+        xs, hidden, caches, mask = self._saved
         n, steps, features = xs.shape
         W, U = self.params["W"], self.params["U"]
         width = W.shape[1]
@@ -147,6 +163,10 @@ class Recurrent(Layer):
                 dh = dh + grad_output[:, t]
             elif t == steps - 1:
                 dh = dh + grad_output
+            if mask is not None:  # a padded step passed its state on unchanged
+                kept = mask[:, t]
+                passed = (dh * (1 - kept), *(part * (1 - kept) for part in carry[1:]))
+                dh, carry = dh * kept, tuple(part * kept for part in carry)
             d_in, d_rec, direct = self.step_backward(dh, carry, caches[t])
             d_inputs[:, t] = d_in
             if d_recurrent is not d_inputs:
@@ -155,6 +175,8 @@ class Recurrent(Layer):
             if direct[0] is not None:
                 through_u += direct[0]
             carry = (through_u, *direct[1:])
+            if mask is not None:
+                carry = tuple(part + skipped for part, skipped in zip(carry, passed))
         previous = np.concatenate([np.zeros_like(hidden[:, :1]), hidden[:, :-1]], axis=1)
         flat_in, flat_rec = d_inputs.reshape(n * steps, width), d_recurrent.reshape(-1, width)
         self.grads["W"][...] = xs.reshape(n * steps, features).T @ flat_in
