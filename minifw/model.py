@@ -43,6 +43,7 @@ from .validation import (
     check_fits_dtype,
     check_input_shape,
     column_names,
+    fits_shape,
     float_dtype,
     positive_int,
     warn_if_channels_first,
@@ -154,7 +155,7 @@ class Sequential:
         if not self.layers:
             raise ValueError("Cannot build a Sequential with no layers: add one first.")
         if self.built:
-            if tuple(input_shape[1:]) != self.input_shape[1:]:
+            if not fits_shape(tuple(input_shape), self.input_shape):
                 raise ValueError(
                     f"The model is built for inputs of shape {self.input_shape}; "
                     f"it cannot be rebuilt for {tuple(input_shape)}."
@@ -291,7 +292,7 @@ class Sequential:
 
     def _resolve_metrics(self, specs: list, loss: losses.Loss) -> list:
         """(name, function) pairs; ``"accuracy"`` depends on the loss and, once built, outputs."""
-        outputs = self.output_shape[1] if self.built else None
+        outputs = self.output_shape[-1] if self.built else None
         resolved = [metrics_module.get(spec, loss=loss, outputs=outputs) for spec in specs]
         return [(metrics_module.name_of(spec, f), f) for spec, f in zip(specs, resolved)]
 

@@ -222,6 +222,13 @@ def check_column_names(seen: tuple[str, ...] | None, X: object, name: str = "X")
     )
 
 
+def fits_shape(shape: tuple, expected: tuple) -> bool:
+    """Whether an array of ``shape`` fits ``expected`` past the batch axis (None: any)."""
+    return len(shape) == len(expected) and all(
+        want is None or got == want for got, want in zip(shape[1:], expected[1:])
+    )
+
+
 def check_input_shape(X: np.ndarray, input_shape: tuple) -> None:
     """Raise ValueError unless X has the model's number of axes and feature shape."""
     expected = ("n",) + tuple(input_shape[1:])
@@ -236,13 +243,13 @@ def check_input_shape(X: np.ndarray, input_shape: tuple) -> None:
             f"The model expects a {len(expected)}-D array X of shape {shape_text}; "
             f"received a {X.ndim}-D array of shape {X.shape}.{hint}"
         )
-    if X.shape[1:] != tuple(input_shape[1:]):
+    if not fits_shape(X.shape, input_shape):
         if len(expected) == 4 and X.shape[1:] == (input_shape[3], *input_shape[1:3]):
             hint = (
                 f" The images look channels-first (channels on axis 1: {X.shape[1]}); minifw "
                 "is channels-last, as Keras: X.transpose(0, 2, 3, 1)."
             )
-        elif math.prod(X.shape[1:]) == math.prod(input_shape[1:]):
+        elif None not in input_shape[1:] and math.prod(X.shape[1:]) == math.prod(input_shape[1:]):
             target = "-1" if len(expected) == 2 else ", ".join(map(str, input_shape[1:]))
             hint = f" Reshape it, e.g. X.reshape(len(X), {target})."
         else:

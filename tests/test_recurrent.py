@@ -296,3 +296,57 @@ def test_embedding_then_lstm_learns_which_token_came_first(tmp_path):
     assert model.optimizer.iterations == steps
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_for_sequences_of_any_length_equals_fixed_length_models(tmp_path):
+    """input_shape=(None, features): one model trains and predicts on any length, as a
+    model built for that length with the same weights does; saved and loaded so."""
+    rng = np.random.default_rng(5)
+
+    def model(steps):
+        return mf.Sequential(
+            [LSTM(4, input_shape=(steps, 2), return_sequences=True), mf.layers.Dense(3),
+             GRU(2)],
+            dtype="float64", seed=4,
+        )  # fmt: skip
+
+    free = model(None)
+    free.build()
+    assert free.input_shape == (None, None, 2) and free.output_shape == (None, 2)
+    for steps in (1, 4, 9):
+        fixed = model(steps)
+        fixed.build()
+        fixed.set_weights(free.get_weights())
+        X = rng.normal(size=(3, steps, 2))
+        np.testing.assert_allclose(free.predict(X), fixed.predict(X), rtol=1e-13)
+    free.compile("adam", "mse")
+    for steps in (3, 7):  # one fit per length
+        free.fit(rng.normal(size=(8, steps, 2)), rng.normal(size=(8, 2)), verbose=0)
+    free.save(tmp_path / "free.minifw")
+    loaded = mf.load_model(tmp_path / "free.minifw")
+    X = rng.normal(size=(2, 11, 2))
+    np.testing.assert_array_equal(loaded.predict(X), free.predict(X))
+    with pytest.raises(ValueError, match=r"X of shape \(n, None, 2\)"):
+        free.predict(rng.normal(size=(2, 5, 3)))
+
+
+def test_ids_of_any_length_with_sequence_outputs():
+    model = mf.Sequential(
+        [mf.layers.Embedding(7, 3, input_shape=(None,), mask_zero=True),
+         SimpleRNN(4, return_sequences=True), mf.layers.Dense(2, activation="softmax")],
+        seed=0,
+    )  # fmt: skip
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(np.array([[1, 2, 0], [3, 4, 5]]), np.array([[0, 1, 1], [1, 0, 0]]),
+                        epochs=2, verbose=0)  # fmt: skip
+    assert len(history.history["accuracy"]) == 2
+    assert model.predict(np.array([[1, 2, 3, 4, 5, 6]])).shape == (1, 6, 2)
+
+
+def test_a_fixed_shape_layer_after_sequences_of_any_length_is_refused_naming_the_fix():
+    model = mf.Sequential(
+        [LSTM(4, input_shape=(None, 2), return_sequences=True), mf.layers.Flatten(),
+         mf.layers.Dense(1)]
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"Flatten needs inputs of a fixed shape.*\(T, features\)"):
+        model.build()

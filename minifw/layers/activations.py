@@ -72,6 +72,7 @@ class Activation(Layer, metaclass=_ByName):
     """
 
     keeps_mask = True  # each step alone: a sequence's mask passes through
+    any_length = True
 
     #: Attributes passed to ``function`` and ``slope`` after x, in order.
     constants: tuple[str, ...] = ()

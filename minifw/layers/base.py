@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..registry import Catalogue
-from ..validation import as_numeric_array, float_dtype
+from ..validation import as_numeric_array, fits_shape, float_dtype
 
 
 class BatchContext:
@@ -137,6 +137,9 @@ class Layer:
     differentiable_input = True
     output_kind: str | None = None
     output_range: tuple[float, float] = (-np.inf, np.inf)
+    #: The layer takes sequences of any length: a shape's time axis (axis 1 of (n, T, k),
+    #: or of Embedding's ids (n, T)) may be None (``input_shape=(None, features)``).
+    any_length = False
     keeps_mask = False
     makes_mask = False
     mask_from: Layer | None = None
@@ -148,7 +151,9 @@ class Layer:
         self.name = name
         #: The input shape without the batch axis given at construction (Keras's
         #: ``input_shape=``), so that a model whose first layer it is can build itself.
-        self.declared = declared_shape(input_shape, type(self).__name__)
+        self.declared = declared_shape(
+            input_shape, type(self).__name__, self.any_length, not self.differentiable_input
+        )
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
@@ -229,7 +234,9 @@ class Layer:
         ``rng`` feeds the random initializers (a fresh unseeded Generator when
         omitted); ``dtype`` is float32 or float64.
         """
-        input_shape = _batch_shape(input_shape, type(self).__name__)
+        input_shape = _batch_shape(
+            input_shape, type(self).__name__, self.any_length, not self.differentiable_input
+        )
         dtype = float_dtype(dtype)
         rng = np.random.default_rng() if rng is None else rng
         described = self.weights(input_shape)
@@ -330,7 +337,7 @@ class Layer:
                 f"{self!r} is not built: call layer.build(input_shape) or call the layer "
                 "on data first."
             )
-        if x.shape[1:] != self.input_shape[1:] or x.ndim != len(self.input_shape):
+        if not fits_shape(x.shape, self.input_shape):
             expected = ("n",) + self.input_shape[1:]
             raise ValueError(
                 f"{type(self).__name__} expected inputs of shape {_shape_text(expected)}, "
@@ -427,36 +434,61 @@ def default_name(layer: Layer) -> str:
     ).lower()
 
 
-def _batch_shape(shape: object, owner: str) -> tuple:
-    """``(batch, d1, ...)`` with the batch entry replaced by None."""
+def _size(d: object) -> bool:
+    return isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+
+
+def _sample_dims(dims: tuple, any_length: bool, ids: bool = False) -> tuple | None:
+    """``dims`` (one sample's) as ints, the time axis (the first of a sequence (T, k), or
+    of ids (T,)) left None when ``any_length`` allows it; None if they are not sizes."""
+    if not dims:
+        return None
+    first = dims[0] is None and any_length and len(dims) == (1 if ids else 2)
+    if not (first or _size(dims[0])) or not all(_size(d) for d in dims[1:]):
+        return None
+    return (None if first else int(dims[0]), *(int(d) for d in dims[1:]))
+
+
+def _batch_shape(shape: object, owner: str, any_length: bool = False, ids: bool = False) -> tuple:
+    """``(batch, d1, ...)`` with the batch entry replaced by None (and d1, a sequence's
+    length, None when given so to a layer that takes any length)."""
     try:
         dims = tuple(shape)
     except TypeError:
         dims = ()
-    ok = len(dims) >= 2 and all(
-        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims[1:]
-    )
-    if not ok:
+    sample = _sample_dims(dims[1:], any_length, ids) if len(dims) >= 2 else None
+    if sample is None and len(dims) == 3 and dims[1] is None and _size(dims[2]):
+        raise ValueError(
+            f"{owner} needs inputs of a fixed shape; got {tuple(dims)}, sequences of any "
+            "length. Give the model a fixed length (input_shape=(T, features)), or end the "
+            "recurrent layers with return_sequences=False."
+        )
+    if sample is None:
         raise ValueError(
             f"{owner}: input shape must be (batch, features, ...) with positive sizes, e.g. "
             f"(None, 2). Received: {shape!r}"
         )
-    return (None,) + tuple(int(d) for d in dims[1:])
+    return (None, *sample)
 
 
-def declared_shape(input_shape: object, owner: str) -> tuple[int, ...] | None:
-    """``input_shape`` (without the batch axis) as positive ints, or None."""
+def declared_shape(
+    input_shape: object, owner: str, any_length: bool = False, ids: bool = False
+) -> tuple[int | None, ...] | None:
+    """``input_shape`` (without the batch axis) as positive ints, or None; a sequence's
+    length may be None for a layer that takes any length (``Layer.any_length``)."""
     if input_shape is None:
         return None
     dims = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
-    if not dims or not all(
-        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims
-    ):
+    sample = _sample_dims(dims, any_length, ids)
+    if sample is None:
         raise ValueError(
             f"{owner}: `input_shape` must be the shape of one sample, positive integers "
-            f"without the batch axis, e.g. (8,) or (28, 28, 1). Received: {input_shape!r}"
+            f"without the batch axis, e.g. (8,) or (28, 28, 1)"
+            + (", or (None, features) for sequences of any length" if any_length else "")
+            + f". Received: {input_shape!r}"
         )
-    return tuple(int(d) for d in dims)
+    return sample
+
 
 
 def _shape_text(shape: tuple) -> str:

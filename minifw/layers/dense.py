@@ -62,6 +62,7 @@ class Dense(KernelLayer):
     """
 
     keeps_mask = True  # each step alone: a sequence's mask passes through
+    any_length = True
 
     def __init__(
         self,
@@ -87,7 +88,7 @@ class Dense(KernelLayer):
                 )
             if input_dim is not None and input_dim != input_shape[-1]:
                 raise ValueError("Dense: `input_dim` and `input_shape` disagree.")
-            input_dim = input_shape[-1]
+            input_dim = positive_int(input_shape[-1], "input_shape's features", "Dense")
             sequence_shape = tuple(input_shape) if len(input_shape) == 2 else None
         super().__init__(
             activation,

@@ -25,6 +25,7 @@ class Dropout(Layer):
     """
 
     keeps_mask = True  # each step alone: a sequence's mask passes through
+    any_length = True
 
     def __init__(
         self, rate: float, *, name: str | None = None, input_shape: tuple | None = None

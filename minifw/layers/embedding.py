@@ -45,6 +45,7 @@ class Embedding(Layer):
 
     #: Its inputs are ids: no ∂L/∂input to check, and ``example_input`` draws ids.
     differentiable_input = False
+    any_length = True
 
     def __init__(
         self,

@@ -38,6 +38,7 @@ class Recurrent(Layer):
     ``step_backward`` and says how many gate blocks (``gates``) its kernels hold."""
 
     gates = 1
+    any_length = True
 
     def __init__(
         self,

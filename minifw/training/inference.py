@@ -27,6 +27,8 @@ from .sources import ArrayBatches, StreamBatches, batch_rows, is_batch_source, u
 INFERENCE_ROWS = 1024
 # and no more than keeps the widest activation of a chunk within this many bytes.
 INFERENCE_BYTES = 8 * 2**20
+# A sequence of any length is sized for this many steps.
+INFERENCE_STEPS = 100
 
 
 def stream_preparer(model):
@@ -55,7 +57,10 @@ def check_metrics(model, Y: np.ndarray) -> None:
     """Compute every metric once on the targets (against stand-in predictions of the model's
     output shape) before training, so that a metric that cannot take these targets is
     refused before any weight changes, not after the first epoch."""
-    stand_in = np.full((len(Y), *model.output_shape[1:]), 0.5, dtype=model.dtype)
+    shape = [len(Y), *model.output_shape[1:]]
+    if shape[1] is None:  # a sequence of any length: as long as the targets'
+        shape[1] = Y.shape[1]
+    stand_in = np.full(shape, 0.5, dtype=model.dtype)
     for name, metric in model.metrics:
         try:
             metric(*as_rows(Y, stand_in))
@@ -119,9 +124,12 @@ def predict(model, X: ArrayLike | Iterable, batch_size: int | None) -> np.ndarra
         return np.concatenate(parts)
     X = model.prepare(X)
     plan = model.plan
-    out = np.empty((len(X),) + model.output_shape[1:], dtype=model.dtype)
+    out = None
     for part in batch_rows(len(X), inference_rows(model, batch_size, "predict")):
-        out[part] = plan.predictions(plan.outputs(X[part].astype(model.dtype, copy=False), False))
+        chunk = plan.predictions(plan.outputs(X[part].astype(model.dtype, copy=False), False))
+        if out is None:  # the outputs' shape (a sequence's length is the input's)
+            out = np.empty((len(X), *chunk.shape[1:]), dtype=model.dtype)
+        out[part] = chunk
     return out
 
 
@@ -131,5 +139,7 @@ def inference_rows(model, batch_size: int | None = None, caller: str = "predict"
     if batch_size is not None:
         return positive_int(batch_size, "batch_size", caller)
     shapes = [model.input_shape] + [layer.output_shape for layer in model.layers]
-    widest = max(math.prod(shape[1:]) for shape in shapes) * model.dtype.itemsize
+    # a sequence of any length (None) counted as INFERENCE_STEPS steps
+    widest = max(math.prod(d or INFERENCE_STEPS for d in s[1:]) for s in shapes)
+    widest *= model.dtype.itemsize
     return max(1, min(INFERENCE_ROWS, INFERENCE_BYTES // widest))
