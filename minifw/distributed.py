@@ -64,6 +64,8 @@ class GlobalBatch(BatchContext):
     """The batch as spread over the ranks: whole-batch layers (BatchNormalization's
     statistics, Dropout's masks) see every rank's rows, through the plan of a fit."""
 
+    summed_gradients = True
+
     def __init__(self, reducer: DataParallel) -> None:
         self.reducer = reducer
         self.part = (0, 0)  # (total, start): set as each batch is split

@@ -119,6 +119,46 @@ def test_n_ranks_give_one_processs_weights_and_history(ranks, optimizer, tmp_pat
             np.testing.assert_allclose(logged[key], history[key], rtol=1e-10)
 
 
+SEQUENCE_MODEL = """
+def sequence_model():
+    return mf.Sequential(
+        [mf.layers.Embedding(9, 4, mask_zero=True, input_length=6),
+         mf.layers.LSTM(5, return_sequences=True), mf.layers.GRU(3), mf.layers.Dense(1)],
+        dtype="float64", seed=0,
+    )
+
+
+ids = np.random.default_rng(1).integers(0, 9, size=(37, 6))
+targets = np.random.default_rng(2).normal(size=37)
+"""
+
+
+@needs_mpi
+def test_sequence_layers_train_data_parallel_as_in_one_process(tmp_path):
+    """Embedding (with padding masked) → LSTM → GRU → Dense on 2 ranks: one process's
+    weights (the Embedding's sparse gradient summed over the ranks)."""
+    run(
+        2,
+        SEQUENCE_MODEL
+        + """
+model = sequence_model()
+model.compile(mf.optimizers.Adam(0.01), "mse", distribute=DataParallel())
+model.fit(ids, targets, epochs=2, batch_size=8, verbose=0)
+np.savez(f"{out}/weights{model.distribute.rank}.npz", *model.get_weights())
+""",
+        tmp_path,
+    )
+    namespace = {"mf": mf, "np": np}
+    exec(SEQUENCE_MODEL, namespace)
+    alone = namespace["sequence_model"]()
+    alone.compile(mf.optimizers.Adam(0.01), "mse")
+    alone.fit(namespace["ids"], namespace["targets"], epochs=2, batch_size=8, verbose=0)
+    for rank in range(2):
+        weights = np.load(tmp_path / f"weights{rank}.npz")
+        for key, value in zip(weights.files, alone.get_weights(), strict=True):
+            np.testing.assert_allclose(weights[key], value, rtol=1e-9, atol=1e-12)
+
+
 def test_one_process_with_data_parallel_is_the_plain_fit_bit_for_bit():
     pytest.importorskip("mpi4py")
     from minifw.distributed import DataParallel

@@ -41,6 +41,9 @@ class BatchContext:
 
     #: Where these rows sit in the whole batch, ``(total, start)``; None: all rows are here.
     part: tuple[int, int] | None = None
+    #: The gradient vector is summed over processes after the backward pass: a layer that
+    #: writes only part of its gradient (Embedding's rows) must clear the rest each step.
+    summed_gradients = False
 
     def mean(self, array: np.ndarray, axes) -> np.ndarray:
         """The mean over ``axes`` of the whole batch, dims kept (here: of these rows)."""

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import initializers
 from ..validation import positive_int
-from .base import Layer, Weight, register
+from .base import LOCAL, BatchContext, Layer, Step, Weight, register
 
 __all__ = ["Embedding"]
 
@@ -142,6 +142,20 @@ class Embedding(Layer):
         self._used = ordered[starts]
         grad[self._used] = np.add.reduceat(rows, starts, axis=0)
         return np.zeros(self._ids.shape, dtype=grad_output.dtype)
+
+    def steps(self, context: BatchContext = LOCAL) -> list[Step]:
+        """Forward and backward; where the gradient vector is summed over processes
+        (``context.summed_gradients``), the rows other processes used land in this one's
+        table too, so each backward clears the whole table before writing its rows."""
+        backward = self._unchecked("backward")
+        if context.summed_gradients:
+
+            def backward(grad_output, rows_only=backward):
+                self.grads["embeddings"][...] = 0
+                self._used = None
+                return rows_only(grad_output)
+
+        return [Step(self, self._unchecked("forward"), backward)]
 
     def get_config(self):
         return {
