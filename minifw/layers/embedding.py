@@ -147,15 +147,16 @@ class Embedding(Layer):
         """Forward and backward; where the gradient vector is summed over processes
         (``context.summed_gradients``), the rows other processes used land in this one's
         table too, so each backward clears the whole table before writing its rows."""
-        backward = self._unchecked("backward")
-        if context.summed_gradients:
+        [step] = super().steps(context)
+        if not context.summed_gradients:
+            return [step]
 
-            def backward(grad_output, rows_only=backward):
-                self.grads["embeddings"][...] = 0
-                self._used = None
-                return rows_only(grad_output)
+        def backward(grad_output, rows_only=step.backward):
+            self.grads["embeddings"][...] = 0
+            self._used = None
+            return rows_only(grad_output)
 
-        return [Step(self, self._unchecked("forward"), backward)]
+        return [Step(self, step.forward, backward)]
 
     def get_config(self):
         return {

@@ -11,7 +11,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ...errors import NotCompiledError
+from ...layers.recurrent import SimpleRNN
 from ...validation import positive_float
+from .through_time import ThroughTime, record_updates, through_time
+from .through_time import refusal as through_time_refusal
 from .trace import (
     Derivative,
     Explanation,
@@ -24,7 +27,7 @@ from .trace import (
     trace,
 )
 
-__all__ = ["explain", "Explanation", "Derivative", "Factor", "UnitStep", "Update"]
+__all__ = ["explain", "Explanation", "ThroughTime", "Derivative", "Factor", "UnitStep", "Update"]
 
 
 def explain(model, x: ArrayLike, y: ArrayLike, learning_rate: float | None = None, *, apply=False):
@@ -68,6 +71,11 @@ def explain(model, x: ArrayLike, y: ArrayLike, learning_rate: float | None = Non
     if learning_rate is None:
         learning_rate = model.optimizer.current_learning_rate()
     learning_rate = positive_float(learning_rate, "learning_rate", "explain")
+    why = through_time_refusal(model) if model.layers else None
+    if why is not None:
+        raise ValueError(why)
+    if model.layers and isinstance(model.layers[0], SimpleRNN):
+        return _explain_through_time(model, x, y, learning_rate, apply)
     x_array = np.asarray(x)
     if x_array.ndim == 1:  # a single row
         x, y = x_array.reshape(1, -1), np.asarray(y).reshape(1, -1)
@@ -78,6 +86,20 @@ def explain(model, x: ArrayLike, y: ArrayLike, learning_rate: float | None = Non
     stepped = model if apply else model.copy()
     _optimizer_step(stepped, X, Y, learning_rate)
     record_update(step, model.optimizer, layers, old_weights, stepped.get_weights(), learning_rate)
+    return step
+
+
+def _explain_through_time(model, x, y, learning_rate: float, apply: bool) -> ThroughTime:
+    """One sequence (timesteps, features) through a SimpleRNN, written out through time."""
+    x_array = np.asarray(x)
+    if x_array.ndim == 2:  # one sequence
+        x, y = x_array[np.newaxis], np.asarray(y).reshape(1, -1)
+    X, Y = model.prepare(x, y)
+    step = through_time(model, X, Y)
+    old_weights = model.get_weights()
+    stepped = model if apply else model.copy()
+    _optimizer_step(stepped, X, Y, learning_rate)
+    record_updates(step, model, old_weights, stepped.get_weights(), learning_rate)
     return step
 
 

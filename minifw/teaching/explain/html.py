@@ -87,7 +87,7 @@ def to_html(step: Explanation, selected: str | None = None, *, page: bool = True
         "</figure>",
         _chain(step, selected, style),
         "</div>",
-        *_as_lists(lines(step, style)),
+        *as_lists(lines(step, style)),
     ]
     content = "\n".join(body)
     if not page:
@@ -114,7 +114,7 @@ def _chain(step: Explanation, selected: str, style: HtmlStyle) -> str:
     )
 
 
-def _as_lists(items: list[str]) -> list[str]:
+def as_lists(items: list[str]) -> list[str]:
     """Consecutive list items wrapped in one <ul> under their heading."""
     out, open_list = [], False
     for item in items:

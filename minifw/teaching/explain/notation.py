@@ -17,15 +17,17 @@ import numpy as np
 
 class Notation:
     """Symbols for a network of ``layers`` Dense layers whose last has ``outputs`` units
-    (called z_j, the logits, when ``logits``: a softmax follows, written with the loss)."""
+    (called z_j, the logits, when ``logits``: a softmax follows, written with the loss).
+    ``inputs`` names input j (default x_ij; h_Tj for the layers after a recurrent one)."""
 
-    def __init__(self, layers: int, outputs: int, logits: bool = False) -> None:
+    def __init__(self, layers: int, outputs: int, logits: bool = False, inputs=None) -> None:
         self.layers, self.outputs, self.logits = layers, outputs, logits
+        self.inputs = inputs or (lambda j: f"x_i{j}")
 
     def out(self, layer: int, j: int) -> str:
         """o_lj; x_ij for layer 0; y_hat (or y_hat_j, or z_j) for the last layer."""
         if layer == 0:
-            return f"x_i{j}"
+            return self.inputs(j)
         if layer == self.layers:
             if self.logits:
                 return f"z_{j}"

@@ -76,8 +76,11 @@ def render(step: Explanation) -> str:
     return "\n".join(lines(step, PLAIN))
 
 
-def lines(step: Explanation, style: Style) -> list[str]:
-    """The write-up, line by line, in ``style``."""
+def lines(
+    step: Explanation, style: Style, *, updates: bool = True, layer_title: str = "Layer"
+) -> list[str]:
+    """The write-up, line by line, in ``style`` (without its updates: ``updates=False``;
+    each layer's gradients headed ``layer_title`` l)."""
     s = style
     out = [s.heading("Forward propagation")]
     for unit in step.units:
@@ -85,14 +88,20 @@ def lines(step: Explanation, style: Style) -> list[str]:
     out.append(s.heading("Loss"))
     out += [s.line(text) for text in _loss(step, s)]
     for layer in range(step.layers, 0, -1):
-        out.append(s.heading(f"Layer {layer}: gradients"))
+        out.append(s.heading(f"{layer_title} {layer}: gradients"))
         out += [
             s.line(derivative_text(d, s))
             for d in step.derivatives.values()
             if d.layer == layer and not _is_output_gradient(d)
         ]
+    return out + update_lines(step, s) if updates else out
+
+
+def update_lines(step, s: Style) -> list[str]:
+    """The update of every parameter of ``step`` (its ``updates``, ``plain_update``,
+    ``learning_rate`` and ``optimizer``), under its heading."""
     rule = "gradient descent" if step.plain_update else step.optimizer
-    out.append(s.heading(f"Update ({rule}, {s.math(f'{s.eta} = {s.num(step.learning_rate)}')})"))
+    out = [s.heading(f"Update ({rule}, {s.math(f'{s.eta} = {s.num(step.learning_rate)}')})")]
     for update in step.updates:
         w = s.sym(update.symbol)
         if step.plain_update:

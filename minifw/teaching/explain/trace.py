@@ -228,13 +228,16 @@ def softmax_output(layers, loss: Loss) -> bool:
     )
 
 
-def trace(layers: list[_Layer], loss: Loss, X: np.ndarray, Y: np.ndarray, softmax=False):
+def trace(
+    layers: list[_Layer], loss: Loss, X: np.ndarray, Y: np.ndarray, softmax=False, inputs=None
+):
     """Forward pass, loss and chain rule of ``layers`` on (X, Y), as records.
 
     With ``softmax``, the last layer's outputs are the logits z_j, ŷ = softmax(z) is
     written with the loss, and the chain starts from ∂L/∂z_j = (ŷ_j − y_j) / n.
+    ``inputs`` names the input j (``Notation``).
     """
-    notation = Notation(len(layers), layers[-1].dense.units, logits=softmax)
+    notation = Notation(len(layers), layers[-1].dense.units, logits=softmax, inputs=inputs)
     result = Explanation(layers=len(layers), inputs=X.shape[1])
     tracer = _Tracer(result, notation, layers)
     outputs = tracer.forward(X.astype(np.float64))
