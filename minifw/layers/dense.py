@@ -156,7 +156,8 @@ class Dense(KernelLayer):
         """∂L/∂W = Xᵀ G and ∂L/∂b = Σ_rows G, written into ``grads`` (G = ∂L/∂NET): all a
         model's first layer computes, its ∂L/∂X being needed by nothing."""
         # Written in place: params and grads may be views into a model's flat buffers.
-        grad_net = grad_net.reshape(-1, self.units)  # a sequence's steps as rows
+        if grad_net.ndim > 2:  # a sequence's steps as rows
+            grad_net = grad_net.reshape(-1, self.units)
         dW, x = self.grads["W"], self._x
         if len(x) == 1 and dW.size >= _OUTER_PRODUCT_MIN_SIZE:
             np.multiply(x.T, grad_net, out=dW)  # one row: ∂L/∂W is an outer product
