@@ -25,6 +25,7 @@ from . import (
     optimizers,
     regularizers,
     schedules,
+    teaching,
     testing,  # noqa: E402  (uses the model, saving and teaching)
     utils,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "optimizers",
     "regularizers",
     "schedules",
+    "teaching",
     "testing",
     "utils",
 ]

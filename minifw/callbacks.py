@@ -1,7 +1,11 @@
 """Callbacks: code that ``fit`` calls at fixed points of training.
 
 Hook names and ``logs`` dicts follow Keras: ``on_train_begin/end``,
-``on_epoch_begin/end``, ``on_train_batch_begin/end``. ``fit`` sets
+``on_epoch_begin/end``, ``on_train_batch_begin/end``. One hook is minifw's own:
+``on_train_step_end(batch, x, y, sample_weight, loss)``, after each step of the NumPy
+engine, with the batch it trained on and its own loss (the Keras hooks' ``logs`` hold
+the epoch's running mean), for callbacks that keep steps (``minifw.teaching.Recorder``).
+``fit`` sets
 ``callback.model`` and ``callback.params`` (``epochs``, ``steps``, ``verbose``)
 before training starts; setting ``model.stop_training = True`` ends ``fit``
 after the current batch.
@@ -42,6 +46,7 @@ _HOOKS = (
     "on_epoch_end",
     "on_train_batch_begin",
     "on_train_batch_end",
+    "on_train_step_end",
 )
 
 
@@ -63,6 +68,9 @@ class Callback:
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+
+    def on_train_step_end(self, batch: int, x, y, sample_weight, loss: float) -> None:
+        """After each training step: its batch as trained on (prepared arrays) and its loss."""
 
 
 class History(Callback):
@@ -509,6 +517,14 @@ class CallbackList:
     def on_train_batch_end(self, batch, logs=None):
         for hook in self._hooks["on_train_batch_end"]:
             hook(batch, logs)
+
+    @property
+    def has_step_hooks(self) -> bool:
+        return bool(self._hooks["on_train_step_end"])
+
+    def on_train_step_end(self, batch, x, y, sample_weight, loss):
+        for hook in self._hooks["on_train_step_end"]:
+            hook(batch, x, y, sample_weight, loss)
 
 
 def _positional_arity(function: Callable) -> int | None:

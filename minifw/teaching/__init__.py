@@ -1,9 +1,11 @@
-"""Teaching tools: ``gradcheck`` (numeric checks of every analytic gradient) and
-``explain`` (one training step written out in the lecture's notation)."""
+"""Teaching tools: ``gradcheck`` (numeric checks of every analytic gradient),
+``explain`` (one training step written out in the lecture's notation) and
+``Recorder`` (the whole run kept, replayed step by step by its ``Trajectory``)."""
 
 from __future__ import annotations
 
 from .explain import explain
 from .gradcheck import gradcheck
+from .recorder import RecordedStep, Recorder, Trajectory
 
-__all__ = ["explain", "gradcheck"]
+__all__ = ["explain", "gradcheck", "Recorder", "RecordedStep", "Trajectory"]

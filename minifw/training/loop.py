@@ -230,7 +230,12 @@ def _prepare(model: TrainableModel, X, y, options: FitOptions) -> _Setup:
     if verbose == 1 and not sys.stdout.isatty():
         verbose = 2  # a bar redrawn into a file or a pipe is noise: one line per epoch
     progress = {1: [ProgressBar()], 2: [EpochLogger()]}.get(verbose, [])
-    params = {"epochs": options.epochs, "steps": batches.steps, "verbose": verbose}
+    params = {
+        "epochs": options.epochs,
+        "steps": batches.steps,
+        "verbose": verbose,
+        "initial_epoch": options.initial_epoch,
+    }
     history = History()
     return _Setup(
         epochs=range(options.initial_epoch, options.epochs),
@@ -284,7 +289,7 @@ def run_epochs(
     """
     # The inner loop runs once per batch: everything fixed for the whole fit is set here.
     metrics, predictions_of = model.metrics, model.plan.predictions
-    batch_hooks = callbacks.has_batch_hooks
+    batch_hooks, step_hooks = callbacks.has_batch_hooks, callbacks.has_step_hooks
     trainable = [layer.trainable for layer in model.layers]
     for epoch in epochs:
         callbacks.on_epoch_begin(epoch)
@@ -296,6 +301,8 @@ def run_epochs(
             if batch_hooks:
                 callbacks.on_train_batch_begin(batch)
             loss, outputs = step(x, y, weights, epoch, batch)
+            if step_hooks:
+                callbacks.on_train_step_end(batch, x, y, weights, loss)
             total_loss += loss * weight
             total_weight += weight
             if metrics:

@@ -50,9 +50,9 @@ class Diagram:
     edges: list[Edge]
 
 
-def layout(step: Explanation, selected: str | None = None) -> Diagram:
+def layout(step: Explanation, selected: str | None = None, number=number) -> Diagram:
     """Positions for ``step``'s units and weights; ``selected`` (a weight's symbol) is
-    highlighted."""
+    highlighted; ``number`` writes the values (``notation.number``)."""
     columns = [step.inputs] + [
         max(u.unit for u in step.units if u.layer == layer) for layer in range(1, step.layers + 1)
     ]

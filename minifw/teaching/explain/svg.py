@@ -12,12 +12,16 @@ from .notation import number, pretty
 if TYPE_CHECKING:
     from .trace import Explanation
 
-_POSITIVE, _NEGATIVE, _SELECTED = "#c0392b", "#2c6fbb", "#e67e22"
+_POSITIVE, _NEGATIVE, _SELECTED, _PLAIN = "#c0392b", "#2c6fbb", "#e67e22", "#888888"
 
 
-def to_svg(step: Explanation, selected: str | None = None) -> str:
-    """The diagram; ``selected`` (a weight's symbol, e.g. ``"w^1_11"``) is highlighted."""
-    d = layout(step, selected)
+def to_svg(
+    step: Explanation, selected: str | None = None, number=number, *, emphasis: bool = True
+) -> str:
+    """The diagram; ``selected`` (a weight's symbol, e.g. ``"w^1_11"``) is highlighted;
+    ``number`` writes the values (``notation.number``). With ``emphasis`` a line's width
+    and colour show its ∂L/∂w (else every line is drawn alike)."""
+    d = layout(step, selected, number)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{d.width:.0f}" '
         f'height="{d.height:.0f}" viewBox="0 0 {d.width:.0f} {d.height:.0f}" role="img" '
@@ -27,6 +31,9 @@ def to_svg(step: Explanation, selected: str | None = None) -> str:
     for edge in d.edges:
         u = edge.update
         colour = _SELECTED if edge.selected else _POSITIVE if u.gradient >= 0 else _NEGATIVE
+        width = edge.width if emphasis else 2.0
+        if not emphasis and not edge.selected:
+            colour = _PLAIN
         tip = (
             f"{pretty(u.symbol)} = {number(u.old)}; {pretty('∂L/∂' + u.symbol)} = "
             f"{number(u.gradient)}; new {number(u.new)}"
@@ -36,12 +43,12 @@ def to_svg(step: Explanation, selected: str | None = None) -> str:
         out.append(
             f'<g class="{kind}" data-weight="{escape(u.symbol)}"><title>{escape(tip)}</title>'
             f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
-            f'stroke-width="{edge.width + (2 if edge.selected else 0):.2f}" '
+            f'stroke-width="{width + (2 if edge.selected else 0):.2f}" '
             f'stroke-opacity="0.75"/></g>'
         )
     for edge in d.edges:
         if edge.labelled:
-            out.append(_label(edge))
+            out.append(_label(edge, number))
     for node in d.nodes:
         out.append(
             f'<g class="unit" data-symbol="{escape(node.symbol)}">'
@@ -65,7 +72,7 @@ def to_svg(step: Explanation, selected: str | None = None) -> str:
     return "\n".join(out)
 
 
-def _label(edge) -> str:
+def _label(edge, number) -> str:
     u, (x, y) = edge.update, edge.label_at
     lines = [
         f"{pretty(u.symbol)} = {number(u.old)}",
