@@ -7,5 +7,14 @@ from __future__ import annotations
 from .explain import explain
 from .gradcheck import gradcheck
 from .recorder import RecordedStep, Recorder, Trajectory
+from .surface import LossSurface, loss_surface
 
-__all__ = ["explain", "gradcheck", "Recorder", "RecordedStep", "Trajectory"]
+__all__ = [
+    "explain",
+    "gradcheck",
+    "Recorder",
+    "RecordedStep",
+    "Trajectory",
+    "loss_surface",
+    "LossSurface",
+]

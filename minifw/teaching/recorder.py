@@ -25,6 +25,7 @@ import numpy as np
 from ..callbacks import Callback
 from ..validation import positive_int
 from .explain import explain
+from .weights import weight_positions
 
 __all__ = ["Recorder", "RecordedStep", "Trajectory"]
 
@@ -219,9 +220,9 @@ class Trajectory:
 
     def weight(self, symbol: str) -> np.ndarray:
         """The value of one weight or bias (``"w^1_11"``, ``"b_21"``) before each kept step."""
-        position = _flat_positions(self.model).get(symbol)
+        position = weight_positions(self.model).get(symbol)
         if position is None:
-            names = ", ".join(_flat_positions(self.model))
+            names = ", ".join(weight_positions(self.model))
             raise ValueError(f"Trajectory: no weight {symbol!r}. The weights are: {names}.")
         return np.array([step.params[position] for step in self.steps])
 
@@ -230,7 +231,7 @@ class Trajectory:
         weight, up to 6), as a matplotlib Figure (``minifw[plot]``)."""
         from matplotlib.figure import Figure
 
-        names = list(weights) if weights else list(_flat_positions(self.model))[:6]
+        names = list(weights) if weights else list(weight_positions(self.model))[:6]
         figure = Figure(figsize=(9, 3.4))
         loss_axes, weight_axes = figure.subplots(1, 2)
         loss_axes.plot(self.indices, self.losses)
@@ -253,29 +254,3 @@ class Trajectory:
             with open(path, "w", encoding="utf-8") as file:
                 file.write(text)
         return text
-
-
-def _flat_positions(model) -> dict[str, int]:
-    """Each weight's and bias's place in the flat parameter vector, by the lecture's
-    symbol: w^l_ij is W[i-1, j-1] of the l-th Dense layer, b_lj its b[j-1]."""
-    from ..layers.dense import Dense
-    from .explain.notation import Notation
-
-    notation = Notation(0, 0)
-    where = {
-        (slot.layer, slot.key): part
-        for slot, part in zip(
-            [slot for slot in model.parameters.slots if slot.trainable], model.parameters.slices
-        )
-    }
-    positions = {}
-    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
-    for l, layer in enumerate(dense, 1):
-        rows, columns = layer.params["W"].shape
-        start = where[layer, "W"].start
-        for j in range(columns):
-            for i in range(rows):
-                positions[notation.weight(l, i + 1, j + 1)] = start + i * columns + j
-            if layer.use_bias:
-                positions[notation.bias(l, j + 1)] = where[layer, "b"].start + j
-    return positions
