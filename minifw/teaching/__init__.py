@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .explain import explain
 from .gradcheck import gradcheck
+from .health import Health
 from .recorder import RecordedStep, Recorder, Trajectory
 from .surface import LossSurface, loss_surface
 
@@ -15,6 +16,7 @@ __all__ = [
     "Recorder",
     "RecordedStep",
     "Trajectory",
+    "Health",
     "loss_surface",
     "LossSurface",
 ]

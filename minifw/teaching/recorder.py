@@ -18,13 +18,14 @@ new weights against the next recorded step's).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..callbacks import Callback
 from ..validation import positive_int
 from .explain import explain
+from .health import Health, health, step_health
 from .weights import weight_positions
 
 __all__ = ["Recorder", "RecordedStep", "Trajectory"]
@@ -52,6 +53,9 @@ class RecordedStep:
     #: ∂L/∂w as the step used it (after clipping), and the parameters after the step.
     gradients: np.ndarray
     after: np.ndarray
+    #: With ``Recorder(stats=True)``: saturated and dead fractions and update ratios, by
+    #: layer (``health.step_health``).
+    stats: dict | None = None
 
     @property
     def update(self) -> np.ndarray:
@@ -60,15 +64,21 @@ class RecordedStep:
 
 
 class Recorder(Callback):
-    """Keeps every ``every``-th training step (``RecordedStep``), at most ``max_steps``.
+    """Keeps every ``every``-th training step (``RecordedStep``), at most ``max_steps``;
+    with ``stats``, also each kept step's health (saturated and dead units, update ratio
+    per layer: ``Trajectory.health``).
 
     A fit that would keep more is refused before its first step, naming the ``every``
     that fits. Steps are numbered across fits. Records the NumPy engine's steps one by
     one: a model compiled with ``jit_compile=True`` or trained data-parallel is refused.
     """
 
-    def __init__(self, every: int = 1, max_steps: int = 100_000) -> None:
+    def __init__(self, every: int = 1, max_steps: int = 100_000, *, stats: bool = False) -> None:
         super().__init__()
+        if not isinstance(stats, bool):
+            raise TypeError(f"Recorder: `stats` must be True or False. Received: {stats!r}")
+        self.stats = stats
+        self._replica = None  # the model's copy that computes the stats
         self.every = positive_int(every, "every", "Recorder")
         self.max_steps = positive_int(max_steps, "max_steps", "Recorder")
         self.steps: list[RecordedStep] = []
@@ -102,6 +112,8 @@ class Recorder(Callback):
                     f"every {enough}th step (Recorder(every={enough})), or raise max_steps."
                 )
         self._model = model
+        if self.stats:
+            self._replica = model.copy()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -128,8 +140,7 @@ class Recorder(Callback):
         if before is None:
             return
         parameters = self.model.parameters
-        self.steps.append(
-            RecordedStep(
+        recorded = RecordedStep(
                 index=index,
                 epoch=self._epoch,
                 batch=batch,
@@ -141,7 +152,9 @@ class Recorder(Callback):
                 after=parameters.params.copy(),
                 **before,
             )
-        )
+        if self.stats:
+            recorded = replace(recorded, stats=step_health(self._replica, recorded))
+        self.steps.append(recorded)
 
     @property
     def trajectory(self) -> Trajectory:
@@ -242,6 +255,11 @@ class Trajectory:
         weight_axes.legend(fontsize=8)
         figure.tight_layout()
         return figure
+
+    def health(self) -> Health:
+        """Per layer and kept step: the saturated and dead fractions of its units and its
+        update ratio ‖Δw‖/‖w‖ (``minifw.teaching.health``)."""
+        return health(self)
 
     def to_html(self, path=None, selected: str | None = None) -> str:
         """One self-contained page (see ``player``): a slider and a play button over the
