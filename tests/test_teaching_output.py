@@ -113,9 +113,9 @@ def test_the_page_is_self_contained_with_one_svg_element_per_unit_and_weight(mak
     assert page.tags.count("svg") == 1 and "script" not in page.tags
     assert page.external == []  # no src or href: nothing fetched from elsewhere
     units = step.inputs + len(step.units)
-    weights = sum(u.source is not None for u in step.updates)
     assert page.classes.count("unit") == units
-    assert page.classes.count("edge") == weights
+    assert page.classes.count("bias") == step.layers  # the 1 that each layer's biases weigh
+    assert page.classes.count("edge") == len(step.updates)  # every weight and bias
     fragment = step._repr_html_()
     assert "<html" not in fragment and "<svg" in fragment  # what a notebook shows
     text = "".join(page.text)
@@ -139,11 +139,14 @@ def test_a_wide_network_labels_the_strongest_weight_of_each_unit():
     step = mf.explain(model, [0.5, -1.0, 2.0], [1.0, 0.0])
     page = Page()
     page.feed(step.to_html("w^2_34"))
-    assert page.classes.count("edge") == 3 * 8 + 8 * 8 + 8 * 2
+    assert page.classes.count("edge") == 3 * 8 + 8 * 8 + 8 * 2 + 8 + 8 + 2  # and the biases
     assert page.classes.count("edge-label") == 8 + 8 + 2  # one per unit fed by > 8 weights
     assert page.classes.count("selected") == 1
     with pytest.raises(ValueError, match="no weight 'w\\^9_11'"):
         step.to_html("w^9_11")
+    biased = Page()
+    biased.feed(step.to_html("b_23"))  # a bias is drawn and selectable like a weight
+    assert "The chain for b₂₃" in "".join(biased.text)
 
 
 def test_the_figure_draws_every_unit_and_weight(lecture_step):
@@ -153,7 +156,7 @@ def test_the_figure_draws_every_unit_and_weight(lecture_step):
     units = [p for p in axes.patches if (p.get_gid() or "").startswith("unit")]
     edges = [line for line in axes.lines if (line.get_gid() or "").startswith("edge")]
     texts = " ".join(t.get_text() for t in axes.texts)
-    assert len(units) == 5 and len(edges) == 6
+    assert len(units) == 5 and len(edges) == 9  # 6 weights and 3 biases
     assert "o₁₁" in texts and "63.5" in texts and "∂L/∂w = 10440" in texts
 
 

@@ -1,5 +1,6 @@
 """Where the network of an explained step is drawn: one column per layer, one circle per
-unit, one line per weight, and which lines carry their numbers.
+unit, one line per weight, and which lines carry their numbers. A layer's biases are
+lines from a "1" below the column before it (b_lj is the weight of a constant input 1).
 
 Shared by the SVG (``svg``) and matplotlib (``plot``) drawings, so both show the
 same picture. Every weight's line is drawn, its width growing with |∂L/∂w|;
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .trace import Explanation, Update
 
 COLUMN_GAP, ROW_GAP, MARGIN, RADIUS = 300.0, 150.0, 70.0, 34.0
+BIAS_ROW = 110.0  # the row below the units where the biases' "1"s stand
 LABELLED_EDGES = 8  # per layer: more than this and only each unit's strongest is labelled
 
 
@@ -29,6 +31,7 @@ class Node:
     x: float
     y: float
     lines: tuple[str, ...]  # the values written in the circle (first row of a batch)
+    kind: str = "unit"  # or "bias": the constant 1 that a layer's biases multiply
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,15 @@ def layout(step: Explanation, selected: str | None = None, number=number) -> Dia
     columns = [step.inputs] + [
         max(u.unit for u in step.units if u.layer == layer) for layer in range(1, step.layers + 1)
     ]
-    height = 2 * MARGIN + (max(columns) - 1) * ROW_GAP
+    units_height = 2 * MARGIN + (max(columns) - 1) * ROW_GAP
+    biased = sorted({u.layer for u in step.updates if u.source is None})
+    height = units_height + (BIAS_ROW if biased else 0.0)
     width = 2 * MARGIN + (len(columns) - 1) * COLUMN_GAP
 
     def position(layer: int, unit: int) -> tuple[float, float]:
-        offset = (height - (columns[layer] - 1) * ROW_GAP) / 2
+        if unit == 0:  # the bias input of the layer after this one, below the column
+            return MARGIN + layer * COLUMN_GAP, units_height + BIAS_ROW / 2 - MARGIN / 2
+        offset = (units_height - (columns[layer] - 1) * ROW_GAP) / 2
         return MARGIN + layer * COLUMN_GAP, offset + (unit - 1) * ROW_GAP
 
     nodes = []
@@ -72,16 +79,20 @@ def layout(step: Explanation, selected: str | None = None, number=number) -> Dia
         if unit.net_symbol is not None:
             values = (f"net {number(unit.net[0])}", number(unit.value[0]))
         nodes.append(Node(unit.output, *position(unit.layer, unit.unit), values))
+    for layer in biased:
+        nodes.append(Node("1", *position(layer - 1, 0), (), kind="bias"))
 
-    weights = [u for u in step.updates if u.source is not None]
+    weights = step.updates  # the biases' lines start at the "1" (source 0)
     strongest = max((abs(u.gradient) for u in weights), default=0.0) or 1.0
     edges = []
     for layer in range(1, step.layers + 1):
         in_layer = [u for u in weights if u.layer == layer]
         labelled = _labelled(in_layer)
         for update in in_layer:
-            (x1, y1), (x2, y2) = position(layer - 1, update.source), position(layer, update.unit)
-            t = 0.68  # near the unit it feeds: lines into one unit fan apart there
+            source = update.source or 0
+            (x1, y1), (x2, y2) = position(layer - 1, source), position(layer, update.unit)
+            # near the unit it feeds, where lines into one unit fan apart; a bias's near its 1
+            t = 0.68 if update.source else 0.3
             edges.append(
                 Edge(
                     update=update,

@@ -70,7 +70,7 @@ def to_html(step: Explanation, selected: str | None = None, *, page: bool = True
     ``selected`` names the weight whose chain is written beside the network; by default
     the first weight of layer 1, whose chain is the longest (the lecture's ∂L/∂w^1_11).
     """
-    weights = [u.symbol for u in step.updates if u.source is not None]
+    weights = [u.symbol for u in step.updates]  # and the biases
     selected = selected or next((w for w in weights if w.startswith("w^1_")), weights[0])
     if selected not in weights:
         raise ValueError(f"to_html: no weight {selected!r}. The weights are: {', '.join(weights)}.")

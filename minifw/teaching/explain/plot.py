@@ -54,7 +54,7 @@ def to_figure(step: Explanation, selected: str | None = None):
             text = "\n".join(
                 [
                     f"{pretty(u.symbol)} = {number(u.old)}",
-                    f"∂L/∂w = {number(u.gradient)}",
+                    f"∂L/∂{'w' if u.source else 'b'} = {number(u.gradient)}",
                     f"→ {number(u.new)}",
                 ]
             )
@@ -73,7 +73,7 @@ def to_figure(step: Explanation, selected: str | None = None):
                 RADIUS,
                 facecolor="#fdfdfd",
                 edgecolor="#333",
-                gid=f"unit {node.symbol}",
+                gid=f"{node.kind} {node.symbol}",
             )
         )
         axes.text(

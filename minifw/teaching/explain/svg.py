@@ -51,7 +51,7 @@ def to_svg(
             out.append(_label(edge, number))
     for node in d.nodes:
         out.append(
-            f'<g class="unit" data-symbol="{escape(node.symbol)}">'
+            f'<g class="{node.kind}" data-symbol="{escape(node.symbol)}">'
             f'<circle cx="{node.x:.1f}" cy="{node.y:.1f}" r="{RADIUS}" fill="#fdfdfd" '
             'stroke="#333" stroke-width="1.5"/>'
             f'<text x="{node.x:.1f}" y="{node.y - 6:.1f}" text-anchor="middle" font-size="15" '
@@ -76,7 +76,7 @@ def _label(edge, number) -> str:
     u, (x, y) = edge.update, edge.label_at
     lines = [
         f"{pretty(u.symbol)} = {number(u.old)}",
-        f"∂L/∂w = {number(u.gradient)}",
+        f"∂L/∂{'w' if u.source else 'b'} = {number(u.gradient)}",
         f"→ {number(u.new)}",
     ]
     width = 8 + 6.6 * max(len(line) for line in lines)
