@@ -5,11 +5,20 @@ from __future__ import annotations
 
 
 class Summary(str):
-    """The summary table as a string, whose repr in a REPL or notebook is one short line
-    (``summary()`` has printed the table already)."""
+    """The summary table as a string, whose repr in a REPL is one short line (``summary()``
+    has printed the table already). In a notebook, ``model.summary()`` as a cell's last
+    line shows the table once: the first display of the returned value is the print."""
+
+    printed = True  # by summary(): its first display would show the table a second time
 
     def __repr__(self) -> str:
         return f"<summary of {self.splitlines()[0][7:]}>"
+
+    def _ipython_display_(self) -> None:
+        if self.printed:
+            self.printed = False
+            return
+        print(self)
 
 
 def summary_table(model) -> Summary:

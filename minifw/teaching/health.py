@@ -22,6 +22,7 @@ import numpy as np
 
 from ..layers.activations import ReLU, Sigmoid, Tanh
 from ..layers.dense import Dense
+from .figure import new_figure
 
 __all__ = ["Health", "health"]
 
@@ -86,9 +87,7 @@ class Health:
     def plot(self):
         """Saturated and dead fractions, and the update ratios (log scale, 1e-3 marked),
         over the steps: a matplotlib Figure."""
-        from matplotlib.figure import Figure
-
-        figure = Figure(figsize=(10, 3.4))
+        figure = new_figure(figsize=(10, 3.4))
         fractions, ratios = figure.subplots(1, 2)
         for name, values in self.saturated.items():
             fractions.plot(self.steps, values, label=f"{name} saturated")

@@ -25,6 +25,7 @@ import numpy as np
 from ..callbacks import Callback
 from ..validation import positive_int
 from .explain import explain
+from .figure import new_figure
 from .health import Health, health, step_health
 from .weights import weight_positions
 
@@ -242,10 +243,8 @@ class Trajectory:
     def plot(self, weights: tuple[str, ...] | None = None):
         """The loss per step and the selected weights over the steps (default: every
         weight, up to 6), as a matplotlib Figure (``minifw[plot]``)."""
-        from matplotlib.figure import Figure
-
         names = list(weights) if weights else list(weight_positions(self.model))[:6]
-        figure = Figure(figsize=(9, 3.4))
+        figure = new_figure(figsize=(9, 3.4))
         loss_axes, weight_axes = figure.subplots(1, 2)
         loss_axes.plot(self.indices, self.losses)
         loss_axes.set(title="loss before each step", xlabel="step", yscale="log")
@@ -255,6 +254,15 @@ class Trajectory:
         weight_axes.legend(fontsize=8)
         figure.tight_layout()
         return figure
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the page (``to_html``) in a frame of its own."""
+        from html import escape
+
+        return (
+            f'<iframe srcdoc="{escape(self.to_html(), quote=True)}" title="The recorded run" '
+            'style="width: 100%; height: 720px; border: 1px solid #ddd"></iframe>'
+        )
 
     def health(self) -> Health:
         """Per layer and kept step: the saturated and dead fractions of its units and its

@@ -23,6 +23,7 @@ from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..losses import as_rows
 from ..validation import positive_float, positive_int
+from .figure import new_figure
 from .weights import weight_positions
 
 __all__ = ["loss_surface", "LossSurface"]
@@ -42,12 +43,14 @@ class LossSurface:
     losses: np.ndarray
     center: tuple[float, float]
 
+    def _repr_png_(self) -> bytes:
+        """In a notebook: the contour plot."""
+        return self.plot()._repr_png_()
+
     def plot(self, trajectory=None, levels: int = 30):
         """Contours of the loss (log-spaced when it spans decades), the model's point, and
         with ``trajectory`` the path its recorded steps took. A matplotlib Figure."""
-        from matplotlib.figure import Figure
-
-        figure = Figure(figsize=(6, 5))
+        figure = new_figure(figsize=(6, 5))
         axes = figure.subplots()
         losses = self.losses
         low, high = float(losses.min()), float(losses.max())

@@ -90,13 +90,29 @@ def to_html(step: Explanation, selected: str | None = None, *, page: bool = True
         *as_lists(lines(step, style)),
     ]
     content = "\n".join(body)
-    if not page:
-        return f'<div class="minifw-explain"><style>{_CSS}</style>{content}</div>'
+    if not page:  # in a notebook: the style applies inside this output only
+        style = scoped(_CSS, ".minifw-explain")
+        return f'<div class="minifw-explain"><style>{style}</style>{content}</div>'
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>One training step, by the chain rule</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n{content}\n</body>\n</html>\n"
     )
+
+
+def scoped(css: str, scope: str) -> str:
+    """``css`` with every rule limited to the elements inside ``scope`` (a selector);
+    ``body``'s rule applies to the scope itself. A notebook shows many outputs in one
+    page: an unscoped ``li`` rule would restyle every list of the notebook."""
+    rules = []
+    for block in css.split("}"):
+        if "{" not in block:
+            continue
+        selectors, declarations = block.split("{", 1)
+        names = [name.strip() for name in selectors.split(",")]
+        inside = [scope if name == "body" else f"{scope} {name}" for name in names]
+        rules.append(f"{', '.join(inside)} {{{declarations.strip()}}}")
+    return "\n".join(rules)
 
 
 def _chain(step: Explanation, selected: str, style: HtmlStyle) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..figure import new_figure
 from .diagram import RADIUS, layout
 from .notation import number, pretty
 
@@ -17,8 +18,8 @@ MAX_FIGURE_INCHES = (16.0, 12.0)
 
 def to_figure(step: Explanation, selected: str | None = None):
     """A ``matplotlib.figure.Figure`` of the network (no backend is chosen or changed)."""
+    figure_of = new_figure  # ImportError naming the extra without matplotlib
     try:
-        from matplotlib.figure import Figure
         from matplotlib.patches import Circle
     except ImportError:
         raise ImportError(
@@ -33,7 +34,7 @@ def to_figure(step: Explanation, selected: str | None = None):
     def size(points: float) -> float:
         return max(points * shrink, 1.0)
 
-    figure = Figure(figsize=(d.width * scale, d.height * scale))
+    figure = figure_of(figsize=(d.width * scale, d.height * scale))
     axes = figure.add_axes((0, 0, 1, 1))
     axes.set_xlim(0, d.width)
     axes.set_ylim(d.height, 0)  # y downwards, as in the SVG
