@@ -241,3 +241,23 @@ def test_the_figure_of_a_wide_layer_stays_a_bounded_size():
     width, height = mf.explain(model, [0.5, -1.0, 2.0], [1.0]).plot().get_size_inches()
     assert width <= MAX_FIGURE_INCHES[0] and height <= MAX_FIGURE_INCHES[1]
     assert height > 1  # still drawn
+
+
+def test_digits_writes_every_number_to_that_many_significant_digits(salary):
+    X, y = salary
+    model = mf.Sequential(
+        [mf.layers.Dense(2, input_dim=2, kernel_initializer="ones"), mf.layers.Linear(),
+         mf.layers.Dense(1, kernel_initializer="ones")],
+        dtype="float64",
+    )  # fmt: skip
+    model.compile(mf.optimizers.SGD(learning_rate=1e-5), "mse")
+    step = mf.explain(model, X[0], y[0], digits=3)
+    text = str(step)
+    assert "= (40 − 127)² = 7.57e+03" in text  # a whole number too
+    assert "174 · 1 · 60 = 1.04e+04" in text and "= 0.896" in text
+    assert "7.57e+03" in step.to_html() and "7569" not in step.to_html()
+    assert "7.57 \\times 10^{3}" in step.to_markdown()
+    assert step.derivatives["∂L/∂w^1_11"].value == 10440.0  # the values stay exact
+    assert "= 7569" in str(mf.explain(model, X[0], y[0]))  # by default whole numbers in full
+    with pytest.raises(ValueError, match="digits"):
+        mf.explain(model, X[0], y[0], digits=0)

@@ -57,6 +57,7 @@ class _SlotStyle(HtmlStyle):
     """``explain``'s HTML style with every number a slot."""
 
     def __init__(self, slots: _Slots) -> None:
+        super().__init__()
         self.slots = slots
 
     def num(self, value) -> str:

@@ -30,7 +30,15 @@ from .trace import (
 __all__ = ["explain", "Explanation", "ThroughTime", "Derivative", "Factor", "UnitStep", "Update"]
 
 
-def explain(model, x: ArrayLike, y: ArrayLike, learning_rate: float | None = None, *, apply=False):
+def explain(
+    model,
+    x: ArrayLike,
+    y: ArrayLike,
+    learning_rate: float | None = None,
+    *,
+    apply: bool = False,
+    digits: int | None = None,
+):
     """Write out one training step of ``model`` on the row ``x`` (or a few rows).
 
     The forward pass, the loss, the chain rule for every weight and bias, and
@@ -47,6 +55,9 @@ def explain(model, x: ArrayLike, y: ArrayLike, learning_rate: float | None = Non
         η for this step; defaults to the optimizer's current rate.
     apply : bool
         Also take the step on the model (default: the model is left unchanged).
+    digits : int, optional
+        Significant digits of every number written, whole numbers too (7569 with 3 is
+        7.57e+03), for slides; by default 6, and whole numbers in full.
 
     Returns
     -------
@@ -71,11 +82,15 @@ def explain(model, x: ArrayLike, y: ArrayLike, learning_rate: float | None = Non
     if learning_rate is None:
         learning_rate = model.optimizer.current_learning_rate()
     learning_rate = positive_float(learning_rate, "learning_rate", "explain")
+    if digits is not None and not (isinstance(digits, int) and 1 <= digits <= 17):
+        raise ValueError(f"explain: `digits` must be an integer from 1 to 17. Received: {digits!r}")
     why = through_time_refusal(model) if model.layers else None
     if why is not None:
         raise ValueError(why)
     if model.layers and isinstance(model.layers[0], SimpleRNN):
-        return _explain_through_time(model, x, y, learning_rate, apply)
+        step = _explain_through_time(model, x, y, learning_rate, apply)
+        step.digits = digits
+        return step
     x_array = np.asarray(x)
     if x_array.ndim == 1:  # a single row
         x, y = x_array.reshape(1, -1), np.asarray(y).reshape(1, -1)
@@ -86,6 +101,7 @@ def explain(model, x: ArrayLike, y: ArrayLike, learning_rate: float | None = Non
     stepped = model if apply else model.copy()
     _optimizer_step(stepped, X, Y, learning_rate)
     record_update(step, model.optimizer, layers, old_weights, stepped.get_weights(), learning_rate)
+    step.digits = digits
     return step
 
 

@@ -4,6 +4,7 @@ elsewhere: the math is typeset text (Unicode sub- and superscripts)."""
 
 from __future__ import annotations
 
+from functools import partial
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -46,10 +47,10 @@ class HtmlStyle(Style):
         return escape(super().formula(step).replace("y_hat", "ŷ"))
 
     def num(self, value) -> str:
-        return escape(number(value))
+        return escape(number(value, self.digits))
 
     def term(self, value) -> str:
-        return escape(term(value))
+        return escape(term(value, self.digits))
 
     def words(self, text: str) -> str:
         return escape(text)
@@ -74,14 +75,14 @@ def to_html(step: Explanation, selected: str | None = None, *, page: bool = True
     selected = selected or next((w for w in weights if w.startswith("w^1_")), weights[0])
     if selected not in weights:
         raise ValueError(f"to_html: no weight {selected!r}. The weights are: {', '.join(weights)}.")
-    style = HtmlStyle()
+    style = HtmlStyle(step.digits)
     rows = "one row" if step.rows == 1 else f"{step.rows} rows (values drawn: row 1)"
     body = [
         "<h1>One training step, by the chain rule</h1>",
         f'<p class="summary">{rows} · loss L = {style.num(step.loss)} · '
         f"{escape(step.optimizer)}, η = {style.num(step.learning_rate)}</p>",
         '<div class="layout"><figure>',
-        to_svg(step, selected),
+        to_svg(step, selected, number=partial(number, digits=step.digits)),
         "<figcaption>Each line is a weight: w, ∂L/∂w and its new value; thicker lines have "
         "larger |∂L/∂w|, red positive, blue negative. Hover a line for its numbers.</figcaption>"
         "</figure>",

@@ -31,10 +31,10 @@ class LatexStyle(Style):
         return step.loss_latex or r"L = \mathrm{" + step.loss_name + r"}(y, \hat{y})"
 
     def num(self, value) -> str:
-        return latex_number(value)
+        return latex_number(value, self.digits)
 
     def term(self, value) -> str:
-        return latex_term(value)
+        return latex_term(value, self.digits)
 
     def operator(self, name: str) -> str:
         return r"\mathrm{" + name.replace(" ∘ ", r"} \circ \mathrm{") + "}"
@@ -58,4 +58,5 @@ class LatexStyle(Style):
 def to_markdown(step: Explanation) -> str:
     """The write-up as Markdown; each derivation a line of LaTeX math."""
     title = "### One training step, by the chain rule\n"
-    return title + "\n".join(lines(step, LatexStyle())).replace("\n\n\n", "\n\n") + "\n"
+    text = "\n".join(lines(step, LatexStyle(step.digits)))
+    return title + text.replace("\n\n\n", "\n\n") + "\n"

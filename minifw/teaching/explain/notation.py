@@ -10,6 +10,7 @@ as ``{10,2}`` past 9.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -52,20 +53,27 @@ def pair(a: int, b: int) -> str:
     return f"{a}{b}" if a < 10 and b < 10 else f"{{{a},{b}}}"
 
 
-def number(value) -> str:
-    """A number as the lecture writes it: 174, 63.5, 1e-05, −0.82; a vector as [a, b]."""
+def number(value, digits: int | None = None) -> str:
+    """A number as the lecture writes it: 174, 63.5, 1e-05, −0.82 (6 significant digits,
+    whole numbers in full); with ``digits``, every number to that many significant digits,
+    whole ones too (7569 → 7.57e+03 with 3); a vector as [a, b]."""
     array = np.asarray(value, dtype=np.float64).ravel()
     if array.size == 1:
         x = float(array[0])
-        text = str(int(x)) if x == int(x) and abs(x) < 1e15 else f"{x:.6g}"
+        if digits is not None:
+            text = f"{x:.{digits}g}"
+        elif math.isfinite(x) and x == int(x) and abs(x) < 1e15:
+            text = str(int(x))
+        else:
+            text = f"{x:.6g}"
         return "−" + text[1:] if text.startswith("-") else text  # a minus sign, not a hyphen
-    return "[" + ", ".join(number(v) for v in array) + "]"
+    return "[" + ", ".join(number(v, digits) for v in array) + "]"
 
 
-def term(value) -> str:
+def term(value, digits: int | None = None) -> str:
     """A number inside a product or a sum: a negative one in parentheses, as a teacher
     writes 1·60 + (−0.82)·3.5."""
-    text = number(value)
+    text = number(value, digits)
     return f"({text})" if text.startswith("−") else text
 
 
@@ -93,12 +101,12 @@ def latex(symbol: str) -> str:
     return text
 
 
-def latex_number(value) -> str:
+def latex_number(value, digits: int | None = None) -> str:
     """``number`` in LaTeX: a minus sign, 1e-05 as 10^{-5}, vectors as [a, b]."""
     array = np.asarray(value, dtype=np.float64).ravel()
     if array.size > 1:
-        return "[" + ", ".join(latex_number(v) for v in array) + "]"
-    text = number(array[0]).replace("−", "-")
+        return "[" + ", ".join(latex_number(v, digits) for v in array) + "]"
+    text = number(array[0], digits).replace("−", "-")
     if "e" in text:
         mantissa, exponent = text.split("e")
         power = f"10^{{{int(exponent)}}}"
@@ -107,9 +115,9 @@ def latex_number(value) -> str:
     return text
 
 
-def latex_term(value) -> str:
+def latex_term(value, digits: int | None = None) -> str:
     """``latex_number`` in parentheses when negative, inside a sum or a product."""
-    text = latex_number(value)
+    text = latex_number(value, digits)
     return f"({text})" if text.startswith("-") else text
 
 

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ..figure import new_figure
 from .diagram import RADIUS, layout
-from .notation import number, pretty
+from .notation import number as notation_number
+from .notation import pretty
 
 if TYPE_CHECKING:
     from .trace import Explanation
@@ -26,7 +28,8 @@ def to_figure(step: Explanation, selected: str | None = None):
             "Explanation.plot needs matplotlib: pip install 'minifw[plot]' "
             "(or pip install matplotlib)."
         ) from None
-    d = layout(step, selected)
+    number = partial(notation_number, digits=step.digits)
+    d = layout(step, selected, number)
     # diagram units to inches: 1/100, shrunk (text too) to fit MAX_FIGURE_INCHES
     scale = min(1 / 100, MAX_FIGURE_INCHES[0] / d.width, MAX_FIGURE_INCHES[1] / d.height)
     shrink = scale * 100

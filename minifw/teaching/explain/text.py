@@ -35,6 +35,9 @@ class Style:
     softmax = "y_hat_j = softmax(z)_j = e^z_j / Σ_k e^z_k"
     softmax_gradient = "∂L/∂z_j = (y_hat_j − y_j) / n"
 
+    def __init__(self, digits: int | None = None) -> None:
+        self.digits = digits  # significant digits of every number (None: notation.number's)
+
     def sym(self, symbol: str) -> str:
         return symbol
 
@@ -43,10 +46,10 @@ class Style:
         return step.loss_formula or f"L = {step.loss_name}(y, {self.sym('y_hat')})"
 
     def num(self, value) -> str:
-        return number(value)
+        return number(value, self.digits)
 
     def term(self, value) -> str:
-        return term(value)
+        return term(value, self.digits)
 
     def squared(self, text: str) -> str:
         return f"({text})²"
@@ -73,7 +76,7 @@ PLAIN = Style()
 
 
 def render(step: Explanation) -> str:
-    return "\n".join(lines(step, PLAIN))
+    return "\n".join(lines(step, Style(step.digits)))
 
 
 def lines(

@@ -22,6 +22,7 @@ Every number is computed here, once, as records (``Derivative``, ``Factor``, ``U
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from html import escape
 
 import numpy as np
@@ -29,8 +30,9 @@ import numpy as np
 from ...layers.recurrent import SimpleRNN
 from .html import HtmlStyle, as_lists
 from .markdown import LatexStyle
-from .notation import number, pair, pretty
-from .text import PLAIN, Style, derivative_text, update_lines
+from .notation import number as notation_number
+from .notation import pair, pretty
+from .text import Style, derivative_text, update_lines
 from .text import lines as head_lines
 from .trace import (
     Derivative,
@@ -128,6 +130,7 @@ class ThroughTime:
     learning_rate: float = 0.0
     optimizer: str = ""
     plain_update: bool = True
+    digits: int | None = None  # significant digits of every number written (as explain's)
 
     @property
     def steps(self) -> int:
@@ -147,11 +150,12 @@ class ThroughTime:
         return self.updates[: len(self.updates) - len(self.head.updates)]
 
     def __str__(self) -> str:
-        return "\n".join(lines(self, PLAIN))
+        return "\n".join(lines(self, Style(self.digits)))
 
     def to_markdown(self) -> str:
         title = "### One training step, backpropagated through time\n"
-        return title + "\n".join(lines(self, LatexStyle())).replace("\n\n\n", "\n\n") + "\n"
+        text = "\n".join(lines(self, LatexStyle(self.digits)))
+        return title + text.replace("\n\n\n", "\n\n") + "\n"
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
@@ -391,7 +395,7 @@ def _page(step: ThroughTime, selected: str | None) -> str:
         raise ValueError(
             f"to_html: no weight {selected!r} of the SimpleRNN. They are: {', '.join(recurrent)}."
         )
-    style = HtmlStyle()
+    style = HtmlStyle(step.digits)
     derivative = step.derivatives[f"∂L/∂{selected}"]
     terms = "".join(
         f"<p>t = {t}: {' · '.join(style.sym(f.symbol) for f in term)} = "
@@ -430,6 +434,7 @@ def _unrolled(step: ThroughTime, selected: str) -> str:
     width = 120 + steps * gap + 140
     column = lambda t: 90 + (t - 1) * gap  # noqa: E731
     old = {u.symbol: u.old for u in step.updates}
+    number = partial(notation_number, digits=step.digits)
     edges, nodes = [], []
     for t in range(1, steps + 1):
         for j in range(1, units + 1):

@@ -136,6 +136,8 @@ class Explanation:
     learning_rate: float = 0.0
     optimizer: str = ""
     plain_update: bool = True
+    #: Significant digits of every number written (None: 6, whole numbers in full).
+    digits: int | None = None
 
     @property
     def updated(self) -> dict[str, float]:
