@@ -261,3 +261,27 @@ def test_digits_writes_every_number_to_that_many_significant_digits(salary):
     assert "= 7569" in str(mf.explain(model, X[0], y[0]))  # by default whole numbers in full
     with pytest.raises(ValueError, match="digits"):
         mf.explain(model, X[0], y[0], digits=0)
+
+
+@pytest.mark.parametrize(
+    "activation, written",
+    [
+        ("sigmoid", "∂o_11/∂net^1_1 = o_11·(1 − o_11) = 0.377541·(1 − 0.377541) = 0.235004"),
+        ("tanh", "∂o_11/∂net^1_1 = 1 − (o_11)² = 1 − (−0.462117)² = 0.786448"),
+        ("relu", "∂o_11/∂net^1_1 = [net^1_1 > 0] = [(−0.5) > 0] = 0"),
+    ],
+)
+def test_every_chain_factor_is_written_as_its_formula_and_its_value(activation, written):
+    model = mf.Sequential(
+        [mf.layers.Dense(2, input_dim=2, activation=activation, kernel_initializer="ones"),
+         mf.layers.Dense(1, kernel_initializer="ones")],
+        dtype="float64",
+    )  # fmt: skip
+    model.compile(mf.optimizers.SGD(0.1), "mse")
+    step = mf.explain(model, [0.5, -1.0], [1.0])
+    text = str(step)
+    assert written in text
+    assert "∂y_hat/∂o_11 = w^2_11 = 1" in text and "∂net^1_1/∂w^1_21 = x_i2 = −1" in text
+    assert "∂net^1_1/∂b_11 = 1\n" in text
+    assert text.count("∂y_hat/∂o_11 = w^2_11") == 1  # each factor once, where first used
+    assert "∂ŷ/∂o₁₁ = w²₁₁ = 1" in step.to_html()  # and beside the drawing

@@ -77,6 +77,11 @@ class Activation(Layer, metaclass=_ByName):
     #: Attributes passed to ``function`` and ``slope`` after x, in order.
     constants: tuple[str, ...] = ()
 
+    #: f'(net) written out for ``explain``: ``slope_text(style, o, net)`` with o and net
+    #: already written (as symbols, or as numbers) in the style's notation; None: not
+    #: written out (the factor is shown with its value only).
+    slope_text = None
+
     #: True when o_j depends on net_j alone, so that f' is one number per unit.
     elementwise = True
     #: Raw scores unless a subclass declares "probabilities" or "distribution".
@@ -133,6 +138,10 @@ class Linear(Activation):
     """
 
     @staticmethod
+    def slope_text(style, o, net):
+        return "1"
+
+    @staticmethod
     def function(x):
         return x
 
@@ -146,6 +155,10 @@ class ReLU(Activation):
     """o = max(net, 0);  f'(net) = 1 where net > 0, else 0 (0 at net = 0 exactly)."""
 
     output_range = (0.0, np.inf)
+
+    @staticmethod
+    def slope_text(style, o, net):
+        return f"[{net} > 0]"  # 1 where net > 0, else 0
 
     @staticmethod
     def function(x):
@@ -195,6 +208,10 @@ class Sigmoid(Activation):
     output_range = (0.0, 1.0)
 
     @staticmethod
+    def slope_text(style, o, net):
+        return f"{o}{style.times}(1 {style.minus} {o})"
+
+    @staticmethod
     def function(x):
         return expit(x)
 
@@ -208,6 +225,10 @@ class Tanh(Activation):
     """o = tanh(net);  f'(net) = 1 − o²."""
 
     output_range = (-1.0, 1.0)
+
+    @staticmethod
+    def slope_text(style, o, net):
+        return f"1 {style.minus} {style.squared(o)}"
 
     @staticmethod
     def function(x):

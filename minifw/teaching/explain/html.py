@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .notation import number, pretty, term
 from .svg import to_svg
-from .text import Style, derivative_text, lines
+from .text import Style, derivative_text, factor_text, lines
 
 if TYPE_CHECKING:
     from .trace import Explanation
@@ -121,7 +121,8 @@ def _chain(step: Explanation, selected: str, style: HtmlStyle) -> str:
     derivative = step.derivatives[f"∂L/∂{selected}"]
     update = next(u for u in step.updates if u.symbol == selected)
     factors = "".join(
-        f'<p class="factor">{style.sym(f.symbol)} = {style.num(f.value)}</p>'
+        f'<p class="factor">'
+        f"{factor_text(f, step, style) or f'{style.sym(f.symbol)} = {style.num(f.value)}'}</p>"
         for f in derivative.factors
     )
     return (

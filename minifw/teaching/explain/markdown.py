@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .notation import latex, latex_number, latex_term
-from .text import Style, lines
+from .text import Style, bracketed, lines
 
 if TYPE_CHECKING:
     from .trace import Explanation
@@ -40,7 +40,7 @@ class LatexStyle(Style):
         return r"\mathrm{" + name.replace(" ∘ ", r"} \circ \mathrm{") + "}"
 
     def squared(self, text: str) -> str:
-        return f"({text})^2"
+        return f"{bracketed(text)}^2"
 
     def words(self, text: str) -> str:
         return r"\ \mathrm{" + text.replace(" ", r"\ ") + r"}\ "

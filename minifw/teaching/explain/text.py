@@ -52,7 +52,8 @@ class Style:
         return term(value, self.digits)
 
     def squared(self, text: str) -> str:
-        return f"({text})²"
+        """``(text)²``; a term already in parentheses (a negative number) keeps its own."""
+        return f"{bracketed(text)}²"
 
     def words(self, text: str) -> str:
         return text
@@ -90,14 +91,51 @@ def lines(
         out += [s.line(text) for text in _unit(unit, step.rows == 1, s)]
     out.append(s.heading("Loss"))
     out += [s.line(text) for text in _loss(step, s)]
+    written: set[str] = set()  # each chain factor is written out once, where first used
     for layer in range(step.layers, 0, -1):
         out.append(s.heading(f"{layer_title} {layer}: gradients"))
-        out += [
-            s.line(derivative_text(d, s))
-            for d in step.derivatives.values()
-            if d.layer == layer and not _is_output_gradient(d)
+        derivatives = [
+            d for d in step.derivatives.values() if d.layer == layer and not _is_output_gradient(d)
         ]
+        out += [s.line(derivative_text(d, s)) for d in derivatives]
+        factors = []
+        for derivative in derivatives:
+            for chain in derivative.terms or (derivative.factors,):
+                for factor in chain:
+                    text = factor_text(factor, step, s)
+                    if text is not None and factor.symbol not in written:
+                        written.add(factor.symbol)
+                        factors.append(s.line(text))
+        if factors:
+            out.append(s.heading(f"{layer_title} {layer}: the chain's factors"))
+            out += factors
     return out + update_lines(step, s) if updates else out
+
+
+def factor_text(factor, step, s: Style) -> str | None:
+    """A local factor as its formula and its value: ``∂y_hat/∂o_11 = w^2_11 = 1``,
+    ``∂o_11/∂net^1_1 = o_11·(1 − o_11) = 0.497·(1 − 0.497) = 0.25``; None when it has
+    no formula (a ∂L/∂… factor, or an activation without ``slope_text``)."""
+    if factor.formula is not None:
+        parts = [s.sym(factor.formula)]
+    elif factor.slope is not None and factor.slope.slope_text is not None:
+        o, net = factor.of
+        parts = [
+            factor.slope.slope_text(s, s.sym(o), s.sym(net)),
+            factor.slope.slope_text(s, s.term(step.values[o]), s.term(step.values[net])),
+        ]
+    else:
+        return None
+    parts.append(s.num(factor.value))
+    kept = [part for k, part in enumerate(parts) if k == 0 or part != parts[k - 1]]
+    return " = ".join([s.sym(factor.symbol), *kept])
+
+
+def bracketed(text: str) -> str:
+    """``text`` in parentheses, unless it is one parenthesized term already."""
+    if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
+        return text
+    return f"({text})"
 
 
 def update_lines(step, s: Style) -> list[str]:

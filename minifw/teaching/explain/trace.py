@@ -28,10 +28,17 @@ from .notation import Notation
 
 @dataclass(frozen=True)
 class Factor:
-    """One factor of a chain rule, e.g. ``∂y_hat/∂o_11``, with its value for each row."""
+    """One factor of a chain rule, e.g. ``∂y_hat/∂o_11``, with its value for each row.
+
+    ``formula`` is the symbol a local factor equals (∂y_hat/∂o_11 = w^2_11, ∂net/∂w =
+    x_i1, ∂net/∂b = 1); an activation's slope ∂o/∂net is written by ``slope``'s
+    ``slope_text`` from ``of`` = (o, net)."""
 
     symbol: str
     value: np.ndarray
+    formula: str | None = None
+    slope: type | None = None
+    of: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -363,13 +370,21 @@ class _Tracer:
                 chains = self._chains_below(layer, chains)
         return grads
 
-    def _local(self, layer: _Layer, j: int, wrt: str, value: np.ndarray) -> list[Factor]:
-        """∂o_lj/∂(wrt) as factors: one for an identity unit, two through net otherwise."""
+    def _local(
+        self, layer: _Layer, j: int, wrt: str, value: np.ndarray, formula: str
+    ) -> list[Factor]:
+        """∂o_lj/∂(wrt) as factors: one for an identity unit, two through net otherwise;
+        ``formula`` is what ∂net/∂(wrt) equals (the input, the weight, or 1)."""
         l, o = layer.index, self.notation.out(layer.index, j + 1)
         if layer.is_identity:
-            return [Factor(f"∂{o}/∂{wrt}", value)]
+            return [Factor(f"∂{o}/∂{wrt}", value, formula)]
         net = self.notation.net(l, j + 1)
-        return [Factor(f"∂{o}/∂{net}", self.slope[l][:, j]), Factor(f"∂{net}/∂{wrt}", value)]
+        activations = [type(a) for a in layer.activations]
+        slope = activations[0] if len(activations) == 1 else None
+        return [
+            Factor(f"∂{o}/∂{net}", self.slope[l][:, j], slope=slope, of=(o, net)),
+            Factor(f"∂{net}/∂{wrt}", value, formula),
+        ]
 
     def _layer_gradients(self, layer: _Layer, chains, previous) -> list[np.ndarray]:
         l, dense, n = layer.index, layer.dense, self.notation
@@ -378,11 +393,13 @@ class _Tracer:
         for j in range(dense.units):
             for i in range(dW.shape[0]):
                 symbol = n.weight(l, i + 1, j + 1)
-                factors = (*chains[j], *self._local(layer, j, symbol, previous[:, i]))
+                source = n.out(l - 1, i + 1)
+                factors = (*chains[j], *self._local(layer, j, symbol, previous[:, i], source))
                 dW[i, j] = self._record(f"∂L/∂{symbol}", factors, l)
             if dense.use_bias:
                 symbol = n.bias(l, j + 1)
-                factors = (*chains[j], *self._local(layer, j, symbol, np.ones(len(previous))))
+                ones = np.ones(len(previous))
+                factors = (*chains[j], *self._local(layer, j, symbol, ones, "1"))
                 db[j] = self._record(f"∂L/∂{symbol}", factors, l)
         return [dW, db] if dense.use_bias else [dW]
 
@@ -394,7 +411,9 @@ class _Tracer:
         for i in range(W.shape[0]):
             wrt = self.notation.out(l - 1, i + 1)
             terms = tuple(
-                (*chains[j], *self._local(layer, j, wrt, np.full(rows, W[i, j])))
+                (*chains[j], *self._local(
+                    layer, j, wrt, np.full(rows, W[i, j]), self.notation.weight(l, i + 1, j + 1)
+                ))
                 for j in range(layer.dense.units)
             )
             if len(terms) == 1:
