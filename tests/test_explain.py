@@ -115,7 +115,8 @@ def test_explain_shows_the_update_the_models_optimizer_makes():
     assert step.updated["b_11"] == pytest.approx(-0.1, rel=1e-6)
     text = str(step)
     assert "Update (Adam, η = 0.1)" in text
-    assert "w^1_11 ← 1 with ∂L/∂w^1_11 = 8 gives 0.9" in text
+    assert "w^1_11: m ← β₁·m + (1 − β₁)·g = 0.9·0 + 0.1·8 = 0.8" in text  # with its state
+    assert "w^1_11 ← w^1_11 − η·m̂ / (√v̂ + ε) = 1 − 0.1·8 / (√64 + 1e-08) = 0.9" in text
     assert model.get_weights()[0][0, 0] == 1.0  # unchanged unless apply=True
 
 

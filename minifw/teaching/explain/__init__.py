@@ -98,9 +98,15 @@ def explain(
     layers = dense_layers(model.layers, model.loss)
     step = trace(layers, model.loss, X, Y, softmax=softmax_output(model.layers, model.loss))
     old_weights = model.get_weights()
+    before = {name: value.copy() for name, value in model.optimizer.state.items()}
+    step_number = model.optimizer.iterations + 1
     stepped = model if apply else model.copy()
     _optimizer_step(stepped, X, Y, learning_rate)
-    record_update(step, model.optimizer, layers, old_weights, stepped.get_weights(), learning_rate)
+    states = (before, stepped.optimizer.state)
+    record_update(
+        step, model.optimizer, layers, old_weights, stepped.get_weights(), learning_rate,
+        states, step_number,
+    )  # fmt: skip
     step.digits = digits
     return step
 

@@ -42,6 +42,18 @@ class LatexStyle(Style):
     def squared(self, text: str) -> str:
         return f"{bracketed(text)}^2"
 
+    letters = {
+        "lambda": r"\lambda", "mu": r"\mu", "eta": r"\eta", "beta_1": r"\beta_1",
+        "beta_2": r"\beta_2", "epsilon": r"\epsilon", "rho": r"\rho", "m_hat": r"\hat{m}",
+        "v_hat": r"\hat{v}",
+    }  # fmt: skip
+
+    def power(self, base: str, exponent: str) -> str:
+        return f"{base}^{{{exponent}}}"
+
+    def root(self, text: str) -> str:
+        return rf"\sqrt{{{text}}}"
+
     def words(self, text: str) -> str:
         return r"\ \mathrm{" + text.replace(" ", r"\ ") + r"}\ "
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .notation import number, term
+from .updates import update_text
 
 if TYPE_CHECKING:
     from .trace import Derivative, Explanation, UnitStep
@@ -57,6 +58,21 @@ class Style:
 
     def words(self, text: str) -> str:
         return text
+
+    #: Greek letters and hats, by name, as this style writes them.
+    letters = {
+        "lambda": "λ", "mu": "μ", "eta": "η", "beta_1": "β₁", "beta_2": "β₂",
+        "epsilon": "ε", "rho": "ρ", "m_hat": "m̂", "v_hat": "v̂",
+    }  # fmt: skip
+
+    def greek(self, name: str) -> str:
+        return self.letters[name]
+
+    def power(self, base: str, exponent: str) -> str:
+        return f"{base}^{exponent}"
+
+    def root(self, text: str) -> str:
+        return f"√{text}"
 
     def operator(self, name: str) -> str:
         """A function's name, such as tanh."""
@@ -132,8 +148,8 @@ def factor_text(factor, step, s: Style) -> str | None:
 
 
 def bracketed(text: str) -> str:
-    """``text`` in parentheses, unless it is one parenthesized term already."""
-    if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
+    """``text`` in parentheses, unless it is one letter or one parenthesized term already."""
+    if len(text) == 1 or (text.startswith("(") and text.endswith(")") and text.count("(") == 1):
         return text
     return f"({text})"
 
@@ -145,7 +161,10 @@ def update_lines(step, s: Style) -> list[str]:
     out = [s.heading(f"Update ({rule}, {s.math(f'{s.eta} = {s.num(step.learning_rate)}')})")]
     for update in step.updates:
         w = s.sym(update.symbol)
-        if step.plain_update:
+        written = None if step.plain_update else update_text(update, step, s)
+        if written:
+            out += [s.line(f"{w}: {line}" if k == 0 else line) for k, line in enumerate(written)]
+        elif step.plain_update:
             gradient = s.sym(f"∂L/∂{update.symbol}")
             arithmetic = (
                 f"{s.num(update.old)} {s.minus} {s.num(step.learning_rate)}{s.dot}"

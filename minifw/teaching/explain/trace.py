@@ -91,6 +91,9 @@ class Update:
     layer: int = 0
     unit: int = 0
     source: int | None = None
+    #: The optimizer's state for this weight: (name, before, after) per slot (momentum's
+    #: velocity; Adam's m and v; ...), empty for plain SGD.
+    state: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass
@@ -143,6 +146,10 @@ class Explanation:
     learning_rate: float = 0.0
     optimizer: str = ""
     plain_update: bool = True
+    #: The optimizer's hyperparameters (its ``get_config``) and the step's number t (from
+    #: 1), for writing out its update with its state.
+    optimizer_config: dict = field(default_factory=dict)
+    step_number: int = 1
     #: Significant digits of every number written (None: 6, whole numbers in full).
     digits: int | None = None
 
@@ -272,25 +279,50 @@ def trace(
 
 
 def record_update(
-    result: Explanation, optimizer: Optimizer, layers, old_weights, new_weights, rate
+    result: Explanation,
+    optimizer: Optimizer,
+    layers,
+    old_weights,
+    new_weights,
+    rate,
+    states: tuple[dict, dict] | None = None,
+    step_number: int = 1,
 ) -> None:
-    """The update of every weight and bias, in the lecture's order (layer, unit, input)."""
+    """The update of every weight and bias, in the lecture's order (layer, unit, input);
+    ``states`` are the optimizer's state vectors before and after the step (flat, in
+    ``get_weights`` order), written out with each weight's update."""
     notation = Notation(len(layers), layers[-1].dense.units, logits=result.softmax)
     result.learning_rate, result.optimizer = rate, type(optimizer).__name__
     result.plain_update = is_plain_gradient_descent(optimizer)
+    result.optimizer_config, result.step_number = optimizer.get_config(), step_number
     result.new_weights = new_weights
+    before, after = states or ({}, {})
+
+    def state(position: int) -> tuple[tuple[str, float, float], ...]:
+        return tuple(
+            (name, float(before[name][position]) if name in before else 0.0,
+             float(values[position]))
+            for name, values in after.items()
+        )  # fmt: skip
+
     arrays = iter(zip(old_weights, result.grads, new_weights))
+    offset = 0
     for layer in layers:
         l, W = layer.index, next(arrays)
+        columns = W[0].shape[1]
+        bias_start = offset + W[0].size
         b = next(arrays) if layer.dense.use_bias else None
         for j in range(layer.dense.units):
             for i in range(W[0].shape[0]):
                 values = (float(a[i, j]) for a in W)
                 symbol = notation.weight(l, i + 1, j + 1)
-                result.updates.append(Update(symbol, *values, l, j + 1, i + 1))
+                kept = state(offset + i * columns + j)
+                result.updates.append(Update(symbol, *values, l, j + 1, i + 1, kept))
             if b is not None:
                 values = (float(a[j]) for a in b)
-                result.updates.append(Update(notation.bias(l, j + 1), *values, l, j + 1))
+                symbol, kept = notation.bias(l, j + 1), state(bias_start + j)
+                result.updates.append(Update(symbol, *values, l, j + 1, None, kept))
+        offset = bias_start + (b[0].size if b is not None else 0)
 
 
 def is_plain_gradient_descent(optimizer: Optimizer) -> bool:
