@@ -73,3 +73,15 @@ def test_adams_state_and_step_number_are_written_with_their_values():
     m = dict((n, (b, a)) for n, b, a in step.updates[0].state)["m"]
     assert m[1] == pytest.approx(0.9 * m[0] + 0.1 * step.updates[0].gradient, rel=1e-12)
     assert "\\hat{m}" in step.to_markdown() and "\\sqrt{" in step.to_markdown()
+
+
+def test_the_page_writes_the_selected_weights_update_with_its_state():
+    X, y = mf.datasets.salary()
+    model = mf.Sequential(
+        [mf.layers.Dense(1, input_dim=2, kernel_initializer="ones")], dtype="float64"
+    )
+    model.compile(mf.optimizers.SGD(1e-5, momentum=0.9), "mse")
+    page = mf.explain(model, X[0], y[0]).to_html("w^1_21")
+    chain = page.split("<aside>", 1)[1].split("</aside>", 1)[0]
+    assert "v ← μ·v + g = 0.9·0 + 164.5 = 164.5" in chain
+    assert "w¹₂₁ ← w¹₂₁ − η·v = 1 − 1e-05·164.5 = 0.998355" in chain

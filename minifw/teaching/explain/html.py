@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .notation import number, pretty, term
 from .svg import to_svg
 from .text import Style, derivative_text, factor_text, lines
+from .updates import update_text
 
 if TYPE_CHECKING:
     from .trace import Explanation
@@ -128,7 +129,8 @@ def _chain(step: Explanation, selected: str, style: HtmlStyle) -> str:
     return (
         f"<aside><h3>The chain for {style.sym(selected)}</h3>{factors}"
         f'<p class="factor">{derivative_text(derivative, style)}</p>'
-        f'<p class="factor">{_update_text(step, update, style)}</p></aside>'
+        + "".join(f'<p class="factor">{line}</p>' for line in _update_text(step, update, style))
+        + "</aside>"
     )
 
 
@@ -148,11 +150,15 @@ def as_lists(items: list[str]) -> list[str]:
     return out
 
 
-def _update_text(step: Explanation, update, style: HtmlStyle) -> str:
+def _update_text(step: Explanation, update, style: HtmlStyle) -> list[str]:
+    """The selected weight's update: the lecture's line, or the optimizer's with its state."""
     w = style.sym(update.symbol)
     if step.plain_update:
-        return (
+        return [
             f"{w} ← {style.num(update.old)} − {style.num(step.learning_rate)} · "
             f"{style.term(update.gradient)} = {style.num(update.new)}"
-        )
-    return f"{w}: {style.num(update.old)} → {style.num(update.new)} ({escape(step.optimizer)})"
+        ]
+    written = update_text(update, step, style)
+    if written:
+        return written
+    return [f"{w}: {style.num(update.old)} → {style.num(update.new)} ({escape(step.optimizer)})"]
