@@ -189,3 +189,27 @@ def test_every_write_up_takes_the_losss_formula_from_its_class():
     for cls in mf.losses.LOSSES.classes.values():
         if cls.__module__ == "minifw.losses":
             assert cls.formula and cls.latex, cls
+
+
+def test_explain_draws_dropouts_mask_as_fit_does_and_writes_it_out():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(4, 2)), rng.normal(size=4)
+    model = mf.Sequential(
+        [mf.layers.Dense(8, input_dim=2, activation="tanh"), mf.layers.Dropout(0.5),
+         mf.layers.Dense(1)],
+        dtype="float64", seed=3,
+    )  # fmt: skip
+    model.compile(mf.optimizers.SGD(0.1), "mse")
+    step = mf.explain(model, X[:2], y[:2])
+    (layer, rate, mask), = step.masks
+    assert layer == 1 and rate == 0.5 and set(np.unique(mask)) == {0.0, 2.0}
+    # the step fit takes (on a copy) used this mask: w_new = w − η ∂L/∂w with its gradients
+    for old, new, grad in zip(model.get_weights(), step.new_weights, step.grads):
+        np.testing.assert_allclose(new, old - 0.1 * grad, rtol=1e-12, atol=1e-15)
+    assert "dropout mask of layer 1 (rate 0.5): m / (1 − 0.5) = [" in str(step)
+    assert "o_11 = dropout ∘ tanh(net^1_1)" in str(step)
+    again = mf.explain(model, X[:2], y[:2])  # the model's generator did not move
+    np.testing.assert_array_equal(again.masks[0][2], mask)
+    applied = mf.explain(model, X[:2], y[:2], apply=True)
+    np.testing.assert_array_equal(applied.masks[0][2], mask)
+    assert not np.array_equal(mf.explain(model, X[:2], y[:2]).masks[0][2], mask)  # moved now

@@ -103,8 +103,18 @@ def lines(
     each layer's gradients headed ``layer_title`` l)."""
     s = style
     out = [s.heading("Forward propagation")]
+    masks = {layer: (rate, mask) for layer, rate, mask in step.masks}
+    last_unit = {unit.layer: unit.unit for unit in step.units}
     for unit in step.units:
         out += [s.line(text) for text in _unit(unit, step.rows == 1, s)]
+        if unit.layer in masks and unit.unit == last_unit[unit.layer]:  # after the layer
+            rate, mask = masks[unit.layer]
+            out.append(
+                s.line(
+                    f"{s.words('dropout mask of layer')} {unit.layer} ({s.words('rate')} "
+                    f"{s.num(rate)}): m / (1 {s.minus} {s.num(rate)}) = {s.num(mask[0])}"
+                )
+            )
     out.append(s.heading("Loss"))
     out += [s.line(text) for text in _loss(step, s)]
     written: set[str] = set()  # each chain factor is written out once, where first used

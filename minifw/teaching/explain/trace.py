@@ -14,12 +14,15 @@ factor is a vector over the rows and ∂L/∂w is the sum of their products.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...layers.activations import Activation, Linear, Softmax
+from ...layers.base import LOCAL
 from ...layers.dense import Dense
+from ...layers.dropout import Dropout
 from ...losses import CategoricalCrossEntropy, Loss, MSELoss, SparseCategoricalCrossEntropy
 from ...optimizers import SGD, Optimizer
 from . import html, markdown, plot, text
@@ -140,6 +143,8 @@ class Explanation:
     targets: np.ndarray | None = None
     outputs: np.ndarray | None = None
     derivatives: dict[str, Derivative] = field(default_factory=dict)
+    #: Each Dropout's (layer l, rate, scaled mask m / (1 − rate) per row and unit).
+    masks: list[tuple[int, float, np.ndarray]] = field(default_factory=list)
     grads: list[np.ndarray] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
     new_weights: list[np.ndarray] = field(default_factory=list)
@@ -219,12 +224,12 @@ def dense_layers(layers, loss: Loss) -> list[_Layer]:
             isinstance(layer, Activation)
             and grouped
             and (layer.elementwise or (last and ends_in_softmax))
-        ):
+        ) or (isinstance(layer, Dropout) and grouped):
             grouped[-1].activations.append(layer)
         else:
             raise ValueError(
-                f"explain supports models of Dense and elementwise activation layers that start "
-                f"with a Dense layer (and may end in a softmax before a categorical "
+                f"explain supports models of Dense, elementwise activation and Dropout layers "
+                f"that start with a Dense layer (and may end in a softmax before a categorical "
                 f"cross-entropy); {layer.name} ({type(layer).__name__}) is not supported there."
             )
     if ends_in_softmax:
@@ -356,11 +361,17 @@ class _Tracer:
             net = previous @ W + (0.0 if b is None else b)
             o, slope = net, np.ones_like(net)
             for activation in layer.activations:
+                if isinstance(activation, Dropout):  # o ⊙ m / (1 − rate): fit's mask
+                    mask = dropout_mask(activation, o.shape)
+                    self.result.masks.append((l, activation.rate, mask))
+                    o, slope = o * mask, slope * mask
+                    continue
                 activated = activation.activate(o)
                 slope = slope * activation.derivative(o, activated)
                 o = activated
             self.slope[l] = slope
-            names = " ∘ ".join(type(a).__name__.lower() for a in layer.activations)
+            # composed right to left: dropout ∘ tanh is tanh first
+            names = " ∘ ".join(type(a).__name__.lower() for a in reversed(layer.activations))
             for j in range(layer.dense.units):
                 unit = UnitStep(
                     layer=l,
@@ -464,6 +475,12 @@ class _Tracer:
         value = float(_product(factors).sum())
         self.result.derivatives[symbol] = Derivative(symbol, factors, value, layer=layer)
         return value
+
+
+def dropout_mask(layer: Dropout, shape: tuple) -> np.ndarray:
+    """The scaled mask m / (1 − rate) that ``layer`` draws next in training, as ``fit``
+    draws it (its own ``drop`` on a copy: the model's generator does not move)."""
+    return deepcopy(layer).drop(np.ones(shape, dtype=layer.dtype), True, LOCAL).astype(np.float64)
 
 
 def _product(factors: tuple[Factor, ...]) -> np.ndarray:
