@@ -458,3 +458,20 @@ def test_save_load_and_resume_on_the_compiled_engine(tmp_path):
     assert_same_weights(whole, loaded, 1e-12)
     copied = half.copy()
     assert copied.jit_compile is True
+
+
+def test_one_step_per_execution_stops_where_the_numpy_engine_stops():
+    """A non-finite step is refused before its update: with one step per execution the
+    weights are those after the last finite step, as the NumPy engine leaves them."""
+    X, y = data(rows=320)
+    huge = y.copy()
+    huge[100:] *= 1e200  # batches 1–3 train, batch 4 (rows 96–127) overflows
+    weights = []
+    for jit in (True, False):
+        model = network()
+        model.compile(mf.optimizers.SGD(1e-3), "mse", jit_compile=jit, steps_per_execution=1)
+        with pytest.raises(mf.errors.NonFiniteError, match=r"epoch 1, batch 4;"):
+            model.fit(X, huge, epochs=1, batch_size=32, verbose=0, shuffle=False)
+        weights.append(model.get_weights())
+    for compiled, numpy_engine in zip(*weights):
+        np.testing.assert_allclose(compiled, numpy_engine, rtol=1e-10, atol=1e-12)

@@ -265,7 +265,9 @@ class CompiledSteps:
             for layer in self.dropouts
         ]
         slots = [optimizer.state[name] for name in optimizer.slots if name in optimizer.state]
-        saved = params.copy(), [slot.copy() for slot in slots]
+        # to put back on a non-finite step; the guard stops a step before its update, so
+        # an execution of one step changes nothing it would need to restore
+        saved = (params.copy(), [slot.copy() for slot in slots]) if steps > 1 else None
         losses = np.zeros(steps)
         outputs = np.empty((size, self.outputs), dtype=self.dtype)
         done = self.run(
@@ -277,9 +279,10 @@ class CompiledSteps:
             self.parameters.grads, *slots, *draws, losses, outputs,
         )  # fmt: skip
         if done < steps:
-            params[...] = saved[0]
-            for slot, value in zip(slots, saved[1]):
-                slot[...] = value
+            if saved is not None:
+                params[...] = saved[0]
+                for slot, value in zip(slots, saved[1]):
+                    slot[...] = value
             failed = None if batch is None else batch + done
             raise NonFiniteError.during(float(losses[done]), epoch, failed)
         optimizer.iterations += steps
