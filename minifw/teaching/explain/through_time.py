@@ -21,7 +21,7 @@ Every number is computed here, once, as records (``Derivative``, ``Factor``, ``U
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from html import escape
 
@@ -39,6 +39,7 @@ from .trace import (
     Explanation,
     Factor,
     Update,
+    WrittenStep,
     dense_layers,
     is_plain_gradient_descent,
     record_update,
@@ -98,8 +99,8 @@ def refusal(model) -> str | None:
     return None
 
 
-@dataclass
-class ThroughTime:
+@dataclass(kw_only=True)
+class ThroughTime(WrittenStep):
     """The numbers of one explained training step through time; ``str()`` is the write-up.
 
     Attributes
@@ -123,14 +124,6 @@ class ThroughTime:
     net: np.ndarray
     h: np.ndarray
     head: Explanation
-    derivatives: dict[str, Derivative] = field(default_factory=dict)
-    grads: list[np.ndarray] = field(default_factory=list)
-    updates: list[Update] = field(default_factory=list)
-    new_weights: list[np.ndarray] = field(default_factory=list)
-    learning_rate: float = 0.0
-    optimizer: str = ""
-    plain_update: bool = True
-    digits: int | None = None  # significant digits of every number written (as explain's)
 
     @property
     def steps(self) -> int:
@@ -139,10 +132,6 @@ class ThroughTime:
     @property
     def loss(self) -> float:
         return self.head.loss
-
-    @property
-    def updated(self) -> dict[str, float]:
-        return {update.symbol: update.new for update in self.updates}
 
     @property
     def recurrent_updates(self) -> list[Update]:
@@ -193,8 +182,9 @@ def through_time(model, X: np.ndarray, Y: np.ndarray) -> ThroughTime:
         inputs=lambda j: h_(steps, j),
     )  # fmt: skip
     result = ThroughTime(
-        f"{rnn.name} (SimpleRNN)", type(rnn.activation).__name__.lower(), x, net, h[1:], head
-    )
+        layer=f"{rnn.name} (SimpleRNN)", activation=type(rnn.activation).__name__.lower(),
+        x=x, net=net, h=h[1:], head=head,
+    )  # fmt: skip
     first = grouped[0]
     into_head = _first_net_gradient(head, first)  # ∂L/∂net^1_k of the first output layer
     _backward(result, into_head, first, U, slope)

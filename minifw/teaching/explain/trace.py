@@ -100,7 +100,32 @@ class Update:
 
 
 @dataclass
-class Explanation:
+class WrittenStep:
+    """What every explained step holds for its chain rule and its update, whatever its
+    network (``Explanation``, and ``through_time.ThroughTime``)."""
+
+    derivatives: dict[str, Derivative] = field(default_factory=dict)
+    grads: list[np.ndarray] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    new_weights: list[np.ndarray] = field(default_factory=list)
+    learning_rate: float = 0.0
+    optimizer: str = ""
+    plain_update: bool = True
+    #: The optimizer's hyperparameters (its ``get_config``) and the step's number t (from
+    #: 1), for writing out its update with its state.
+    optimizer_config: dict = field(default_factory=dict)
+    step_number: int = 1
+    #: Significant digits of every number written (None: 6, whole numbers in full).
+    digits: int | None = None
+
+    @property
+    def updated(self) -> dict[str, float]:
+        """w_new for every weight and bias symbol."""
+        return {update.symbol: update.new for update in self.updates}
+
+
+@dataclass
+class Explanation(WrittenStep):
     """The values of one explained training step; ``str()`` is the write-up.
 
     Attributes
@@ -142,25 +167,8 @@ class Explanation:
     softmax: bool = False  # a softmax output explained with its cross-entropy, from logits z
     targets: np.ndarray | None = None
     outputs: np.ndarray | None = None
-    derivatives: dict[str, Derivative] = field(default_factory=dict)
     #: Each Dropout's (layer l, rate, scaled mask m / (1 − rate) per row and unit).
     masks: list[tuple[int, float, np.ndarray]] = field(default_factory=list)
-    grads: list[np.ndarray] = field(default_factory=list)
-    updates: list[Update] = field(default_factory=list)
-    new_weights: list[np.ndarray] = field(default_factory=list)
-    learning_rate: float = 0.0
-    optimizer: str = ""
-    plain_update: bool = True
-    #: The optimizer's hyperparameters (its ``get_config``) and the step's number t (from
-    #: 1), for writing out its update with its state.
-    optimizer_config: dict = field(default_factory=dict)
-    step_number: int = 1
-    #: Significant digits of every number written (None: 6, whole numbers in full).
-    digits: int | None = None
-
-    @property
-    def updated(self) -> dict[str, float]:
-        return {update.symbol: update.new for update in self.updates}
 
     @property
     def rows(self) -> int:

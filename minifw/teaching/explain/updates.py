@@ -81,13 +81,8 @@ def _adam(u, step, s) -> list[str]:
             f"{s.term(old)} = {s.num(shrunk)}"
         )
         old = shrunk
-    lines.append(
-        f"{w} {s.arrow} {w} {s.minus} {s.greek('eta')}{s.times}{s.greek('m_hat')} / "
-        f"({s.root(s.greek('v_hat'))} + {s.greek('epsilon')}) = {s.num(old)} {s.minus} "
-        f"{s.num(eta)}{s.times}{s.term(m_hat)} / ({s.root(s.num(v_hat))} + {s.num(eps)}) "
-        f"= {s.num(u.new)}"
-    )
-    return lines
+    top, under = (s.greek("m_hat"), m_hat), (s.greek("v_hat"), v_hat)
+    return lines + [_divided_step(u, s, eta, old, top, under, eps)]
 
 
 def _rmsprop(u, step, s) -> list[str]:
@@ -95,7 +90,6 @@ def _rmsprop(u, step, s) -> list[str]:
     state = {name: (before, after) for name, before, after in u.state}
     rho, eps, mu = config["rho"], config["epsilon"], config.get("momentum", 0.0)
     v0, v1 = state["v"]
-    w = s.sym(u.symbol)
     lines = [
         f"v {s.arrow} {s.greek('rho')}{s.times}v + (1 {s.minus} {s.greek('rho')}){s.times}"
         f"{s.squared('g')} = {s.num(rho)}{s.times}{s.term(v0)} + {s.num(1 - rho)}{s.times}"
@@ -109,25 +103,28 @@ def _rmsprop(u, step, s) -> list[str]:
             f"({s.root(s.num(v1))} + {s.num(eps)}) = {s.num(b1)}"
         )
         return lines + [_step(u, s, eta, "b", b1)]
-    lines.append(
-        f"{w} {s.arrow} {w} {s.minus} {s.greek('eta')}{s.times}g / ({s.root('v')} + "
-        f"{s.greek('epsilon')}) = {s.num(u.old)} {s.minus} {s.num(eta)}{s.times}{s.term(g)} / "
-        f"({s.root(s.num(v1))} + {s.num(eps)}) = {s.num(u.new)}"
-    )
-    return lines
+    return lines + [_divided_step(u, s, eta, u.old, ("g", g), ("v", v1), eps)]
 
 
 def _adagrad(u, step, s) -> list[str]:
     config, g, eta = step.optimizer_config, u.gradient, step.learning_rate
     state = {name: (before, after) for name, before, after in u.state}
     s0, s1 = state["sum"]
-    w = s.sym(u.symbol)
     return [
         f"s {s.arrow} s + {s.squared('g')} = {s.term(s0)} + {s.squared(s.term(g))} = {s.num(s1)}",
-        f"{w} {s.arrow} {w} {s.minus} {s.greek('eta')}{s.times}g / ({s.root('s')} + "
-        f"{s.greek('epsilon')}) = {s.num(u.old)} {s.minus} {s.num(eta)}{s.times}{s.term(g)} / "
-        f"({s.root(s.num(s1))} + {s.num(config['epsilon'])}) = {s.num(u.new)}",
+        _divided_step(u, s, eta, u.old, ("g", g), ("s", s1), config["epsilon"]),
     ]
+
+
+def _divided_step(u, s, eta, old, top, under, epsilon) -> str:
+    """w ← w − η·top / (√under + ε), each of ``top`` and ``under`` a (symbol, value)."""
+    w = s.sym(u.symbol)
+    return (
+        f"{w} {s.arrow} {w} {s.minus} {s.greek('eta')}{s.times}{top[0]} / "
+        f"({s.root(under[0])} + {s.greek('epsilon')}) = {s.num(old)} {s.minus} "
+        f"{s.num(eta)}{s.times}{s.term(top[1])} / ({s.root(s.num(under[1]))} + "
+        f"{s.num(epsilon)}) = {s.num(u.new)}"
+    )
 
 
 #: The writer of each optimizer class's update, by class name.
