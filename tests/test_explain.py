@@ -213,3 +213,41 @@ def test_explain_draws_dropouts_mask_as_fit_does_and_writes_it_out():
     applied = mf.explain(model, X[:2], y[:2], apply=True)
     np.testing.assert_array_equal(applied.masks[0][2], mask)
     assert not np.array_equal(mf.explain(model, X[:2], y[:2]).masks[0][2], mask)  # moved now
+
+
+@pytest.mark.parametrize("normalization", ["BatchNormalization", "LayerNormalization"])
+def test_explain_writes_normalization_layers_with_the_models_own_numbers(normalization):
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=5)
+    model = mf.Sequential(
+        [mf.layers.Dense(4, input_dim=3), getattr(mf.layers, normalization)(),
+         mf.layers.ReLU(), mf.layers.Dense(1)],
+        dtype="float64", seed=1,
+    )  # fmt: skip
+    model.compile(mf.optimizers.SGD(0.1), "mse")
+    before = model.get_weights()
+    step = mf.explain(model, X, y)
+    _, expected = model.gradients(X, y)  # the layers' own backward: ∂L/∂γ, ∂L/∂β, the rest
+    assert len(step.grads) == len(expected)
+    for ours, theirs in zip(step.grads, expected):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-13)
+    after = model.copy()
+    after.train_on_batch(X, y)
+    for ours, theirs in zip(step.new_weights, after.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+    for weights, kept in zip(model.get_weights(), before):  # the moving statistics too
+        np.testing.assert_array_equal(weights, kept)
+    norm = step.normalizations[1]
+    axis = 0 if normalization == "BatchNormalization" else 1
+    net = X @ before[0] + before[1]
+    x_hat = (net - net.mean(axis=axis, keepdims=True)) / np.sqrt(
+        net.var(axis=axis, keepdims=True) + model.layers[1].epsilon
+    )
+    np.testing.assert_allclose(norm.x_hat, x_hat, rtol=1e-12)
+    text = str(step)
+    kind = "batch" if axis == 0 else "layer"
+    assert f"Layer 1: {kind} normalization" in text
+    assert "∂L/∂gamma^1_1 = Σ_rows ∂L/∂s^1_1 · x_hat^1_1" in text
+    assert "∂L/∂w^1_11 = Σ_rows ∂L/∂net^1_1 · ∂net^1_1/∂w^1_11" in text
+    assert step.updated["gamma^1_2"] == pytest.approx(after.layers[1].params["gamma"][1])
+    assert "γ¹₁" in step.to_html("gamma^1_1") and "\\gamma" in step.to_markdown()

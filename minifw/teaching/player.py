@@ -80,8 +80,10 @@ def explanations(trajectory):
         old = replica.get_weights()
         new = [part.copy() for part in old]
         after = step.after
-        for position, part in enumerate(replica.parameters.slices):  # the trainable arrays
-            new[position] = after[part].reshape(old[position].shape)
+        trainable = iter(replica.parameters.slices)  # get_weights: trainable arrays and state
+        for position, slot in enumerate(replica.parameters.slots):
+            if slot.trainable:
+                new[position] = after[next(trainable)].reshape(old[position].shape)
         explanation = trace(layers, replica.loss, X, step.y, softmax=softmax)
         record_update(explanation, replica.optimizer, layers, old, new, step.learning_rate)
         yield step, explanation

@@ -60,7 +60,8 @@ def layout(step: Explanation, selected: str | None = None, number=number) -> Dia
         max(u.unit for u in step.units if u.layer == layer) for layer in range(1, step.layers + 1)
     ]
     units_height = 2 * MARGIN + (max(columns) - 1) * ROW_GAP
-    biased = sorted({u.layer for u in step.updates if u.source is None})
+    drawn = [u for u in step.updates if u.symbol.startswith(("w^", "b_"))]  # not γ, β
+    biased = sorted({u.layer for u in drawn if u.source is None})
     height = units_height + (BIAS_ROW if biased else 0.0)
     width = 2 * MARGIN + (len(columns) - 1) * COLUMN_GAP
 
@@ -82,7 +83,7 @@ def layout(step: Explanation, selected: str | None = None, number=number) -> Dia
     for layer in biased:
         nodes.append(Node("1", *position(layer - 1, 0), (), kind="bias"))
 
-    weights = step.updates  # the biases' lines start at the "1" (source 0)
+    weights = drawn  # the biases' lines start at the "1" (source 0)
     strongest = max((abs(u.gradient) for u in weights), default=0.0) or 1.0
     edges = []
     for layer in range(1, step.layers + 1):

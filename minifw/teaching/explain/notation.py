@@ -77,7 +77,14 @@ def term(value, digits: int | None = None) -> str:
     return f"({text})" if text.startswith("−") else text
 
 
-_SYMBOL = re.compile(r"^(y_hat|net|[a-z])(?:\^(\d+))?(?:_(i?\d+|\{\d+,\d+\}))?$")
+_SYMBOL = re.compile(
+    r"^(y_hat|x_hat|net|gamma|beta|[a-z])(?:\^(\d+))?(?:_(i?\d+|\{\d+,\d+\}))?$"
+)
+_PRETTY_NAMES = {"x_hat": "x̂", "gamma": "γ", "beta": "β"}
+_LATEX_NAMES = {
+    "y_hat": r"\hat{y}", "x_hat": r"\hat{x}", "net": r"\mathrm{net}", "gamma": r"\gamma",
+    "beta": r"\beta",
+}  # fmt: skip
 
 
 def latex(symbol: str) -> str:
@@ -93,7 +100,7 @@ def latex(symbol: str) -> str:
     if match is None:
         return symbol
     name, upper, lower = match.groups()
-    text = {"y_hat": r"\hat{y}", "net": r"\mathrm{net}"}.get(name, name)
+    text = _LATEX_NAMES.get(name, name)
     if upper:
         text += f"^{{{upper}}}"
     if lower:
@@ -137,5 +144,5 @@ def pretty(symbol: str) -> str:
     if match is None:
         return symbol
     name, upper, lower = match.groups()
-    text = name + (upper or "").translate(_SUPERSCRIPT)
+    text = _PRETTY_NAMES.get(name, name) + (upper or "").translate(_SUPERSCRIPT)
     return text + (lower or "").strip("{}").translate(_SUBSCRIPT)

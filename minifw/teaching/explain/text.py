@@ -72,7 +72,7 @@ class Style:
         return f"{base}^{exponent}"
 
     def root(self, text: str) -> str:
-        return f"√{text}"
+        return f"√({text})" if " " in text else f"√{text}"
 
     def operator(self, name: str) -> str:
         """A function's name, such as tanh."""
@@ -119,6 +119,8 @@ def lines(
     out += [s.line(text) for text in _loss(step, s)]
     written: set[str] = set()  # each chain factor is written out once, where first used
     for layer in range(step.layers, 0, -1):
+        if layer in getattr(step, "normalizations", {}):
+            out += normalization_lines(step.normalizations[layer], s)
         out.append(s.heading(f"{layer_title} {layer}: gradients"))
         derivatives = [
             d for d in step.derivatives.values() if d.layer == layer and not _is_output_gradient(d)
@@ -136,6 +138,48 @@ def lines(
             out.append(s.heading(f"{layer_title} {layer}: the chain's factors"))
             out += factors
     return out + update_lines(step, s) if updates else out
+
+
+def normalization_lines(norm, s: Style) -> list[str]:
+    """A normalization inside layer l: its statistics, x̂ and output, then ∂L/∂net^l
+    through it (``trace.Normalization``; the first row's values where rows are many)."""
+    l, over = norm.layer, ("the batch" if norm.kind == "batch" else "the units")
+    out = [s.heading(f"Layer {l}: {norm.kind} normalization ({s.words('over')} {over})")]
+    per_unit = norm.kind == "batch"  # BatchNormalization: one μ, σ² per unit
+    for j in range(norm.x_hat.shape[1]):
+        net, x_hat = s.sym(f"net^{l}_{j + 1}"), s.sym(f"x_hat^{l}_{j + 1}")
+        o = s.sym(f"s^{l}_{j + 1}")
+        gamma, beta = s.sym(f"gamma^{l}_{j + 1}"), s.sym(f"beta^{l}_{j + 1}")
+        mean = norm.mean[0, j] if per_unit else norm.mean[:, 0]
+        variance = norm.variance[0, j] if per_unit else norm.variance[:, 0]
+        out += [
+            s.line(f"μ = {s.operator('mean')}({net}) = {s.num(mean)}, σ² = {s.num(variance)}"),
+            s.line(
+                f"{x_hat} = ({net} {s.minus} μ) / {s.root(f'σ² + {s.num(norm.epsilon)}')} = "
+                f"{s.num(norm.x_hat[:, j])}"
+            ),
+            s.line(
+                f"{o} = {gamma}{s.times}{x_hat} + {beta} = {s.term(norm.gamma[j])}{s.times}"
+                f"{s.term(norm.x_hat[:, j])} + {s.term(norm.beta[j])} = {s.num(norm.output[:, j])}"
+            ),
+        ]
+    if norm.grad_input is None:
+        return out
+    out.append(
+        s.line(
+            f"{s.words('backward, with')} g = γ{s.times}∂L/∂s: ∂L/∂net = (g {s.minus} "
+            f"{s.operator('mean')}(g) {s.minus} x̂{s.times}{s.operator('mean')}(g{s.times}x̂)) / "
+            f"{s.root('σ² + ε')} ({s.words('means over')} {over})"
+        )
+    )
+    for j in range(norm.x_hat.shape[1]):
+        out.append(
+            s.line(
+                f"{s.sym(f'∂L/∂s^{l}_{j + 1}')} = {s.num(norm.grad_output[:, j])}, "
+                f"{s.sym(f'∂L/∂net^{l}_{j + 1}')} = {s.num(norm.grad_input[:, j])}"
+            )
+        )
+    return out
 
 
 def factor_text(factor, step, s: Style) -> str | None:

@@ -15,7 +15,7 @@ factor is a vector over the rows and ∂L/∂w is the sum of their products.
 from __future__ import annotations
 
 from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from ...layers.activations import Activation, Linear, Softmax
 from ...layers.base import LOCAL
 from ...layers.dense import Dense
 from ...layers.dropout import Dropout
+from ...layers.normalization import BatchNormalization, LayerNormalization
 from ...losses import CategoricalCrossEntropy, Loss, MSELoss, SparseCategoricalCrossEntropy
 from ...optimizers import SGD, Optimizer
 from . import html, markdown, plot, text
@@ -99,6 +100,26 @@ class Update:
     state: tuple[tuple[str, float, float], ...] = ()
 
 
+@dataclass(frozen=True)
+class Normalization:
+    """A BatchNormalization (statistics over the batch, per unit) or LayerNormalization
+    (over the units, per row) inside layer ``layer``, in training mode: its input's
+    mean and variance, x̂ = (input − μ) / √(σ² + ε), its output γ·x̂ + β, and backward
+    ∂L/∂output, ∂L/∂γ, ∂L/∂β and the three-term ∂L/∂input (rows × units each)."""
+
+    layer: int
+    kind: str  # "batch" or "layer"
+    epsilon: float
+    mean: np.ndarray
+    variance: np.ndarray
+    x_hat: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    output: np.ndarray
+    grad_output: np.ndarray | None = None
+    grad_input: np.ndarray | None = None
+
+
 @dataclass
 class WrittenStep:
     """What every explained step holds for its chain rule and its update, whatever its
@@ -169,6 +190,8 @@ class Explanation(WrittenStep):
     outputs: np.ndarray | None = None
     #: Each Dropout's (layer l, rate, scaled mask m / (1 − rate) per row and unit).
     masks: list[tuple[int, float, np.ndarray]] = field(default_factory=list)
+    #: Each normalization layer's numbers (``Normalization``), by the layer it follows.
+    normalizations: dict[int, Normalization] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -213,6 +236,9 @@ class _Layer:
         return all(isinstance(a, Linear) for a in self.activations)
 
 
+NORMALIZATIONS = (BatchNormalization, LayerNormalization)
+
+
 def dense_layers(layers, loss: Loss) -> list[_Layer]:
     """Group the layers as Dense + following activations; refuse anything else.
 
@@ -234,10 +260,18 @@ def dense_layers(layers, loss: Loss) -> list[_Layer]:
             and (layer.elementwise or (last and ends_in_softmax))
         ) or (isinstance(layer, Dropout) and grouped):
             grouped[-1].activations.append(layer)
+        elif isinstance(layer, NORMALIZATIONS) and grouped and layer.scale and layer.center:
+            if any(isinstance(a, NORMALIZATIONS) for a in grouped[-1].activations):
+                raise ValueError(
+                    f"explain writes one normalization per Dense layer; {layer.name} is a "
+                    "second one after the same Dense layer."
+                )
+            grouped[-1].activations.append(layer)
         else:
             raise ValueError(
-                f"explain supports models of Dense, elementwise activation and Dropout layers "
-                f"that start with a Dense layer (and may end in a softmax before a categorical "
+                f"explain supports models of Dense, elementwise activation, Dropout and "
+                f"Batch- or LayerNormalization (with center and scale) layers that start with "
+                f"a Dense layer (and may end in a softmax before a categorical "
                 f"cross-entropy); {layer.name} ({type(layer).__name__}) is not supported there."
             )
     if ends_in_softmax:
@@ -319,7 +353,7 @@ def record_update(
         )  # fmt: skip
 
     arrays = iter(zip(old_weights, result.grads, new_weights))
-    offset = 0
+    offset = 0  # where the array starts in the optimizer's (trainable) vectors
     for layer in layers:
         l, W = layer.index, next(arrays)
         columns = W[0].shape[1]
@@ -336,6 +370,16 @@ def record_update(
                 symbol, kept = notation.bias(l, j + 1), state(bias_start + j)
                 result.updates.append(Update(symbol, *values, l, j + 1, None, kept))
         offset = bias_start + (b[0].size if b is not None else 0)
+        for norm in (a for a in layer.activations if isinstance(a, NORMALIZATIONS)):
+            for name in norm.params:  # γ, β: trained; then the moving statistics: not
+                values = next(arrays)
+                for j in range(values[0].size):
+                    numbers = (float(a[j]) for a in values)
+                    symbol, kept = f"{name}^{l}_{j + 1}", state(offset + j)
+                    result.updates.append(Update(symbol, *numbers, l, j + 1, None, kept))
+                offset += values[0].size
+            for _ in norm.state:
+                next(arrays)
 
 
 def is_plain_gradient_descent(optimizer: Optimizer) -> bool:
@@ -355,6 +399,30 @@ class _Tracer:
     def __init__(self, result: Explanation, notation: Notation, layers: list[_Layer]) -> None:
         self.result, self.notation, self.layers = result, notation, layers
         self.slope: dict[int, np.ndarray] = {}  # f'(net^l), per layer
+        self.sequence: dict[int, list] = {}  # per layer: slopes and a normalization, in order
+        self.net_gradient: dict[int, np.ndarray] = {}  # ∂L/∂net^l where a normalization mixes
+        self.norm_grads: dict[int, list] = {}  # a normalization's arrays' gradients
+
+    def _normalize(self, l: int, layer, inputs: np.ndarray):
+        """The normalization's output in training mode, from a copy of the layer (the
+        model's moving statistics do not move), and its numbers for the write-up."""
+        copy = deepcopy(layer)
+        output = copy.forward(inputs.astype(layer.dtype), training=True).astype(np.float64)
+        axis = 0 if isinstance(layer, BatchNormalization) else -1
+        mean = inputs.mean(axis=axis, keepdims=True)
+        variance = ((inputs - mean) ** 2).mean(axis=axis, keepdims=True)
+        self.result.normalizations[l] = Normalization(
+            layer=l,
+            kind="batch" if axis == 0 else "layer",
+            epsilon=layer.epsilon,
+            mean=mean,
+            variance=variance,
+            x_hat=(inputs - mean) / np.sqrt(variance + layer.epsilon),
+            gamma=copy.params["gamma"].astype(np.float64),
+            beta=copy.params["beta"].astype(np.float64),
+            output=output,
+        )
+        return output, copy
 
     def forward(self, X: np.ndarray) -> list[np.ndarray]:
         """o^l for l = 0 … L (o^0 = X)."""
@@ -368,7 +436,14 @@ class _Tracer:
             b = layer.dense.params["b"].astype(np.float64) if layer.dense.use_bias else None
             net = previous @ W + (0.0 if b is None else b)
             o, slope = net, np.ones_like(net)
+            self.sequence[l] = []  # what backward passes through after net, in order
             for activation in layer.activations:
+                if isinstance(activation, NORMALIZATIONS):  # rows mix: no per-unit slope
+                    self.sequence[l].append(("slope", slope))
+                    normalized, copy = self._normalize(l, activation, o)
+                    self.sequence[l].append(("norm", copy))
+                    o, slope = normalized, np.ones_like(normalized)
+                    continue
                 if isinstance(activation, Dropout):  # o ⊙ m / (1 − rate): fit's mask
                     mask = dropout_mask(activation, o.shape)
                     self.result.masks.append((l, activation.rate, mask))
@@ -377,6 +452,7 @@ class _Tracer:
                 activated = activation.activate(o)
                 slope = slope * activation.derivative(o, activated)
                 o = activated
+            self.sequence[l].append(("slope", slope))
             self.slope[l] = slope
             # composed right to left: dropout ∘ tanh is tanh first
             names = " ∘ ".join(type(a).__name__.lower() for a in reversed(layer.activations))
@@ -416,10 +492,46 @@ class _Tracer:
             chains.append((factor,))
         grads: list[np.ndarray] = []
         for layer in reversed(self.layers):
+            if layer.index in self.result.normalizations:
+                self._through_normalization(layer, chains)
             grads[:0] = self._layer_gradients(layer, chains, outputs[layer.index - 1])
             if layer.index > 1:
                 chains = self._chains_below(layer, chains)
         return grads
+
+    def _through_normalization(self, layer: _Layer, chains) -> None:
+        """∂L/∂net^l through the layer's steps after net, the normalization by its own
+        backward (rows mix there: no per-unit chain), with ∂L/∂γ and ∂L/∂β recorded."""
+        l = layer.index
+        gradient = np.stack([_product(chain) for chain in chains], axis=1)  # ∂L/∂o_l
+        for kind, item in reversed(self.sequence[l]):
+            if kind == "slope":
+                gradient = gradient * item
+                continue
+            record = self.result.normalizations[l]
+            grad_output = gradient
+            gradient = item.backward(gradient.astype(item.dtype)).astype(np.float64)
+            self.result.normalizations[l] = replace(
+                record, grad_output=grad_output, grad_input=gradient
+            )
+            self.norm_grads[l] = [item.grads[key].astype(np.float64) for key in item.params]
+            self.norm_grads[l] += [np.zeros_like(value) for value in item.state.values()]
+            for j in range(grad_output.shape[1]):
+                out = Factor(f"∂L/∂s^{l}_{j + 1}", grad_output[:, j])
+                x_hat = Factor(f"x_hat^{l}_{j + 1}", record.x_hat[:, j])
+                self._record(f"∂L/∂gamma^{l}_{j + 1}", (out, x_hat), l)
+                self._record(f"∂L/∂beta^{l}_{j + 1}", (out,), l)
+        self.net_gradient[l] = gradient
+
+    def _net_factors(self, layer: _Layer, j: int, wrt: str, value, formula: str):
+        """∂L/∂o_lj's chain down to ∂(net)/∂(wrt): the chain through the unit, or, after a
+        normalization, ∂L/∂net^l_j itself."""
+        l = layer.index
+        net = self.notation.net(l, j + 1)
+        return (
+            Factor(f"∂L/∂{net}", self.net_gradient[l][:, j]),
+            Factor(f"∂{net}/∂{wrt}", value, formula),
+        )
 
     def _local(
         self, layer: _Layer, j: int, wrt: str, value: np.ndarray, formula: str
@@ -441,18 +553,23 @@ class _Tracer:
         l, dense, n = layer.index, layer.dense, self.notation
         dW = np.empty(dense.params["W"].shape)
         db = np.empty(dense.units)
+        mixed = l in self.net_gradient  # a normalization: ∂L/∂net^l_j is its own factor
+
+        def factors(j, wrt, value, formula):
+            if mixed:
+                return self._net_factors(layer, j, wrt, value, formula)
+            return (*chains[j], *self._local(layer, j, wrt, value, formula))
+
         for j in range(dense.units):
             for i in range(dW.shape[0]):
                 symbol = n.weight(l, i + 1, j + 1)
-                source = n.out(l - 1, i + 1)
-                factors = (*chains[j], *self._local(layer, j, symbol, previous[:, i], source))
-                dW[i, j] = self._record(f"∂L/∂{symbol}", factors, l)
+                chain = factors(j, symbol, previous[:, i], n.out(l - 1, i + 1))
+                dW[i, j] = self._record(f"∂L/∂{symbol}", chain, l)
             if dense.use_bias:
                 symbol = n.bias(l, j + 1)
-                ones = np.ones(len(previous))
-                factors = (*chains[j], *self._local(layer, j, symbol, ones, "1"))
-                db[j] = self._record(f"∂L/∂{symbol}", factors, l)
-        return [dW, db] if dense.use_bias else [dW]
+                chain = factors(j, symbol, np.ones(len(previous)), "1")
+                db[j] = self._record(f"∂L/∂{symbol}", chain, l)
+        return ([dW, db] if dense.use_bias else [dW]) + self.norm_grads.get(l, [])
 
     def _chains_below(self, layer: _Layer, chains) -> list[tuple[Factor, ...]]:
         """∂L/∂o_(l−1)i for each unit i below: Σ_j ∂L/∂o_lj · ∂o_lj/∂o_(l−1)i."""
@@ -461,8 +578,11 @@ class _Tracer:
         below = []
         for i in range(W.shape[0]):
             wrt = self.notation.out(l - 1, i + 1)
+            local = self._net_factors if l in self.net_gradient else None
             terms = tuple(
-                (*chains[j], *self._local(
+                local(layer, j, wrt, np.full(rows, W[i, j]), self.notation.weight(l, i + 1, j + 1))
+                if local
+                else (*chains[j], *self._local(
                     layer, j, wrt, np.full(rows, W[i, j]), self.notation.weight(l, i + 1, j + 1)
                 ))
                 for j in range(layer.dense.units)
