@@ -245,11 +245,13 @@ def test_glorot_counts_the_receptive_field_in_fan_in_and_fan_out(rng):
     assert W.max() <= limit and W.min() >= -limit and W.max() > 0.9 * limit
 
 
-def test_explain_refuses_convolution_with_a_clear_message():
+def test_explain_writes_one_output_cell_of_a_cnn():
     model = small_cnn("float64")
     model.compile("sgd", "mse")
-    with pytest.raises(ValueError, match=r"conv2d_1 \(Conv2D\) is not supported"):
-        mf.explain(model, np.ones((1, 8, 8, 1)), np.zeros((1, 3)))
+    cell = mf.explain(model, np.ones((1, 8, 8, 1)), np.zeros((1, 3)))
+    assert "Forward of o[0, 0, 0] in conv2d_1 (Conv2D)" in str(cell)
+    _, grads = model.gradients(np.ones((1, 8, 8, 1)), np.zeros((1, 3)))
+    np.testing.assert_allclose(cell.kernel_gradient, grads[0], rtol=1e-12, atol=1e-15)
 
 
 def test_shapes_is_a_seeded_image_data_set_a_cnn_learns():

@@ -251,3 +251,33 @@ def test_explain_writes_normalization_layers_with_the_models_own_numbers(normali
     assert "∂L/∂w^1_11 = Σ_rows ∂L/∂net^1_1 · ∂net^1_1/∂w^1_11" in text
     assert step.updated["gamma^1_2"] == pytest.approx(after.layers[1].params["gamma"][1])
     assert "γ¹₁" in step.to_html("gamma^1_1") and "\\gamma" in step.to_markdown()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"strides": 2, "padding": "same"}, {"dilation_rate": 2}],
+)
+def test_one_conv2d_cell_is_its_window_and_the_kernel_gradient_the_correlation(options):
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(2, 7, 7, 2)), np.array([1, 0])
+    model = mf.Sequential(
+        [mf.layers.Conv2D(3, 3, input_shape=(7, 7, 2), activation="tanh", **options),
+         mf.layers.Flatten(), mf.layers.Dense(2, activation="softmax")],
+        dtype="float64", seed=0,
+    )  # fmt: skip
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    cell = mf.explain(model, X[0], y[0], cell=(1, 2, 2), entry=(2, 1, 1))
+    conv = model.layers[0]
+    output = conv.forward(X[:1])
+    assert cell.output == pytest.approx(output[0, 1, 2, 2], rel=1e-12)
+    assert cell.net == pytest.approx(np.arctanh(output[0, 1, 2, 2]), rel=1e-9)
+    _, grads = model.gradients(X[:1], y[:1])
+    np.testing.assert_allclose(cell.kernel_gradient, grads[0], rtol=1e-12, atol=1e-15)
+    # ∂L/∂K[2, 1, 1, 2] is the correlation of the input with ∂L/∂net, written term by term
+    expected = np.sum(cell.inputs_met * cell.grad_net)
+    assert cell.kernel_gradient[2, 1, 1, 2] == pytest.approx(expected, rel=1e-12)
+    assert cell.bias_gradient[2] == pytest.approx(cell.grad_net.sum(), rel=1e-12)
+    text = str(cell)
+    assert "∂L/∂K[2, 1, 1, 2] = Σ_(r, c) x[r·s + 2·d, c·s + 1·d, 1]" in text
+    with pytest.raises(ValueError, match="cell"):
+        mf.explain(model, X[0], y[0], cell=(9, 0, 0))

@@ -11,8 +11,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ...errors import NotCompiledError
+from ...layers.convolution import Conv2D
 from ...layers.recurrent import SimpleRNN
 from ...validation import positive_float
+from .convolution import ConvolutionCell, convolution_cell
 from .through_time import ThroughTime, record_updates, through_time
 from .through_time import refusal as through_time_refusal
 from .trace import (
@@ -27,7 +29,16 @@ from .trace import (
     trace,
 )
 
-__all__ = ["explain", "Explanation", "ThroughTime", "Derivative", "Factor", "UnitStep", "Update"]
+__all__ = [
+    "explain",
+    "Explanation",
+    "ThroughTime",
+    "ConvolutionCell",
+    "Derivative",
+    "Factor",
+    "UnitStep",
+    "Update",
+]
 
 
 def explain(
@@ -38,6 +49,8 @@ def explain(
     *,
     apply: bool = False,
     digits: int | None = None,
+    cell: tuple[int, int, int] = (0, 0, 0),
+    entry: tuple[int, int, int] = (0, 0, 0),
 ):
     """Write out one training step of ``model`` on the row ``x`` (or a few rows).
 
@@ -58,6 +71,10 @@ def explain(
     digits : int, optional
         Significant digits of every number written, whole numbers too (7569 with 3 is
         7.57e+03), for slides; by default 6, and whole numbers in full.
+    cell, entry : (int, int, int)
+        For a model with a Conv2D layer: the output cell (row, column, filter) of its
+        first Conv2D layer to write out, and the kernel entry (row, column, channel)
+        whose gradient is written as the correlation of the input with ∂L/∂net.
 
     Returns
     -------
@@ -87,6 +104,12 @@ def explain(
     why = through_time_refusal(model) if model.layers else None
     if why is not None:
         raise ValueError(why)
+    if any(isinstance(layer, Conv2D) for layer in model.layers):
+        x_array = np.asarray(x)
+        if x_array.ndim == 3:  # one image
+            x, y = x_array[np.newaxis], np.asarray(y).reshape(1, -1)
+        X, Y = model.prepare(x, y)
+        return convolution_cell(model, X, Y, cell, entry)
     if model.layers and isinstance(model.layers[0], SimpleRNN):
         step = _explain_through_time(model, x, y, learning_rate, apply)
         step.digits = digits
