@@ -281,3 +281,52 @@ def test_one_conv2d_cell_is_its_window_and_the_kernel_gradient_the_correlation(o
     assert "∂L/∂K[2, 1, 1, 2] = Σ_(r, c) x[r·s + 2·d, c·s + 1·d, 1]" in text
     with pytest.raises(ValueError, match="cell"):
         mf.explain(model, X[0], y[0], cell=(9, 0, 0))
+
+
+def training_loss(model, X, y, index, position, delta) -> float:
+    """The loss in training mode (BatchNormalization's batch statistics) with one weight
+    moved by ``delta``, the model put back."""
+    weights = model.get_weights()
+    moved = [w.copy() for w in weights]
+    moved[index][position] += delta
+    model.set_weights(moved)
+    try:
+        return model.gradients(X, y)[0]
+    finally:
+        model.set_weights(weights)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: [mf.layers.Dense(3, input_dim=2), mf.layers.BatchNormalization(),
+                 mf.layers.Tanh(), mf.layers.Dense(1)],
+        lambda: [mf.layers.Dense(3, input_dim=2), mf.layers.LayerNormalization(),
+                 mf.layers.ReLU(), mf.layers.Dense(1)],
+        lambda: [mf.layers.Conv2D(2, 2, input_shape=(4, 4, 2), activation="sigmoid"),
+                 mf.layers.Flatten(), mf.layers.Dense(1)],
+    ],
+)
+def test_the_written_derivatives_of_the_new_layers_equal_central_differences(make):
+    rng = np.random.default_rng(6)
+    model = mf.Sequential(make(), dtype="float64", seed=2)
+    model.compile("sgd", "mse")
+    conv = isinstance(model.layers[0], mf.layers.Conv2D)
+    X = rng.normal(size=(1, 4, 4, 2) if conv else (4, 2))
+    y = rng.normal(size=len(X))
+    step = mf.explain(model, X[0] if conv else X, y[0] if conv else y, entry=(1, 0, 1))
+    if conv:  # ∂L/∂K[1, 0, 1, 0], written as the correlation, and ∂L/∂b_0
+        checks = [
+            (0, (1, 0, 1, 0), step.kernel_gradient[1, 0, 1, 0]),
+            (1, (0,), step.bias_gradient[0]),
+        ]
+    else:  # ∂L/∂γ^1_2, ∂L/∂β^1_3 and a weight below the normalization, ∂L/∂w^1_21
+        d = step.derivatives
+        checks = [(2, (1,), d["∂L/∂gamma^1_2"].value), (3, (2,), d["∂L/∂beta^1_3"].value),
+                  (0, (1, 0), d["∂L/∂w^1_21"].value)]  # fmt: skip
+    for index, position, written in checks:
+        numeric = (
+            training_loss(model, X, y, index, position, 1e-6)
+            - training_loss(model, X, y, index, position, -1e-6)
+        ) / 2e-6
+        assert written == pytest.approx(numeric, rel=1e-5, abs=1e-9), (index, position)
