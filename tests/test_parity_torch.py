@@ -374,3 +374,33 @@ def test_padding_masked_with_mask_zero_matches_torchs_packed_sequences(cls, rng)
     if cls is mf.layers.GRU:
         ours_dU = ours_dU[:, np.r_[5:10, 0:5, 10:15]]
     np.testing.assert_allclose(ours_dU.T, module.weight_hh_l0.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["batch", "layer"])
+def test_explained_normalization_gradients_match_torch(kind, rng):
+    """mf.explain's ∂L/∂w, ∂L/∂γ, ∂L/∂β through Dense → normalization → tanh → Dense
+    equal torch's autograd on the same weights (training mode, MSE)."""
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    norm = (mf.layers.BatchNormalization if kind == "batch" else mf.layers.LayerNormalization)(
+        epsilon=1e-5
+    )
+    model = mf.Sequential(
+        [mf.layers.Dense(4, input_dim=3), norm, mf.layers.Tanh(), mf.layers.Dense(1)],
+        dtype="float64", seed=5,
+    )  # fmt: skip
+    model.compile("sgd", "mse")
+    step = mf.explain(model, X, y)
+    W1, b1, gamma, beta, *rest = model.get_weights()
+    W2, b2 = rest[-2:]
+    tensors = [torch.tensor(a, requires_grad=True) for a in (W1, b1, gamma, beta, W2, b2)]
+    w1, c1, g, b, w2, c2 = tensors
+    net = torch.tensor(X) @ w1 + c1
+    if kind == "batch":
+        mean, var = net.mean(0, keepdim=True), net.var(0, unbiased=False, keepdim=True)
+    else:
+        mean, var = net.mean(1, keepdim=True), net.var(1, unbiased=False, keepdim=True)
+    out = torch.tanh((net - mean) / torch.sqrt(var + 1e-5) * g + b) @ w2 + c2
+    F.mse_loss(out[:, 0], torch.tensor(y)).backward()
+    ours = [step.grads[i] for i in (0, 1, 2, 3)] + step.grads[-2:]
+    for mine, theirs in zip(ours, tensors):
+        np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
