@@ -183,3 +183,31 @@ def test_in_a_browser_the_slider_shows_step_ks_numbers(lecture_run, tmp_path):
         assert not errors, errors
     finally:
         driver.quit()
+
+
+def test_in_firefox_the_pages_script_runs(lecture_run, tmp_path):
+    """Firefox (Debian's firefox-esr) draws the page headless; its script ran when the
+    page opened at #step=1234 differs from the page at step 0 (which is all there is
+    without script)."""
+    image = pytest.importorskip("matplotlib.image")
+    firefox = shutil.which("firefox") or shutil.which("firefox-esr")
+    if firefox is None:
+        pytest.skip("Firefox is not installed (Debian: firefox-esr)")
+    import subprocess
+
+    page = tmp_path / "run.html"
+    lecture_run[1].to_html(page)
+    shots = []
+    for k in (0, 1234):
+        profile = tmp_path / f"profile{k}"
+        profile.mkdir()
+        shot = tmp_path / f"step{k}.png"
+        subprocess.run(
+            [firefox, "--headless", "--no-remote", "--profile", str(profile),
+             "--window-size=1100,820", "--screenshot", str(shot), f"{page.as_uri()}#step={k}"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        shots.append(image.imread(shot)[..., :3])
+    first, later = shots
+    assert first.shape == later.shape and first.std() > 0.05  # drawn, not blank
+    assert np.abs(first - later).max() > 0.5  # the script showed step 1234
