@@ -24,6 +24,7 @@ from html import escape
 import numpy as np
 
 from .explain.html import HtmlStyle, as_lists
+from .explain.notation import number, term
 from .explain.svg import to_svg
 from .explain.text import lines
 from .explain.trace import dense_layers, record_update, softmax_output, trace
@@ -164,7 +165,6 @@ def page(trajectory, selected: str | None = None) -> str:
 
 def _fill(text: str, values: list[float], forms: list[str]) -> str:
     """``text`` with its slots written as ``explain`` writes numbers."""
-    from .explain.notation import number, term
 
     def write(match):
         index = int(match.group(1))

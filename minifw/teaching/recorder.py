@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from html import escape
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from ..validation import positive_int
 from .explain import explain
 from .figure import new_figure
 from .health import Health, health, step_health
+from .player import page
 from .weights import weight_positions
 
 __all__ = ["Recorder", "RecordedStep", "Trajectory"]
@@ -257,8 +259,6 @@ class Trajectory:
 
     def _repr_html_(self) -> str:
         """In a notebook: the page (``to_html``) in a frame of its own."""
-        from html import escape
-
         return (
             f'<iframe srcdoc="{escape(self.to_html(), quote=True)}" title="The recorded run" '
             'style="width: 100%; height: 720px; border: 1px solid #ddd"></iframe>'
@@ -273,8 +273,6 @@ class Trajectory:
         """One self-contained page (see ``player``): a slider and a play button over the
         steps, the network and the write-up of step k, the loss curve with k marked.
         Written to ``path`` when given; returned either way."""
-        from .player import page
-
         text = page(self, selected)
         if path is not None:
             with open(path, "w", encoding="utf-8") as file:
